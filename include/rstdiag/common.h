@@ -1,0 +1,83 @@
+/*
+ * rstdiag: shared vocabulary of every module: return codes, byte spans,
+ * value->name tables, sequence-number arithmetic, assertions and the
+ * allocator hook.
+ */
+#ifndef RD_COMMON_H
+#define RD_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Return codes: 0 ok, RD_AGAIN (>0) "need more bytes", -RD_E* errors. */
+#define RD_OK        0
+#define RD_AGAIN     1
+
+#define RD_EINVAL    1      /* bad argument or recoverable invariant */
+#define RD_ENOMEM    2      /* a configured bound or malloc refused */
+#define RD_EPROTO    3      /* input violates the protocol */
+#define RD_EIO       4      /* file or interface error */
+
+#define RD_ERRLEN    256    /* size of the err[] buffers of setup APIs */
+
+#define RD_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RD_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define RD_NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * A byte range inside someone else's buffer.  Spans handed to a callback
+ * are valid only during that callback.
+ */
+struct rd_span {
+    const uint8_t  *p;
+    size_t          len;
+};
+
+/* value -> name table, terminated by {0, NULL} (tcpdump struct tok). */
+struct rd_tok {
+    int             v;
+    const char     *s;
+};
+
+/* Name of v in t, or dflt when v is not in the table. */
+const char *rd_tok2str(const struct rd_tok *t, int v, const char *dflt);
+
+/*
+ * TCP sequence-number comparisons modulo 2^32 (RFC 9293 §3.4).  Never
+ * compare sequence numbers with plain < or >.
+ */
+#define RD_SEQ_DIFF(a, b) ((int32_t) ((uint32_t) (a) - (uint32_t) (b)))
+#define RD_SEQ_LT(a, b)   (RD_SEQ_DIFF(a, b) < 0)
+#define RD_SEQ_LEQ(a, b)  (RD_SEQ_DIFF(a, b) <= 0)
+#define RD_SEQ_GT(a, b)   (RD_SEQ_DIFF(a, b) > 0)
+#define RD_SEQ_GEQ(a, b)  (RD_SEQ_DIFF(a, b) >= 0)
+
+/* Always-on check for programming errors: prints and aborts. */
+#define rd_require(x) \
+    ((x) ? (void) 0 : rd_require_fail_(#x, __FILE__, __LINE__))
+
+/*
+ * Recoverable check: true (and a log line in debug builds) when x is
+ * false.  Use as: if (rd_fails_assert(x)) return -RD_EINVAL;
+ */
+#define rd_fails_assert(x) (!(x))
+
+void rd_require_fail_(const char *expr, const char *file, int line);
+
+/*
+ * Allocator hook: every allocating module takes one, so tests can inject
+ * cmocka's test_malloc.  rd_alloc_default() wraps malloc/calloc/free.
+ */
+struct rd_alloc {
+    void   *(*calloc)(void *ctx, size_t n, size_t size);
+    void    (*free)(void *ctx, void *p);
+    void    *ctx;
+};
+
+const struct rd_alloc *rd_alloc_default(void);
+
+/* Microseconds since the epoch: the only clock any module sees. */
+typedef int64_t rd_usec_t;
+
+#endif /* RD_COMMON_H */

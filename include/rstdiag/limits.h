@@ -1,0 +1,46 @@
+/*
+ * Every default limit of rstdiag, named (p0f config.h).  Options override
+ * the ones marked "option".
+ */
+#ifndef RD_LIMITS_H
+#define RD_LIMITS_H
+
+/* option --max-flows: connections tracked at once; the oldest is evicted */
+#define RD_LIMITS_MAX_FLOWS          65536u
+
+/* option --idle-timeout: seconds of silence (packet time) before a
+ * connection is finished and reported */
+#define RD_LIMITS_IDLE_TIMEOUT       300u
+
+/* seconds a fully closed connection (both FINs, or an RST) is kept for
+ * late packets (retransmissions, an RST answering late data) */
+#define RD_LIMITS_CLOSED_LINGER      60u
+
+/* option --max-ooo-bytes: out-of-order bytes held for all flows together */
+#define RD_LIMITS_OOO_POOL_BYTES     (8u * 1024u * 1024u)
+
+/* out-of-order bytes held for one direction of one connection */
+#define RD_LIMITS_OOO_DIR_BYTES      (256u * 1024u)
+
+/* out-of-order segments held for one direction of one connection */
+#define RD_LIMITS_OOO_DIR_SEGS       16u
+
+/* RST records kept per connection (later ones are only counted) */
+#define RD_LIMITS_RST_KEEP           4u
+
+/* option -s: live snapshot length */
+#define RD_LIMITS_SNAPLEN            262144
+
+/* live: kernel capture buffer, bytes */
+#define RD_LIMITS_LIVE_BUFFER        (16 * 1024 * 1024)
+
+/* live: packets handled per pcap_dispatch() call from the event loop */
+#define RD_LIMITS_LIVE_BATCH         256
+
+/* IPv6 extension headers walked before the packet is called malformed */
+#define RD_LIMITS_IPV6_EXT_MAX       8u
+
+/* 802.1Q tags peeled before the packet is called malformed */
+#define RD_LIMITS_VLAN_MAX           4u
+
+#endif /* RD_LIMITS_H */

@@ -1,0 +1,1 @@
+typedef int rd_cli_placeholder_;
