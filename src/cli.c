@@ -1,1 +1,233 @@
-typedef int rd_cli_placeholder_;
+/*
+ * cli: option parsing, tcpdump's habits (-i -r -c -s -Z, trailing filter).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rstdiag/limits.h"
+
+enum {
+    OPT_JSON = 256,
+    OPT_ALL,
+    OPT_MAX_FLOWS,
+    OPT_IDLE_TIMEOUT,
+    OPT_MAX_OOO,
+    OPT_NO_PROGRESS,
+    OPT_PROGRESS,
+    OPT_VERSION
+};
+
+static const struct option  long_opts[] = {
+    { "json", no_argument, NULL, OPT_JSON },
+    { "all", no_argument, NULL, OPT_ALL },
+    { "verbose", no_argument, NULL, 'v' },
+    { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+    { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+    { "max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO },
+    { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 }
+};
+
+
+void
+rd_cli_usage(FILE *f)
+{
+    fputs(
+"usage: rstdiag [-r FILE]... [options] [EXPRESSION]\n"
+"       rstdiag -i IFACE [options] [EXPRESSION]\n"
+"Explain TCP resets and premature closes between clients, nginx and its\n"
+"upstreams, from a capture file or live.\n"
+"\n"
+"  -r FILE            read a pcap or pcapng file ('-' = stdin); repeat to\n"
+"                     read several files as one capture in time order\n"
+"  -i IFACE           capture live on IFACE ('any' for all interfaces)\n"
+"  -c COUNT           stop after COUNT packets\n"
+"  -s SNAPLEN         live snapshot length (default 262144)\n"
+"  -Z USER            drop privileges to USER after opening the capture\n"
+"  -v, --verbose      report every connection (text)\n"
+"  --json             one JSON object per line, then a summary line\n"
+"  --all              report every connection, not only abnormal ones\n"
+"  --max-flows N      connections tracked at once (default 65536);\n"
+"                     the least recently active one is evicted\n"
+"  --idle-timeout S   finish a silent connection after S seconds of\n"
+"                     packet time (default 300)\n"
+"  --max-ooo-bytes N  out-of-order bytes held for all connections\n"
+"                     (default 8388608)\n"
+"  --progress         show progress on stderr (default: on a terminal)\n"
+"  --no-progress      never show progress\n"
+"  -h, --help         this text\n"
+"  --version          print the version\n"
+"  EXPRESSION         a pcap-filter(7) expression, as for tcpdump\n"
+"\n"
+"Exit status: 0 nothing abnormal, 1 abnormal connections found, 2 usage\n"
+"or input error.  See rstdiag(8).\n", f);
+}
+
+
+/* A decimal number in [lo, hi]; false with a reason on anything else. */
+static bool
+parse_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *v,
+    const char *what, char err[RD_ERRLEN])
+{
+    char               *end;
+    unsigned long long  n;
+
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9') {
+        snprintf(err, RD_ERRLEN, "%s: '%s' is not a number", what, s);
+        return false;
+    }
+    n = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < lo || n > hi) {
+        snprintf(err, RD_ERRLEN, "%s: '%s' is not a number from %llu to %llu",
+                 what, s, (unsigned long long) lo, (unsigned long long) hi);
+        return false;
+    }
+    *v = n;
+    return true;
+}
+
+
+enum rd_cli_action
+rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
+{
+    int       ch, i;
+    uint64_t  v;
+    size_t    len;
+
+    memset(o, 0, sizeof(*o));
+    o->snaplen = RD_LIMITS_SNAPLEN;
+    o->progress = -1;
+    rd_pipeline_cfg_default(&o->pipeline);
+    opterr = 0;
+    optind = 1;
+
+    while ((ch = getopt_long(argc, argv, "+r:i:c:s:Z:vhn", long_opts, NULL))
+           != -1)
+    {
+        switch (ch) {
+        case 'r':
+            if (o->nfiles == RD_CLI_MAX_FILES) {
+                snprintf(err, RD_ERRLEN, "-r: at most %d files",
+                         RD_CLI_MAX_FILES);
+                return RD_CLI_ERROR;
+            }
+            o->files[o->nfiles++] = optarg;
+            break;
+        case 'i':
+            o->iface = optarg;
+            break;
+        case 'c':
+            if (!parse_num(optarg, 1, UINT64_MAX, &o->count, "-c", err)) {
+                return RD_CLI_ERROR;
+            }
+            break;
+        case 's':
+            if (!parse_num(optarg, 0, 262144, &v, "-s", err)) {
+                return RD_CLI_ERROR;
+            }
+            o->snaplen = v == 0 ? 262144 : (int) v;
+            break;
+        case 'Z':
+            o->user = optarg;
+            break;
+        case 'n':
+            break;              /* tcpdump habit: names are never resolved */
+        case 'v':
+            o->report.verbose = true;
+            break;
+        case 'h':
+            return RD_CLI_HELP;
+        case OPT_VERSION:
+            return RD_CLI_VERSION;
+        case OPT_JSON:
+            o->report.json = true;
+            break;
+        case OPT_ALL:
+            o->report.all = true;
+            break;
+        case OPT_MAX_FLOWS:
+            if (!parse_num(optarg, 1, 1u << 24, &v, "--max-flows", err)) {
+                return RD_CLI_ERROR;
+            }
+            o->pipeline.max_flows = (uint32_t) v;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (!parse_num(optarg, 1, 86400, &v, "--idle-timeout", err)) {
+                return RD_CLI_ERROR;
+            }
+            o->pipeline.idle_timeout = (uint32_t) v;
+            if (o->pipeline.closed_linger > v) {
+                o->pipeline.closed_linger = (uint32_t) v;
+            }
+            break;
+        case OPT_MAX_OOO:
+            if (!parse_num(optarg, 0, 1u << 30, &v, "--max-ooo-bytes", err)) {
+                return RD_CLI_ERROR;
+            }
+            o->pipeline.ooo_pool_bytes = (uint32_t) v;
+            break;
+        case OPT_NO_PROGRESS:
+            o->progress = 0;
+            break;
+        case OPT_PROGRESS:
+            o->progress = 1;
+            break;
+        default:
+            if (optopt != 0 && optopt < 256) {
+                snprintf(err, RD_ERRLEN, "-%c: %s", optopt,
+                         strchr("ricsZ", optopt) ? "needs an argument"
+                                                 : "unknown option");
+            } else {
+                snprintf(err, RD_ERRLEN, "%s: unknown option or missing "
+                         "argument", argv[optind - 1]);
+            }
+            return RD_CLI_ERROR;
+        }
+    }
+
+    if (o->nfiles == 0 && o->iface == NULL) {
+        snprintf(err, RD_ERRLEN, "nothing to read: give -r FILE or -i IFACE");
+        return RD_CLI_ERROR;
+    }
+    if (o->nfiles > 0 && o->iface != NULL) {
+        snprintf(err, RD_ERRLEN, "-r and -i cannot be used together");
+        return RD_CLI_ERROR;
+    }
+
+    /* the filter is the rest of the line, as for tcpdump */
+    len = 0;
+    for (i = optind; i < argc; i++) {
+        len += strlen(argv[i]) + 1;
+    }
+    if (len > 0) {
+        o->filter = malloc(len);
+        if (o->filter == NULL) {
+            snprintf(err, RD_ERRLEN, "out of memory");
+            return RD_CLI_ERROR;
+        }
+        o->filter[0] = '\0';
+        for (i = optind; i < argc; i++) {
+            if (i > optind) {
+                strcat(o->filter, " ");
+            }
+            strcat(o->filter, argv[i]);
+        }
+    }
+    return RD_CLI_RUN;
+}
+
+
+void
+rd_cli_free(struct rd_opts *o)
+{
+    free(o->filter);
+    o->filter = NULL;
+}

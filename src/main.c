@@ -1,2 +1,295 @@
-int main(void);
-int main(void) { return 0; }
+/*
+ * rstdiag: wiring only, written like a libevent sample: create, check,
+ * run, then free in reverse.  Only this file and cli.c decide the exit
+ * status.
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "live.h"
+#include "rd_config.h"
+#include "rstdiag/capture.h"
+#include "rstdiag/pipeline.h"
+#include "rstdiag/report.h"
+
+struct run {
+    struct rd_opts         *o;
+    struct rd_pipeline     *pl;
+    struct rd_report       *rep;
+};
+
+
+static void
+on_conn(void *ctx, const struct rd_conn *c)
+{
+    struct run  *run = ctx;
+
+    rd_report_conn(run->rep, c);
+}
+
+
+static void
+die_usage(const char *err)
+{
+    fprintf(stderr, "rstdiag: %s\n", err);
+    fputs("usage: rstdiag [-r FILE]... | -i IFACE [options] [EXPRESSION]; "
+          "see rstdiag --help\n", stderr);
+}
+
+
+/* -Z: give up root once the capture is open (tcpdump's habit). */
+static int
+drop_privileges(const char *user, char err[RD_ERRLEN])
+{
+    struct passwd  *pw;
+
+    pw = getpwnam(user);
+    if (pw == NULL) {
+        snprintf(err, RD_ERRLEN, "-Z: no such user '%s'", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
+        || setuid(pw->pw_uid) != 0)
+    {
+        snprintf(err, RD_ERRLEN, "-Z: cannot become '%s'", user);
+        return -1;
+    }
+    return 0;
+}
+
+
+static double
+now_sec(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+
+static void
+show_progress(const struct rd_offline *off, const struct rd_pipeline *pl,
+    double start, bool last)
+{
+    uint64_t  done, total;
+    double    el;
+
+    rd_offline_progress(off, &done, &total);
+    el = now_sec() - start;
+    if (el <= 0) {
+        el = 1e-9;
+    }
+    if (total > 0) {
+        fprintf(stderr, "\rrstdiag: %5.1f%% read, %.1f MB/s, %llu "
+                "connections   ", 100.0 * (double) done / (double) total,
+                (double) done / el / 1e6,
+                (unsigned long long) rd_pipeline_flow_stats(pl)->created);
+    } else {
+        fprintf(stderr, "\rrstdiag: %llu packets, %llu connections   ",
+                (unsigned long long) rd_pipeline_stats(pl)->packets,
+                (unsigned long long) rd_pipeline_flow_stats(pl)->created);
+    }
+    if (last) {
+        fputs("\r\033[K", stderr);
+    }
+}
+
+
+static int
+run_offline(struct run *run)
+{
+    struct rd_offline                *off;
+    struct rd_capture_pkt             pkt;
+    const struct rd_capture_input    *in;
+    struct rd_report_input           *rin;
+    struct rd_report_totals           tot;
+    char                              err[RD_ERRLEN];
+    size_t                            n, i;
+    uint64_t                          seen;
+    bool                              progress, any_error;
+    double                            start, last;
+
+    off = rd_offline_open(run->o->files, run->o->nfiles, run->o->filter, err);
+    if (off == NULL) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        return RD_EXIT_ERROR;
+    }
+    if (run->o->user != NULL && drop_privileges(run->o->user, err) != 0) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        rd_offline_close(off);
+        return RD_EXIT_ERROR;
+    }
+
+    progress = run->o->progress == 1
+               || (run->o->progress == -1 && isatty(STDERR_FILENO));
+    start = now_sec();
+    last = start;
+    seen = 0;
+    while (rd_offline_next(off, &pkt) == 1) {
+        rd_pipeline_packet(run->pl, pkt.dlt, pkt.data, pkt.caplen, pkt.len,
+                           pkt.ts);
+        seen++;
+        if (run->o->count != 0 && seen >= run->o->count) {
+            break;
+        }
+        if (progress && (seen & 0xffff) == 0 && now_sec() - last >= 0.5) {
+            last = now_sec();
+            show_progress(off, run->pl, start, false);
+        }
+    }
+    if (progress && last != start) {
+        show_progress(off, run->pl, start, true);
+    }
+    rd_pipeline_finish(run->pl);
+
+    in = rd_offline_inputs(off, &n);
+    rin = calloc(n, sizeof(*rin));
+    if (rin == NULL) {
+        fprintf(stderr, "rstdiag: out of memory\n");
+        rd_offline_close(off);
+        return RD_EXIT_ERROR;
+    }
+    any_error = false;
+    for (i = 0; i < n; i++) {
+        rin[i].name = in[i].name;
+        rin[i].packets = in[i].packets;
+        rin[i].truncated = in[i].truncated;
+        rin[i].error = in[i].truncated ? in[i].error : NULL;
+        rin[i].dlt = in[i].dlt;
+        if (in[i].truncated) {
+            any_error = true;
+            fprintf(stderr, "rstdiag: %s: %s; analysed the %llu packets "
+                    "before it\n", in[i].name, in[i].error,
+                    (unsigned long long) in[i].packets);
+        }
+    }
+    memset(&tot, 0, sizeof(tot));
+    tot.pl = rd_pipeline_stats(run->pl);
+    tot.flows = rd_pipeline_flow_stats(run->pl);
+    tot.inputs = rin;
+    tot.ninputs = n;
+    rd_report_summary(run->rep, &tot);
+    free(rin);
+    rd_offline_close(off);
+
+    if (any_error && tot.pl->packets == 0) {
+        return RD_EXIT_ERROR;       /* nothing at all could be read */
+    }
+    return rd_report_findings(run->rep) > 0 ? RD_EXIT_FINDINGS : RD_EXIT_OK;
+}
+
+
+static int
+run_live(struct run *run)
+{
+    pcap_t                   *p;
+    struct rd_live_result     res;
+    struct rd_report_input    rin;
+    struct rd_report_totals   tot;
+    char                      err[RD_ERRLEN], warn[RD_ERRLEN];
+
+    p = rd_live_open(run->o->iface, run->o->snaplen, run->o->filter, err,
+                     warn);
+    if (p == NULL) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        return RD_EXIT_ERROR;
+    }
+    if (warn[0] != '\0') {
+        fprintf(stderr, "rstdiag: warning: %s\n", warn);
+    }
+    if (run->o->user != NULL && drop_privileges(run->o->user, err) != 0) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        pcap_close(p);
+        return RD_EXIT_ERROR;
+    }
+    /* live consumers read lines as they come */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+
+    if (rd_live_run(p, run->o->iface, run->pl, run->o->count, &res) != 0) {
+        fprintf(stderr, "rstdiag: %s\n", res.error);
+        pcap_close(p);
+        return RD_EXIT_ERROR;
+    }
+    if (res.error[0] != '\0') {
+        fprintf(stderr, "rstdiag: %s; reporting what was captured\n",
+                res.error);
+    }
+    rd_pipeline_finish(run->pl);
+
+    memset(&rin, 0, sizeof(rin));
+    rin.name = run->o->iface;
+    rin.packets = res.packets;
+    rin.truncated = res.error[0] != '\0';
+    rin.error = rin.truncated ? res.error : NULL;
+    rin.dlt = pcap_datalink(p);
+    memset(&tot, 0, sizeof(tot));
+    tot.pl = rd_pipeline_stats(run->pl);
+    tot.flows = rd_pipeline_flow_stats(run->pl);
+    tot.inputs = &rin;
+    tot.ninputs = 1;
+    tot.live = true;
+    tot.pcap_drops = res.drops;
+    rd_report_summary(run->rep, &tot);
+    pcap_close(p);
+    return rd_report_findings(run->rep) > 0 ? RD_EXIT_FINDINGS : RD_EXIT_OK;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    struct rd_opts   o;
+    struct run       run;
+    char             err[RD_ERRLEN];
+    int              rc;
+
+    switch (rd_cli_parse(argc, argv, &o, err)) {
+    case RD_CLI_HELP:
+        rd_cli_usage(stdout);
+        return RD_EXIT_OK;
+    case RD_CLI_VERSION:
+        printf("rstdiag %s (%s)\n", RD_VERSION, pcap_lib_version());
+        return RD_EXIT_OK;
+    case RD_CLI_ERROR:
+        die_usage(err);
+        rd_cli_free(&o);
+        return RD_EXIT_ERROR;
+    case RD_CLI_RUN:
+        break;
+    }
+
+    memset(&run, 0, sizeof(run));
+    run.o = &o;
+    run.rep = rd_report_create(stdout, &o.report, err);
+    if (run.rep == NULL) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        rd_cli_free(&o);
+        return RD_EXIT_ERROR;
+    }
+    run.pl = rd_pipeline_create(rd_alloc_default(), &o.pipeline, on_conn,
+                                &run, err);
+    if (run.pl == NULL) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        rd_report_destroy(run.rep);
+        rd_cli_free(&o);
+        return RD_EXIT_ERROR;
+    }
+
+    rc = o.nfiles > 0 ? run_offline(&run) : run_live(&run);
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "rstdiag: error writing the report\n");
+        rc = RD_EXIT_ERROR;
+    }
+    rd_pipeline_destroy(run.pl);
+    rd_report_destroy(run.rep);
+    rd_cli_free(&o);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/*
+ * conn: one TCP connection seen from the capture point: roles (client =
+ * SYN sender), handshake, both directions' streams, FIN and RST in the
+ * order they happened, the acceptability of each RST (RFC 9293
+ * §3.10.7.4), per-sender TTL and IP ID, and a short timeline.
+ *
+ * The flow table owns rd_conn storage; this module only updates it.
+ * Endpoint index 0 is the client and 1 the server once roles are known.
+ */
+#ifndef RD_CONN_H
+#define RD_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/decode.h"
+#include "rstdiag/limits.h"
+#include "rstdiag/tcp.h"
+
+#define RD_CONN_CLIENT  0
+#define RD_CONN_SERVER  1
+
+enum rd_close_kind {
+    RD_CLOSE_NONE = 0,
+    RD_CLOSE_FIN,
+    RD_CLOSE_RST
+};
+
+extern const struct rd_tok  rd_close_kind_names[];
+
+/* Why a connection record was finished. */
+enum rd_conn_end {
+    RD_END_CLOSED = 0,      /* both FINs, or an RST, then quiet */
+    RD_END_IDLE,            /* no packet for the idle timeout */
+    RD_END_EVICTED,         /* table full: oldest dropped */
+    RD_END_REUSED,          /* a new SYN reused the 4-tuple */
+    RD_END_CAPTURE          /* capture ended with the connection open */
+};
+
+extern const struct rd_tok  rd_conn_end_names[];
+
+struct rd_endpoint {
+    uint8_t         addr[16];
+    uint16_t        port;
+};
+
+/* One RST as seen on the wire. */
+struct rd_conn_rst {
+    rd_usec_t       ts;
+    uint32_t        seq;
+    uint32_t        payload_len;    /* RST with data (RFC 9293 §3.5.3) */
+    uint8_t         by;             /* RD_CONN_CLIENT / _SERVER */
+    uint8_t         ttl;
+    uint16_t        ip_id;
+    unsigned        acceptable:1;   /* in the receiver's window */
+    unsigned        exact:1;        /* seq == the receiver's RCV.NXT */
+    unsigned        known:1;        /* receiver state known enough to judge */
+    unsigned        answers_syn:1;  /* RST/ACK to a SYN: refused */
+    unsigned        after_fin:1;    /* sender had already sent a FIN */
+    uint32_t        unacked;        /* sender's bytes the peer had not
+                                     * acknowledged when the RST left */
+    uint32_t        unread_peer;    /* bytes the peer had sent that this
+                                     * side had not acknowledged */
+};
+
+/* Per-sender facts beyond the stream itself. */
+struct rd_conn_side {
+    struct rd_tcp_dir   tcp;
+    rd_usec_t           first_ts;       /* first packet */
+    rd_usec_t           first_data_ts;  /* 0 when no data */
+    rd_usec_t           last_data_ts;
+    rd_usec_t           fin_ts;         /* first FIN, 0 when none */
+    rd_usec_t           syn_ts;         /* first SYN (or SYN/ACK) */
+    uint32_t            syns;           /* SYN packets (retransmissions) */
+    uint8_t             ttl_first;
+    uint8_t             ttl_min;
+    uint8_t             ttl_max;
+    uint16_t            ip_id_first;
+    uint16_t            ip_id_last;
+    bool                ip_v4;
+};
+
+/* The whole connection.  Zero-filled by rd_conn_start(). */
+struct rd_conn {
+    uint64_t            id;             /* 1, 2, ... in order of creation */
+    uint8_t             af;
+    struct rd_endpoint  ep[2];          /* [0] client, [1] server */
+    struct rd_conn_side side[2];
+    rd_usec_t           ts_start;
+    rd_usec_t           ts_end;         /* last packet */
+    rd_usec_t           close_ts;       /* first FIN or RST */
+    uint8_t             close_by;
+    uint8_t             close_kind;     /* enum rd_close_kind */
+    uint8_t             end;            /* enum rd_conn_end */
+    uint8_t             nrst;           /* entries used in rst[] */
+    uint32_t            rst_total;      /* RSTs seen, kept or not */
+    struct rd_conn_rst  rst[RD_LIMITS_RST_KEEP];
+    unsigned            roles_inferred:1;
+    unsigned            syn:1;          /* client SYN seen */
+    unsigned            synack:1;       /* server SYN/ACK seen */
+    unsigned            established:1;  /* client ACK of SYN/ACK seen */
+    unsigned            refused:1;      /* RST answered the SYN */
+    unsigned            closed:1;       /* both FINs, or an RST */
+};
+
+/* What the connection layer needs from its surroundings. */
+struct rd_conn_env {
+    struct rd_tcp_pool     *pool;
+};
+
+/*
+ * Start a connection from its first packet.  Decides roles: the sender of
+ * a SYN without ACK is the client, the sender of a SYN/ACK the server;
+ * otherwise the endpoint with the lower port in the usual service range
+ * is the server and roles_inferred is set.
+ */
+void rd_conn_start(struct rd_conn *c, uint64_t id, const struct rd_seg *seg);
+
+/* Which endpoint sent seg: RD_CONN_CLIENT or RD_CONN_SERVER. */
+int rd_conn_dir(const struct rd_conn *c, const struct rd_seg *seg);
+
+/*
+ * true when seg (a SYN without ACK from the client side) must start a new
+ * connection on this 4-tuple: the previous one closed, or the SYN carries
+ * another initial sequence number.
+ */
+bool rd_conn_is_new_syn(const struct rd_conn *c, const struct rd_seg *seg);
+
+/* Account one packet of this connection. */
+void rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
+    const struct rd_seg *seg);
+
+/*
+ * Finish the connection (why: enum rd_conn_end): flush held bytes, return
+ * pool storage.  The record stays readable until the slot is reused.
+ */
+void rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env,
+    int why);
+
+/* true when the connection ended abnormally: any RST, refused, or SYNs
+ * left unanswered.  Such connections are reported without --all. */
+bool rd_conn_abnormal(const struct rd_conn *c);
+
+#endif /* RD_CONN_H */

@@ -1,0 +1,81 @@
+/*
+ * flow: the table of live connections, keyed by the 4-tuple.
+ *
+ * Fixed capacity (--max-flows) set at creation; slots come from a slab
+ * with a free list, linked into hash buckets and an LRU list ordered by
+ * the last packet time.  When the table is full the least recently active
+ * connection is finished and its slot reused (an eviction, counted).  Time
+ * is packet time: nothing here reads the clock.
+ */
+#ifndef RD_FLOW_H
+#define RD_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/conn.h"
+#include "rstdiag/decode.h"
+
+struct rd_flow {
+    struct rd_flow *hnext;          /* hash chain, or free list */
+    struct rd_flow *prev;           /* LRU: older */
+    struct rd_flow *next;           /* LRU: newer */
+    uint32_t        hash;
+    bool            used;
+    struct rd_conn  conn;
+};
+
+/*
+ * Called when a connection is finished, before its slot is reused:
+ * why is an enum rd_conn_end.  The callback may read the flow only.
+ */
+typedef void (*rd_flow_done_cb)(void *ctx, struct rd_flow *f, int why);
+
+struct rd_flow_stats {
+    uint64_t        created;        /* connections started */
+    uint64_t        evicted;        /* finished because the table was full */
+    uint64_t        expired;        /* finished by idle timeout or linger */
+    uint64_t        reused;         /* finished by a new SYN on the tuple */
+    uint32_t        active;         /* in the table now */
+    uint32_t        peak;           /* most in the table at once */
+};
+
+struct rd_flow_table;
+
+/*
+ * Create a table for max_flows connections (>= 1).  seed perturbs the
+ * hash.  done is called for every finished connection.  Returns NULL when
+ * memory is short.
+ */
+struct rd_flow_table *rd_flow_create(const struct rd_alloc *a,
+    uint32_t max_flows, uint64_t seed, rd_flow_done_cb done, void *ctx);
+
+/* Free the table; connections still in it are NOT reported (call
+ * rd_flow_flush first). */
+void rd_flow_destroy(struct rd_flow_table *t);
+
+/*
+ * The connection seg belongs to.  A SYN that starts a new connection on a
+ * tuple whose old one is over finishes the old one first (why REUSED).
+ * When no connection exists one is created (evicting the oldest when the
+ * table is full).  Moves the flow to the newest end of the LRU.  Never
+ * returns NULL.  *created is set when the returned flow is new.
+ */
+struct rd_flow *rd_flow_get(struct rd_flow_table *t, const struct rd_seg *seg,
+    bool *created);
+
+/* Finish (why IDLE) every connection silent for idle_usec, and every
+ * closed one silent for linger_usec, as of packet time now. */
+void rd_flow_expire(struct rd_flow_table *t, rd_usec_t now,
+    rd_usec_t idle_usec, rd_usec_t linger_usec);
+
+/* Finish every connection, oldest activity first, with reason why. */
+void rd_flow_flush(struct rd_flow_table *t, int why);
+
+const struct rd_flow_stats *rd_flow_stats(const struct rd_flow_table *t);
+
+/* Debug: check hash chains, LRU and counters; aborts on violation. */
+void rd_flow_validate_(const struct rd_flow_table *t);
+
+#endif /* RD_FLOW_H */

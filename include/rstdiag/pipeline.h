@@ -1,0 +1,69 @@
+/*
+ * pipeline: frame -> decode -> flow table -> connection, with counters.
+ *
+ * The one entry point that capture code (offline or live) and the
+ * whole-capture fuzzer drive.  Finished connections are handed to a
+ * callback; nothing here writes output or reads the clock.
+ */
+#ifndef RD_PIPELINE_H
+#define RD_PIPELINE_H
+
+#include <stdint.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/conn.h"
+#include "rstdiag/decode.h"
+#include "rstdiag/flow.h"
+
+struct rd_pipeline_cfg {
+    uint32_t        max_flows;          /* --max-flows */
+    uint32_t        idle_timeout;       /* --idle-timeout, seconds */
+    uint32_t        closed_linger;      /* seconds kept after a close */
+    uint32_t        ooo_pool_bytes;     /* --max-ooo-bytes */
+    uint64_t        seed;               /* hash seed */
+};
+
+/* Fill cfg with the defaults of limits.h. */
+void rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg);
+
+struct rd_pipeline_stats {
+    uint64_t        packets;            /* frames offered */
+    uint64_t        bytes;              /* captured bytes offered */
+    uint64_t        tcp;                /* decoded TCP segments */
+    uint64_t        status[RD_DECODE_NSTATUS];  /* by rd_decode_status */
+    uint64_t        ts_backwards;       /* frames older than the previous */
+    uint64_t        ooo_refused;        /* early segments not held */
+    rd_usec_t       ts_first;
+    rd_usec_t       ts_last;
+    uint64_t        gap_bytes;          /* over finished connections */
+    uint64_t        gaps;
+    uint64_t        reported;           /* connections finished */
+    uint64_t        abnormal;           /* of which abnormal */
+};
+
+/* Called once per finished connection; c is valid during the call only. */
+typedef void (*rd_pipeline_conn_cb)(void *ctx, const struct rd_conn *c);
+
+struct rd_pipeline;
+
+/* NULL and a reason in err when the configured tables cannot be had. */
+struct rd_pipeline *rd_pipeline_create(const struct rd_alloc *a,
+    const struct rd_pipeline_cfg *cfg, rd_pipeline_conn_cb cb, void *ctx,
+    char err[RD_ERRLEN]);
+
+void rd_pipeline_destroy(struct rd_pipeline *pl);
+
+/* One captured frame of link type dlt. */
+void rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
+    uint32_t caplen, uint32_t wirelen, rd_usec_t ts);
+
+/* Expire idle connections as of time now (live mode's timer). */
+void rd_pipeline_tick(struct rd_pipeline *pl, rd_usec_t now);
+
+/* End of capture: every remaining connection is finished and reported. */
+void rd_pipeline_finish(struct rd_pipeline *pl);
+
+const struct rd_pipeline_stats *rd_pipeline_stats(const struct rd_pipeline *pl);
+const struct rd_flow_stats *rd_pipeline_flow_stats(const struct rd_pipeline *pl);
+
+#endif /* RD_PIPELINE_H */

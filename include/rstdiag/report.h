@@ -1,0 +1,60 @@
+/*
+ * report: writes finished connections and the closing summary, as JSON
+ * lines (--json, schema in rstdiag(8)) or as a human report.
+ *
+ * The human report prints the summary first: connection blocks are spooled
+ * to a temporary file meanwhile, so memory stays flat however many
+ * connections there are.
+ */
+#ifndef RD_REPORT_H
+#define RD_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/conn.h"
+#include "rstdiag/pipeline.h"
+
+struct rd_report_cfg {
+    bool            json;           /* --json */
+    bool            all;            /* --all: every connection */
+    bool            verbose;        /* -v */
+};
+
+/* One input as the summary lists it. */
+struct rd_report_input {
+    const char     *name;           /* file name, "-" or interface */
+    uint64_t        packets;
+    bool            truncated;      /* cut mid-record or read error */
+    const char     *error;          /* libpcap's words, or NULL */
+    int             dlt;
+};
+
+struct rd_report_totals {
+    const struct rd_pipeline_stats *pl;
+    const struct rd_flow_stats     *flows;
+    const struct rd_report_input   *inputs;
+    size_t                          ninputs;
+    uint64_t                        pcap_drops;     /* live: kernel drops */
+    bool                            live;
+};
+
+struct rd_report;
+
+/* NULL and a reason in err when the spool file cannot be made. */
+struct rd_report *rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
+    char err[RD_ERRLEN]);
+
+/* A finished connection (printed if abnormal, or always with --all). */
+void rd_report_conn(struct rd_report *r, const struct rd_conn *c);
+
+/* The summary (and, for text, the spooled blocks); then flush. */
+void rd_report_summary(struct rd_report *r, const struct rd_report_totals *t);
+
+/* Connections printed so far that were abnormal (for the exit status). */
+uint64_t rd_report_findings(const struct rd_report *r);
+
+void rd_report_destroy(struct rd_report *r);
+
+#endif /* RD_REPORT_H */

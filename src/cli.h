@@ -1,0 +1,53 @@
+/*
+ * cli: command line -> struct rd_opts.  Private to the rstdiag program.
+ */
+#ifndef RD_CLI_H
+#define RD_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/pipeline.h"
+#include "rstdiag/report.h"
+
+/* Exit status, like diff(1) (documented in rstdiag(8) EXIT STATUS). */
+enum rd_exit {
+    RD_EXIT_OK = 0,             /* nothing abnormal */
+    RD_EXIT_FINDINGS = 1,       /* abnormal connections found */
+    RD_EXIT_ERROR = 2           /* usage or input error */
+};
+
+#define RD_CLI_MAX_FILES 1024
+
+struct rd_opts {
+    const char             *files[RD_CLI_MAX_FILES];
+    size_t                  nfiles;
+    const char             *iface;          /* -i */
+    uint64_t                count;          /* -c, 0 = unlimited */
+    int                     snaplen;        /* -s */
+    const char             *user;           /* -Z */
+    char                   *filter;         /* trailing arguments, joined */
+    int                     progress;       /* -1 auto, 0 off, 1 on */
+    struct rd_report_cfg    report;
+    struct rd_pipeline_cfg  pipeline;
+};
+
+/* What rd_cli_parse() wants main() to do. */
+enum rd_cli_action {
+    RD_CLI_RUN = 0,
+    RD_CLI_HELP,
+    RD_CLI_VERSION,
+    RD_CLI_ERROR                /* err holds the reason */
+};
+
+/* Parse argv into o (filter is malloc'ed: free it with rd_cli_free). */
+enum rd_cli_action rd_cli_parse(int argc, char **argv, struct rd_opts *o,
+    char err[RD_ERRLEN]);
+
+void rd_cli_free(struct rd_opts *o);
+
+/* The --help text. */
+void rd_cli_usage(FILE *f);
+
+#endif /* RD_CLI_H */

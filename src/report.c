@@ -1,0 +1,487 @@
+/*
+ * report: JSON lines and the human report.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rstdiag/json.h"
+#include "rstdiag/report.h"
+
+static const char  *side_name[2] = { "client", "server" };
+
+struct rd_report {
+    FILE                   *out;
+    FILE                   *spool;      /* text: blocks until the summary */
+    struct rd_report_cfg    cfg;
+    uint64_t                printed;
+    uint64_t                findings;
+};
+
+
+struct rd_report *
+rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
+    char err[RD_ERRLEN])
+{
+    struct rd_report  *r;
+
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        snprintf(err, RD_ERRLEN, "out of memory");
+        return NULL;
+    }
+    r->out = out;
+    r->cfg = *cfg;
+    if (!cfg->json) {
+        r->spool = tmpfile();
+        if (r->spool == NULL) {
+            snprintf(err, RD_ERRLEN, "cannot create a temporary file");
+            free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+
+void
+rd_report_destroy(struct rd_report *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    if (r->spool != NULL) {
+        fclose(r->spool);
+    }
+    free(r);
+}
+
+
+uint64_t
+rd_report_findings(const struct rd_report *r)
+{
+    return r->findings;
+}
+
+
+static void
+ep_str(char *buf, size_t size, const struct rd_conn *c, int i)
+{
+    rd_ep_format(buf, size, c->af, c->ep[i].addr, c->ep[i].port);
+}
+
+
+static void
+json_ts_or_null(FILE *f, rd_usec_t ts)
+{
+    if (ts == 0) {
+        fputs("null", f);
+    } else {
+        rd_json_ts(f, ts);
+    }
+}
+
+
+/* seconds between a and b as a JSON number */
+static void
+json_delta(FILE *f, rd_usec_t from, rd_usec_t to)
+{
+    rd_json_ts(f, to - from);
+}
+
+
+static void
+json_pair_u64(FILE *f, const char *key, uint64_t a, uint64_t b)
+{
+    fprintf(f, ",\"%s\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}",
+            key, a, b);
+}
+
+
+static void
+write_conn_json(FILE *f, const struct rd_conn *c)
+{
+    char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN];
+    const struct rd_conn_side  *s;
+    const struct rd_conn_rst   *r;
+    int                         i;
+    unsigned                    k;
+
+    ep_str(cl, sizeof(cl), c, 0);
+    ep_str(sv, sizeof(sv), c, 1);
+    fprintf(f, "{\"type\":\"connection\",\"id\":%" PRIu64, c->id);
+    fputs(",\"client\":", f);
+    rd_json_cstr(f, cl);
+    fputs(",\"server\":", f);
+    rd_json_cstr(f, sv);
+    fputs(",\"ts_start\":", f);
+    rd_json_ts(f, c->ts_start);
+    fputs(",\"ts_end\":", f);
+    rd_json_ts(f, c->ts_end);
+    fputs(",\"duration\":", f);
+    json_delta(f, c->ts_start, c->ts_end);
+    fprintf(f, ",\"roles_inferred\":%s", c->roles_inferred ? "true" : "false");
+    fprintf(f, ",\"handshake\":{\"syn\":%s,\"synack\":%s,\"established\":%s}",
+            c->syn ? "true" : "false", c->synack ? "true" : "false",
+            c->established ? "true" : "false");
+
+    fputs(",\"first_close\":", f);
+    if (c->close_kind == RD_CLOSE_NONE) {
+        fputs("null", f);
+    } else {
+        fprintf(f, "{\"by\":\"%s\",\"kind\":\"%s\",\"ts\":",
+                side_name[c->close_by],
+                rd_tok2str(rd_close_kind_names, c->close_kind, "?"));
+        rd_json_ts(f, c->close_ts);
+        fputs(",\"after_last_data\":{", f);
+        for (i = 0; i < 2; i++) {
+            s = &c->side[i];
+            fprintf(f, "%s\"%s\":", i ? "," : "", side_name[i]);
+            if (s->last_data_ts == 0) {
+                fputs("null", f);
+            } else {
+                json_delta(f, s->last_data_ts, c->close_ts);
+            }
+        }
+        fputs("}}", f);
+    }
+
+    fputs(",\"rst\":[", f);
+    for (k = 0; k < c->nrst; k++) {
+        r = &c->rst[k];
+        fprintf(f, "%s{\"by\":\"%s\",\"ts\":", k ? "," : "", side_name[r->by]);
+        rd_json_ts(f, r->ts);
+        fprintf(f, ",\"acceptable\":%s,\"exact\":%s,\"judged\":%s"
+                ",\"seq\":%" PRIu32 ",\"data_bytes\":%" PRIu32
+                ",\"answers_syn\":%s,\"after_fin\":%s"
+                ",\"unacked\":%" PRIu32 ",\"unread_peer\":%" PRIu32
+                ",\"ttl\":%u",
+                r->acceptable ? "true" : "false", r->exact ? "true" : "false",
+                r->known ? "true" : "false", r->seq, r->payload_len,
+                r->answers_syn ? "true" : "false",
+                r->after_fin ? "true" : "false", r->unacked, r->unread_peer,
+                (unsigned) r->ttl);
+        if (c->af == 4) {
+            fprintf(f, ",\"ip_id\":%u", (unsigned) r->ip_id);
+        }
+        putc('}', f);
+    }
+    fprintf(f, "],\"rst_count\":%" PRIu32, c->rst_total);
+
+    fputs(",\"fin\":{", f);
+    for (i = 0; i < 2; i++) {
+        fprintf(f, "%s\"%s\":", i ? "," : "", side_name[i]);
+        json_ts_or_null(f, c->side[i].fin_ts);
+    }
+    fputs("},\"last_data\":{", f);
+    for (i = 0; i < 2; i++) {
+        fprintf(f, "%s\"%s\":", i ? "," : "", side_name[i]);
+        json_ts_or_null(f, c->side[i].last_data_ts);
+    }
+    putc('}', f);
+
+    json_pair_u64(f, "bytes", c->side[0].tcp.bytes, c->side[1].tcp.bytes);
+    json_pair_u64(f, "packets", c->side[0].tcp.pkts, c->side[1].tcp.pkts);
+    json_pair_u64(f, "retransmissions", c->side[0].tcp.retrans,
+                  c->side[1].tcp.retrans);
+    json_pair_u64(f, "out_of_order", c->side[0].tcp.ooo, c->side[1].tcp.ooo);
+    json_pair_u64(f, "gap_bytes", c->side[0].tcp.gap_bytes,
+                  c->side[1].tcp.gap_bytes);
+
+    fputs(",\"ttl\":{", f);
+    for (i = 0; i < 2; i++) {
+        s = &c->side[i];
+        fprintf(f, "%s\"%s\":", i ? "," : "", side_name[i]);
+        if (s->tcp.pkts == 0) {
+            fputs("null", f);
+        } else {
+            fprintf(f, "{\"first\":%u,\"min\":%u,\"max\":%u}",
+                    (unsigned) s->ttl_first, (unsigned) s->ttl_min,
+                    (unsigned) s->ttl_max);
+        }
+    }
+    fputs("},\"ip_id\":{", f);
+    for (i = 0; i < 2; i++) {
+        s = &c->side[i];
+        fprintf(f, "%s\"%s\":", i ? "," : "", side_name[i]);
+        if (s->tcp.pkts == 0 || !s->ip_v4) {
+            fputs("null", f);
+        } else {
+            fprintf(f, "{\"first\":%u,\"last\":%u}", (unsigned) s->ip_id_first,
+                    (unsigned) s->ip_id_last);
+        }
+    }
+    fprintf(f, "},\"end\":\"%s\",\"abnormal\":%s}\n",
+            rd_tok2str(rd_conn_end_names, c->end, "?"),
+            rd_conn_abnormal(c) ? "true" : "false");
+}
+
+
+/* Timeline of a connection for the human report, sorted by time. */
+struct tl_event {
+    rd_usec_t       ts;
+    int             who;
+    char            what[96];
+};
+
+
+static int
+tl_cmp(const void *a, const void *b)
+{
+    const struct tl_event  *x = a, *y = b;
+
+    return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+
+static size_t
+tl_add(struct tl_event *ev, size_t n, size_t max, rd_usec_t ts, int who,
+    const char *what)
+{
+    if (ts == 0 || n >= max) {
+        return n;
+    }
+    ev[n].ts = ts;
+    ev[n].who = who;
+    snprintf(ev[n].what, sizeof(ev[n].what), "%s", what);
+    return n + 1;
+}
+
+
+static void
+write_conn_text(FILE *f, const struct rd_conn *c)
+{
+    char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN], buf[96];
+    struct tl_event             ev[8 + RD_LIMITS_RST_KEEP];
+    const struct rd_conn_side  *s;
+    const struct rd_conn_rst   *r;
+    size_t                      n, i;
+    int                         d;
+
+    ep_str(cl, sizeof(cl), c, 0);
+    ep_str(sv, sizeof(sv), c, 1);
+    fprintf(f, "\n#%" PRIu64 "  %s -> %s", c->id, cl, sv);
+    if (c->close_kind != RD_CLOSE_NONE) {
+        fprintf(f, "  first close: %s by %s",
+                c->close_kind == RD_CLOSE_RST ? "RST" : "FIN",
+                side_name[c->close_by]);
+    } else {
+        fputs("  no close seen", f);
+    }
+    if (c->refused) {
+        fputs(" (connection refused)", f);
+    } else if (c->syn && !c->synack) {
+        fputs(" (SYN unanswered)", f);
+    }
+    putc('\n', f);
+    fprintf(f, "    handshake %s%s; client sent %" PRIu64 " B, server sent %"
+            PRIu64 " B; %" PRIu32 " RST; ended: %s\n",
+            c->established ? "complete" : c->syn ? "incomplete" : "not seen",
+            c->roles_inferred ? " (roles inferred from ports)" : "",
+            c->side[0].tcp.bytes, c->side[1].tcp.bytes, c->rst_total,
+            rd_tok2str(rd_conn_end_names, c->end, "?"));
+    if (c->side[0].tcp.gap_bytes || c->side[1].tcp.gap_bytes) {
+        fprintf(f, "    capture gaps: client %" PRIu64 " B, server %" PRIu64
+                " B (missed by the capture, not lost)\n",
+                c->side[0].tcp.gap_bytes, c->side[1].tcp.gap_bytes);
+    }
+
+    n = 0;
+    for (d = 0; d < 2; d++) {
+        s = &c->side[d];
+        if (s->syn_ts != 0) {
+            snprintf(buf, sizeof(buf), "%s%s", d ? "SYN/ACK" : "SYN",
+                     s->syns > 1 ? " (retransmitted)" : "");
+            n = tl_add(ev, n, RD_NELEMS(ev), s->syn_ts, d, buf);
+        }
+        n = tl_add(ev, n, RD_NELEMS(ev), s->first_data_ts, d, "first data");
+        if (s->last_data_ts != s->first_data_ts) {
+            n = tl_add(ev, n, RD_NELEMS(ev), s->last_data_ts, d, "last data");
+        }
+        n = tl_add(ev, n, RD_NELEMS(ev), s->fin_ts, d, "FIN");
+    }
+    for (i = 0; i < c->nrst; i++) {
+        r = &c->rst[i];
+        snprintf(buf, sizeof(buf), "RST%s, seq %s%s",
+                 r->answers_syn ? " to SYN" : "",
+                 !r->acceptable ? "outside the window (ignored)"
+                 : r->exact ? "exact (accepted)" : "in window (challenge ACK)",
+                 r->known ? "" : " (receiver state not seen)");
+        n = tl_add(ev, n, RD_NELEMS(ev), r->ts, r->by, buf);
+    }
+    qsort(ev, n, sizeof(ev[0]), tl_cmp);
+    for (i = 0; i < n; i++) {
+        fprintf(f, "    %+11.6f  %-6s %s\n",
+                (double) (ev[i].ts - c->ts_start) / 1e6,
+                side_name[ev[i].who], ev[i].what);
+    }
+}
+
+
+void
+rd_report_conn(struct rd_report *r, const struct rd_conn *c)
+{
+    bool  abnormal;
+
+    abnormal = rd_conn_abnormal(c);
+    if (!abnormal && !r->cfg.all && !r->cfg.verbose) {
+        return;
+    }
+    if (abnormal) {
+        r->findings++;
+    }
+    r->printed++;
+    if (r->cfg.json) {
+        write_conn_json(r->out, c);
+    } else {
+        write_conn_text(r->spool != NULL ? r->spool : r->out, c);
+    }
+}
+
+
+static void
+write_summary_json(FILE *f, const struct rd_report_totals *t)
+{
+    const struct rd_pipeline_stats  *pl = t->pl;
+    size_t                           i;
+    int                              st;
+    bool                             first, truncated;
+
+    fprintf(f, "{\"type\":\"summary\",\"packets\":%" PRIu64
+            ",\"bytes\":%" PRIu64 ",\"tcp_packets\":%" PRIu64,
+            pl->packets, pl->bytes, pl->tcp);
+    fputs(",\"skipped\":{", f);
+    first = true;
+    for (st = RD_DECODE_SKIP_NOT_IP; st <= RD_DECODE_SKIP_FRAGMENT; st++) {
+        fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+                rd_tok2str(rd_decode_status_names, st, "?"), pl->status[st]);
+        first = false;
+    }
+    fputs("},\"malformed\":{", f);
+    first = true;
+    for (st = RD_DECODE_SKIP_FRAGMENT + 1; st < RD_DECODE_NSTATUS; st++) {
+        if (pl->status[st] == 0) {
+            continue;
+        }
+        fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+                rd_tok2str(rd_decode_status_names, st, "?"), pl->status[st]);
+        first = false;
+    }
+    fprintf(f, "},\"connections\":%" PRIu64 ",\"abnormal\":%" PRIu64,
+            pl->reported, pl->abnormal);
+    fprintf(f, ",\"flows\":{\"created\":%" PRIu64 ",\"peak\":%" PRIu32
+            ",\"evicted\":%" PRIu64 ",\"expired\":%" PRIu64
+            ",\"tuple_reused\":%" PRIu64 "}",
+            t->flows->created, t->flows->peak, t->flows->evicted,
+            t->flows->expired, t->flows->reused);
+    fprintf(f, ",\"evictions\":%" PRIu64, t->flows->evicted);
+    fprintf(f, ",\"gaps\":{\"count\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+            pl->gaps, pl->gap_bytes);
+    fprintf(f, ",\"ooo_refused\":%" PRIu64 ",\"ts_backwards\":%" PRIu64,
+            pl->ooo_refused, pl->ts_backwards);
+    fputs(",\"ts_first\":", f);
+    json_ts_or_null(f, pl->packets ? pl->ts_first : 0);
+    fputs(",\"ts_last\":", f);
+    json_ts_or_null(f, pl->packets ? pl->ts_last : 0);
+    truncated = false;
+    fputs(",\"inputs\":[", f);
+    for (i = 0; i < t->ninputs; i++) {
+        const struct rd_report_input  *in = &t->inputs[i];
+
+        fprintf(f, "%s{\"name\":", i ? "," : "");
+        rd_json_cstr(f, in->name);
+        fprintf(f, ",\"packets\":%" PRIu64 ",\"truncated\":%s,\"error\":",
+                in->packets, in->truncated ? "true" : "false");
+        if (in->error != NULL) {
+            rd_json_cstr(f, in->error);
+        } else {
+            fputs("null", f);
+        }
+        putc('}', f);
+        truncated = truncated || in->truncated;
+    }
+    fprintf(f, "],\"truncated\":%s", truncated ? "true" : "false");
+    if (t->live) {
+        fprintf(f, ",\"pcap_drops\":%" PRIu64, t->pcap_drops);
+    }
+    fputs("}\n", f);
+}
+
+
+static void
+write_summary_text(FILE *f, const struct rd_report_totals *t,
+    uint64_t findings)
+{
+    const struct rd_pipeline_stats  *pl = t->pl;
+    uint64_t                         malformed, skipped;
+    size_t                           i;
+    int                              st;
+
+    malformed = 0;
+    skipped = 0;
+    for (st = RD_DECODE_SKIP_NOT_IP; st < RD_DECODE_NSTATUS; st++) {
+        if (st <= RD_DECODE_SKIP_FRAGMENT) {
+            skipped += pl->status[st];
+        } else {
+            malformed += pl->status[st];
+        }
+    }
+    fprintf(f, "rstdiag: %" PRIu64 " packets, %" PRIu64 " TCP, %" PRIu64
+            " skipped (not TCP or fragments), %" PRIu64 " malformed\n",
+            pl->packets, pl->tcp, skipped, malformed);
+    fprintf(f, "connections: %" PRIu64 ", ended abnormally: %" PRIu64
+            " (RST, refused or unanswered SYN)\n", pl->reported, findings);
+    fprintf(f, "flow table: peak %" PRIu32 ", evicted %" PRIu64
+            ", expired %" PRIu64 ", tuples reused %" PRIu64 "\n",
+            t->flows->peak, t->flows->evicted, t->flows->expired,
+            t->flows->reused);
+    if (pl->gaps != 0) {
+        fprintf(f, "capture gaps: %" PRIu64 " (%" PRIu64 " bytes the "
+                "endpoints exchanged but the capture missed)\n",
+                pl->gaps, pl->gap_bytes);
+    }
+    if (malformed != 0) {
+        fputs("malformed packets by reason:", f);
+        for (st = RD_DECODE_SKIP_FRAGMENT + 1; st < RD_DECODE_NSTATUS; st++) {
+            if (pl->status[st] != 0) {
+                fprintf(f, " %s %" PRIu64,
+                        rd_tok2str(rd_decode_status_names, st, "?"),
+                        pl->status[st]);
+            }
+        }
+        putc('\n', f);
+    }
+    for (i = 0; i < t->ninputs; i++) {
+        if (t->inputs[i].truncated) {
+            fputs("input ", f);
+            rd_text_safe(f, (const uint8_t *) t->inputs[i].name,
+                         strlen(t->inputs[i].name));
+            fprintf(f, " is truncated: analysed up to the cut (%" PRIu64
+                    " packets)\n", t->inputs[i].packets);
+        }
+    }
+    if (t->live) {
+        fprintf(f, "kernel drops: %" PRIu64 "\n", t->pcap_drops);
+    }
+}
+
+
+void
+rd_report_summary(struct rd_report *r, const struct rd_report_totals *t)
+{
+    char    buf[8192];
+    size_t  n;
+
+    if (r->cfg.json) {
+        write_summary_json(r->out, t);
+    } else {
+        write_summary_text(r->out, t, r->findings);
+        rewind(r->spool);
+        while ((n = fread(buf, 1, sizeof(buf), r->spool)) > 0) {
+            fwrite(buf, 1, n, r->out);
+        }
+        fclose(r->spool);
+        r->spool = NULL;
+    }
+    fflush(r->out);
+}
