@@ -242,8 +242,13 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
         }
         c->rst_total++;
         s->tcp.pkts++;
-        note_close(c, dir, RD_CLOSE_RST, seg->ts);
-        c->closed = 1;
+        /* an RST the receiver drops (outside the window) or answers with a
+         * challenge ACK (in the window, not exact: RFC 5961 §3.2) does not
+         * end the connection; one we cannot judge is taken at its word */
+        if (r.exact || !r.known) {
+            note_close(c, dir, RD_CLOSE_RST, seg->ts);
+            c->closed = 1;
+        }
         return;
     }
 
@@ -321,6 +326,15 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
         rd_tcp_flush(env->pool, &c->side[i].tcp, NULL, i, c->ts_end);
         rd_tcp_release(env->pool, &c->side[i].tcp);
     }
+}
+
+
+uint64_t
+rd_conn_stream_bytes(const struct rd_conn *c, int dir)
+{
+    const struct rd_tcp_dir  *d = &c->side[dir].tcp;
+
+    return d->bytes + d->gap_bytes + d->cut_bytes;
 }
 
 

@@ -180,13 +180,20 @@ write_conn_json(FILE *f, const struct rd_conn *c)
     }
     putc('}', f);
 
-    json_pair_u64(f, "bytes", c->side[0].tcp.bytes, c->side[1].tcp.bytes);
+    json_pair_u64(f, "bytes", rd_conn_stream_bytes(c, 0),
+                  rd_conn_stream_bytes(c, 1));
+    json_pair_u64(f, "captured_bytes", c->side[0].tcp.bytes,
+                  c->side[1].tcp.bytes);
     json_pair_u64(f, "packets", c->side[0].tcp.pkts, c->side[1].tcp.pkts);
     json_pair_u64(f, "retransmissions", c->side[0].tcp.retrans,
                   c->side[1].tcp.retrans);
+    json_pair_u64(f, "overlaps", c->side[0].tcp.overlaps,
+                  c->side[1].tcp.overlaps);
     json_pair_u64(f, "out_of_order", c->side[0].tcp.ooo, c->side[1].tcp.ooo);
     json_pair_u64(f, "gap_bytes", c->side[0].tcp.gap_bytes,
                   c->side[1].tcp.gap_bytes);
+    json_pair_u64(f, "snaplen_cut_bytes", c->side[0].tcp.cut_bytes,
+                  c->side[1].tcp.cut_bytes);
 
     fputs(",\"ttl\":{", f);
     for (i = 0; i < 2; i++) {
@@ -278,7 +285,8 @@ write_conn_text(FILE *f, const struct rd_conn *c)
             PRIu64 " B; %" PRIu32 " RST; ended: %s\n",
             c->established ? "complete" : c->syn ? "incomplete" : "not seen",
             c->roles_inferred ? " (roles inferred from ports)" : "",
-            c->side[0].tcp.bytes, c->side[1].tcp.bytes, c->rst_total,
+            rd_conn_stream_bytes(c, 0), rd_conn_stream_bytes(c, 1),
+            c->rst_total,
             rd_tok2str(rd_conn_end_names, c->end, "?"));
     if (c->side[0].tcp.gap_bytes || c->side[1].tcp.gap_bytes) {
         fprintf(f, "    capture gaps: client %" PRIu64 " B, server %" PRIu64

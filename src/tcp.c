@@ -125,6 +125,19 @@ emit_gap(struct rd_tcp_dir *d, uint64_t n, const struct rd_tcp_sink *sink,
 }
 
 
+/* Bytes the snapshot length cut off: known to exist, so not a capture
+ * gap in the statistics, but the stream consumer cannot see them either. */
+static void
+emit_cut(struct rd_tcp_dir *d, uint64_t n, const struct rd_tcp_sink *sink,
+    int dir, rd_usec_t ts)
+{
+    d->cut_bytes += n;
+    if (sink != NULL && sink->gap != NULL) {
+        sink->gap(sink->ctx, dir, n, ts);
+    }
+}
+
+
 /*
  * Deliver bytes [seq, seq+len) of which the first `cap` were captured,
  * from position next_seq on: the caller guarantees seq <= next_seq.
@@ -158,7 +171,7 @@ deliver(struct rd_tcp_dir *d, uint32_t seq, const uint8_t *p, uint32_t len,
     }
     if (len > cap) {
         /* cut by the snapshot length: existed on the wire, not captured */
-        emit_gap(d, len - cap, sink, dir, ts);
+        emit_cut(d, len - cap, sink, dir, ts);
     }
     d->next_seq = end;
 }

@@ -138,6 +138,10 @@ void rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
 void rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env,
     int why);
 
+/* Bytes sent in direction dir: captured, missed by the capture, or cut
+ * by the snapshot length. */
+uint64_t rd_conn_stream_bytes(const struct rd_conn *c, int dir);
+
 /* true when the connection ended abnormally: any RST, refused, or SYNs
  * left unanswered.  Such connections are reported without --all. */
 bool rd_conn_abnormal(const struct rd_conn *c);

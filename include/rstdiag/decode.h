@@ -42,7 +42,7 @@ enum rd_decode_status {
     RD_DECODE_SKIP_FRAGMENT,        /* IPv4/IPv6 fragment: counted, skipped */
     RD_DECODE_BAD_DLT,              /* link type not supported */
     RD_DECODE_SHORT_LINK,           /* caplen shorter than the link header */
-    RD_DECODE_BAD_VLAN,             /* too many tags or truncated tag */
+    RD_DECODE_BAD_VLAN,             /* more than RD_LIMITS_VLAN_MAX tags */
     RD_DECODE_SHORT_IP,             /* caplen shorter than the IP header */
     RD_DECODE_BAD_IP_VERSION,       /* version nibble != link's claim */
     RD_DECODE_BAD_IPV4_HLEN,        /* IHL < 5 or beyond total length */

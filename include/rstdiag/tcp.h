@@ -43,6 +43,7 @@ struct rd_tcp_dir {
     uint32_t        win;            /* last window, scaled when known */
     uint64_t        bytes;          /* payload bytes delivered in order */
     uint64_t        gap_bytes;      /* bytes the capture missed */
+    uint64_t        cut_bytes;      /* bytes cut off by the snapshot length */
     uint32_t        gaps;           /* number of gaps */
     uint32_t        retrans;        /* segments carrying only old data */
     uint32_t        overlaps;       /* segments partly old, partly new */

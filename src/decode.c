@@ -1,0 +1,699 @@
+/*
+ * decode: link layer -> IPv4/IPv6 -> TCP, one frame at a time.
+ *
+ * Every read goes through struct rd_cur; no wire struct is ever cast.
+ * Two lengths are tracked side by side (p0f, tcpdump):
+ *
+ *   - the wire length, from the IP length fields: what the sender put on
+ *     the wire.  A header that does not fit in it is invalid (BAD_*).
+ *   - the captured length, the cursor: min(caplen, wire length), so that
+ *     Ethernet padding is trimmed.  A header that does not fit in it was
+ *     cut by the snapshot length (SHORT_*).
+ *
+ * Only the headers must be captured whole; a payload cut by the snaplen
+ * is still a good segment (payload.len < payload_len).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <pcap/dlt.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/cur.h"
+#include "rstdiag/decode.h"
+#include "rstdiag/limits.h"
+
+
+/* Link header sizes */
+#define RD_DECODE_ETH_HLEN        14u
+#define RD_DECODE_VLAN_HLEN       4u      /* TCI + inner ethertype */
+#define RD_DECODE_SLL_HLEN        16u
+#define RD_DECODE_SLL2_HLEN       20u
+#define RD_DECODE_NULL_HLEN       4u
+
+/* Ethertypes (IEEE 802.3, IEEE 802.1Q) */
+#define RD_DECODE_ETH_IPV4        0x0800u
+#define RD_DECODE_ETH_IPV6        0x86ddu
+#define RD_DECODE_ETH_8021Q       0x8100u
+#define RD_DECODE_ETH_8021AD      0x88a8u
+#define RD_DECODE_ETH_QINQ_OLD    0x9100u /* pre-802.1ad QinQ */
+
+/*
+ * Address families in DLT_NULL/DLT_LOOP headers: the capturing machine's
+ * AF_ values, not ours.  AF_INET is 2 everywhere; AF_INET6 is 24 on
+ * NetBSD/OpenBSD, 28 on FreeBSD and 30 on Darwin (libpcap
+ * pcap/bpf.h, tcpdump af.h).
+ */
+#define RD_DECODE_BSD_AF_INET     2u
+#define RD_DECODE_BSD_AF_INET6_N  24u
+#define RD_DECODE_BSD_AF_INET6_F  28u
+#define RD_DECODE_BSD_AF_INET6_D  30u
+
+/* LINKTYPE_RAW as stored in files; libpcap maps it to DLT_RAW */
+#define RD_DECODE_LINKTYPE_RAW    101
+
+#ifndef DLT_IPV4
+#define DLT_IPV4                  228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6                  229
+#endif
+
+/* IP (RFC 791, RFC 8200) */
+#define RD_DECODE_IPV4_HLEN       20u
+#define RD_DECODE_IPV6_HLEN       40u
+#define RD_DECODE_IPV4_MF         0x2000u
+#define RD_DECODE_IPV4_DF         0x4000u
+#define RD_DECODE_IPV4_OFFMASK    0x1fffu
+#define RD_DECODE_PROTO_HOPOPTS   0
+#define RD_DECODE_PROTO_TCP       6
+#define RD_DECODE_PROTO_ROUTING   43
+#define RD_DECODE_PROTO_FRAGMENT  44
+#define RD_DECODE_PROTO_ESP       50
+#define RD_DECODE_PROTO_AH        51
+#define RD_DECODE_PROTO_NONE      59
+#define RD_DECODE_PROTO_DSTOPTS   60
+#define RD_DECODE_IPV6_FRAG_HLEN  8u
+#define RD_DECODE_IPV6_FRAG_OFF   0xfff8u
+#define RD_DECODE_IPV6_FRAG_M     0x0001u
+
+/* TCP (RFC 9293 sec. 3.1, sec. 3.2; RFC 7323; RFC 2018) */
+#define RD_DECODE_TCP_HLEN        20u
+#define RD_DECODE_TCPOPT_EOL      0
+#define RD_DECODE_TCPOPT_NOP      1
+#define RD_DECODE_TCPOPT_MSS      2
+#define RD_DECODE_TCPOPT_WS       3
+#define RD_DECODE_TCPOPT_SACKOK   4
+#define RD_DECODE_TCPOPT_SACK     5
+#define RD_DECODE_TCPOPT_TS       8
+
+
+const struct rd_tok  rd_decode_status_names[] = {
+    { RD_DECODE_OK,               "ok" },
+    { RD_DECODE_SKIP_NOT_IP,      "not_ip" },
+    { RD_DECODE_SKIP_NOT_TCP,     "not_tcp" },
+    { RD_DECODE_SKIP_FRAGMENT,    "fragment" },
+    { RD_DECODE_BAD_DLT,          "bad_dlt" },
+    { RD_DECODE_SHORT_LINK,       "short_link" },
+    { RD_DECODE_BAD_VLAN,         "bad_vlan" },
+    { RD_DECODE_SHORT_IP,         "short_ip" },
+    { RD_DECODE_BAD_IP_VERSION,   "bad_ip_version" },
+    { RD_DECODE_BAD_IPV4_HLEN,    "bad_ipv4_hlen" },
+    { RD_DECODE_BAD_IP_LEN,       "bad_ip_len" },
+    { RD_DECODE_BAD_IPV6_EXT,     "bad_ipv6_ext" },
+    { RD_DECODE_SHORT_TCP,        "short_tcp" },
+    { RD_DECODE_BAD_TCP_HLEN,     "bad_tcp_hlen" },
+    { RD_DECODE_BAD_TCP_OPT,      "bad_tcp_opt" },
+    { 0, NULL }
+};
+
+
+static bool
+dlt_is_raw(int dlt)
+{
+    /*
+     * DLT_RAW is 12 on most systems and 14 on OpenBSD, whose DLT_LOOP is
+     * 12; 14 is DLT_PPP_BSDOS on NetBSD/FreeBSD.  A value that is
+     * DLT_LOOP or DLT_PPP_BSDOS on this system is never taken as raw.
+     */
+    if (dlt == DLT_LOOP) {
+        return false;
+    }
+#ifdef DLT_PPP_BSDOS
+    if (dlt == DLT_PPP_BSDOS) {
+        return false;
+    }
+#endif
+    return dlt == DLT_RAW || dlt == 12 || dlt == 14
+           || dlt == RD_DECODE_LINKTYPE_RAW;
+}
+
+
+bool
+rd_decode_dlt_supported(int dlt)
+{
+    return dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL
+           || dlt == DLT_LINUX_SLL2 || dlt == DLT_NULL || dlt == DLT_LOOP
+           || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt_is_raw(dlt);
+}
+
+
+/* IP version (4 or 6) carried by an ethertype, 0 when not IP. */
+static unsigned
+ethertype_version(uint16_t type)
+{
+    switch (type) {
+    case RD_DECODE_ETH_IPV4:
+        return 4;
+    case RD_DECODE_ETH_IPV6:
+        return 6;
+    default:
+        return 0;
+    }
+}
+
+
+/* IP version carried by a BSD AF_ value, 0 when not IP. */
+static unsigned
+bsd_af_version(uint32_t af)
+{
+    switch (af) {
+    case RD_DECODE_BSD_AF_INET:
+        return 4;
+    case RD_DECODE_BSD_AF_INET6_N:
+    case RD_DECODE_BSD_AF_INET6_F:
+    case RD_DECODE_BSD_AF_INET6_D:
+        return 6;
+    default:
+        return 0;
+    }
+}
+
+
+/*
+ * Ethernet II with up to RD_LIMITS_VLAN_MAX 802.1Q/802.1ad tags (IEEE
+ * 802.1Q sec. 9.5).  802.3 length frames (type <= 1500, LLC) are not IP.
+ */
+static enum rd_decode_status
+decode_ether(struct rd_cur *c, unsigned *ver)
+{
+    unsigned  tags;
+    uint16_t  type;
+
+    if (!rd_cur_has(c, RD_DECODE_ETH_HLEN)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    rd_cur_skip(c, 12);                     /* destination, source MAC */
+    type = rd_cur_be16(c);
+
+    for (tags = 0; type == RD_DECODE_ETH_8021Q
+                   || type == RD_DECODE_ETH_8021AD
+                   || type == RD_DECODE_ETH_QINQ_OLD; tags++)
+    {
+        if (tags == RD_LIMITS_VLAN_MAX) {
+            return RD_DECODE_BAD_VLAN;
+        }
+        /* a tag cut by the snaplen is truncation, not a bad tag */
+        if (!rd_cur_has(c, RD_DECODE_VLAN_HLEN)) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        rd_cur_skip(c, 2);                  /* PCP, DEI, VID */
+        type = rd_cur_be16(c);
+    }
+
+    *ver = ethertype_version(type);
+    return *ver ? RD_DECODE_OK : RD_DECODE_SKIP_NOT_IP;
+}
+
+
+/*
+ * Link layer: leaves the cursor at the IP header and sets *ver to the IP
+ * version the link claims (0: raw IP, the version nibble decides).
+ */
+static enum rd_decode_status
+decode_link(int dlt, struct rd_cur *c, unsigned *ver)
+{
+    uint32_t  af;
+    uint16_t  type;
+
+    *ver = 0;
+
+    if (dlt == DLT_EN10MB) {
+        return decode_ether(c, ver);
+    }
+
+    if (dlt == DLT_LINUX_SLL) {
+        /* packet type, ARPHRD, addr len, 8-byte addr, protocol */
+        if (!rd_cur_has(c, RD_DECODE_SLL_HLEN)) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        rd_cur_skip(c, 14);
+        type = rd_cur_be16(c);
+        *ver = ethertype_version(type);
+        return *ver ? RD_DECODE_OK : RD_DECODE_SKIP_NOT_IP;
+    }
+
+    if (dlt == DLT_LINUX_SLL2) {
+        /* protocol, reserved, ifindex, ARPHRD, type, addr len, addr */
+        if (!rd_cur_has(c, RD_DECODE_SLL2_HLEN)) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        type = rd_cur_be16(c);
+        rd_cur_skip(c, RD_DECODE_SLL2_HLEN - 2);
+        *ver = ethertype_version(type);
+        return *ver ? RD_DECODE_OK : RD_DECODE_SKIP_NOT_IP;
+    }
+
+    if (dlt == DLT_NULL) {
+        /*
+         * The AF_ value is in the capturing host's byte order, which the
+         * file does not record.  AF_ values are small, so a value with
+         * its upper half set was written by the other byte order
+         * (libpcap, tcpdump print-null.c).
+         */
+        if (!rd_cur_has(c, RD_DECODE_NULL_HLEN)) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        af = rd_cur_le32(c);
+        if (af & 0xffff0000u) {
+            af = (af >> 24) | ((af >> 8) & 0xff00u)
+                 | ((af << 8) & 0xff0000u) | (af << 24);
+        }
+        *ver = bsd_af_version(af);
+        return *ver ? RD_DECODE_OK : RD_DECODE_SKIP_NOT_IP;
+    }
+
+    if (dlt == DLT_LOOP) {
+        /* like DLT_NULL, but the AF_ value is always big-endian */
+        if (!rd_cur_has(c, RD_DECODE_NULL_HLEN)) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        af = rd_cur_be32(c);
+        *ver = bsd_af_version(af);
+        return *ver ? RD_DECODE_OK : RD_DECODE_SKIP_NOT_IP;
+    }
+
+    if (dlt == DLT_IPV4) {
+        *ver = 4;
+        return RD_DECODE_OK;
+    }
+
+    if (dlt == DLT_IPV6) {
+        *ver = 6;
+        return RD_DECODE_OK;
+    }
+
+    if (dlt_is_raw(dlt)) {
+        return RD_DECODE_OK;
+    }
+
+    return RD_DECODE_BAD_DLT;
+}
+
+
+/*
+ * Restrict the cursor to the first wire bytes: trims Ethernet padding
+ * and anything else past the IP length (p0f, RFC 1122 sec. 3.3.2 padding).
+ */
+static void
+clamp_cursor(struct rd_cur *c, uint32_t wire)
+{
+    if (rd_cur_left(c) > wire) {
+        c->end = c->p + wire;
+    }
+}
+
+
+/*
+ * IPv4 header (RFC 791 sec. 3.1).  On OK the cursor covers exactly the
+ * captured part of the IP payload and *wire is the IP payload length.
+ */
+static enum rd_decode_status
+decode_ipv4(struct rd_cur *c, struct rd_seg *seg, uint32_t *wire)
+{
+    uint8_t         b0, proto;
+    uint16_t        total, frag;
+    uint32_t        hlen;
+    struct rd_span  src, dst;
+
+    if (!rd_cur_has(c, 1)) {
+        return RD_DECODE_SHORT_IP;
+    }
+    b0 = rd_cur_u8(c);
+    hlen = (uint32_t) (b0 & 0x0f) * 4;
+    if (hlen < RD_DECODE_IPV4_HLEN) {
+        return RD_DECODE_BAD_IPV4_HLEN;
+    }
+    if (!rd_cur_has(c, RD_DECODE_IPV4_HLEN - 1)) {
+        return RD_DECODE_SHORT_IP;
+    }
+
+    rd_cur_skip(c, 1);                      /* DSCP, ECN */
+    total = rd_cur_be16(c);
+    seg->ip_id = rd_cur_be16(c);
+    frag = rd_cur_be16(c);
+    seg->ttl = rd_cur_u8(c);
+    proto = rd_cur_u8(c);
+    rd_cur_skip(c, 2);                      /* checksum: not verified, a
+                                             * capture host with checksum
+                                             * offload writes garbage */
+    src = rd_cur_span(c, 4);
+    dst = rd_cur_span(c, 4);
+    if (c->err) {
+        return RD_DECODE_SHORT_IP;
+    }
+
+    /*
+     * The total length covers the header; a header longer than the
+     * datagram is a bad IHL, a datagram shorter than any header a bad
+     * length.
+     */
+    if (total < RD_DECODE_IPV4_HLEN) {
+        return RD_DECODE_BAD_IP_LEN;
+    }
+    if (total < hlen) {
+        return RD_DECODE_BAD_IPV4_HLEN;
+    }
+
+    /* options: only skipped, nothing we use lives there */
+    rd_cur_skip(c, hlen - RD_DECODE_IPV4_HLEN);
+    if (c->err) {
+        return RD_DECODE_SHORT_IP;
+    }
+
+    seg->af = 4;
+    seg->df = (frag & RD_DECODE_IPV4_DF) != 0;
+    memcpy(seg->src, src.p, 4);
+    memcpy(seg->dst, dst.p, 4);
+
+    /* fragments are counted, not reassembled (RFC 791 sec. 3.2) */
+    if ((frag & RD_DECODE_IPV4_MF) || (frag & RD_DECODE_IPV4_OFFMASK)) {
+        return RD_DECODE_SKIP_FRAGMENT;
+    }
+    if (proto != RD_DECODE_PROTO_TCP) {
+        return RD_DECODE_SKIP_NOT_TCP;
+    }
+
+    *wire = total - hlen;
+    clamp_cursor(c, *wire);
+    return RD_DECODE_OK;
+}
+
+
+/*
+ * IPv6 header and extension-header chain (RFC 8200 sec. 3, sec. 4).  On OK the
+ * cursor is at the TCP header, bounded by the captured part of the
+ * payload, and *wire is the number of wire bytes left from there.
+ */
+static enum rd_decode_status
+decode_ipv6(struct rd_cur *c, struct rd_seg *seg, uint32_t *wire)
+{
+    uint8_t         nh, cur, len;
+    uint16_t        plen, fragoff;
+    uint32_t        rem, hlen;
+    unsigned        n;
+    struct rd_span  src, dst;
+
+    if (!rd_cur_has(c, RD_DECODE_IPV6_HLEN)) {
+        return RD_DECODE_SHORT_IP;
+    }
+    rd_cur_skip(c, 4);                      /* version, class, flow */
+    plen = rd_cur_be16(c);
+    nh = rd_cur_u8(c);
+    seg->ttl = rd_cur_u8(c);
+    src = rd_cur_span(c, 16);
+    dst = rd_cur_span(c, 16);
+    if (c->err) {
+        return RD_DECODE_SHORT_IP;
+    }
+
+    seg->af = 6;
+    seg->ip_id = 0;
+    seg->df = false;
+    memcpy(seg->src, src.p, 16);
+    memcpy(seg->dst, dst.p, 16);
+
+    /*
+     * Payload length 0 announces a jumbogram (RFC 2675), which no TCP
+     * segment we can reason about uses: malformed for our purposes.
+     */
+    if (plen == 0) {
+        return RD_DECODE_BAD_IP_LEN;
+    }
+    rem = plen;
+    clamp_cursor(c, rem);
+
+    for (n = 0; nh != RD_DECODE_PROTO_TCP; n++) {
+        cur = nh;
+
+        switch (cur) {
+        case RD_DECODE_PROTO_HOPOPTS:
+        case RD_DECODE_PROTO_ROUTING:
+        case RD_DECODE_PROTO_DSTOPTS:
+        case RD_DECODE_PROTO_FRAGMENT:
+        case RD_DECODE_PROTO_AH:
+            break;
+        default:
+            /* ESP (50), no next header (59), UDP, ICMPv6, ... */
+            return RD_DECODE_SKIP_NOT_TCP;
+        }
+
+        if (n == RD_LIMITS_IPV6_EXT_MAX) {
+            return RD_DECODE_BAD_IPV6_EXT;
+        }
+        /* RFC 8200 sec. 4.3: hop-by-hop only right after the IPv6 header */
+        if (cur == RD_DECODE_PROTO_HOPOPTS && n != 0) {
+            return RD_DECODE_BAD_IPV6_EXT;
+        }
+
+        /* every extension header starts with next header + length */
+        if (rem < 2) {
+            return RD_DECODE_BAD_IPV6_EXT;
+        }
+        if (!rd_cur_has(c, 2)) {
+            return RD_DECODE_SHORT_IP;
+        }
+        nh = rd_cur_u8(c);
+        len = rd_cur_u8(c);
+
+        if (cur == RD_DECODE_PROTO_FRAGMENT) {
+            hlen = RD_DECODE_IPV6_FRAG_HLEN;    /* RFC 8200 sec. 4.5 */
+        } else if (cur == RD_DECODE_PROTO_AH) {
+            hlen = ((uint32_t) len + 2) * 4;    /* RFC 4302 sec. 2.2 */
+        } else {
+            hlen = ((uint32_t) len + 1) * 8;    /* RFC 8200 sec. 4.3-4.6 */
+        }
+        if (hlen > rem) {
+            return RD_DECODE_BAD_IPV6_EXT;
+        }
+        if (!rd_cur_has(c, hlen - 2)) {
+            return RD_DECODE_SHORT_IP;
+        }
+
+        if (cur == RD_DECODE_PROTO_FRAGMENT) {
+            fragoff = rd_cur_be16(c);
+            rd_cur_skip(c, 4);                  /* identification */
+            /* an atomic fragment (RFC 6946) is a whole datagram */
+            if ((fragoff & RD_DECODE_IPV6_FRAG_OFF)
+                || (fragoff & RD_DECODE_IPV6_FRAG_M))
+            {
+                return RD_DECODE_SKIP_FRAGMENT;
+            }
+        } else {
+            rd_cur_skip(c, hlen - 2);
+        }
+        rem -= hlen;
+    }
+
+    *wire = rem;
+    return RD_DECODE_OK;
+}
+
+
+/*
+ * TCP options (RFC 9293 sec. 3.2).  The option area must be well framed: a
+ * length below 2 or running past the header is BAD_TCP_OPT.  A known
+ * option with an unexpected length is framed correctly and only skipped
+ * (its value cannot be trusted).
+ */
+static enum rd_decode_status
+decode_tcp_opts(struct rd_span area, struct rd_tcp_opts *o)
+{
+    uint8_t         kind, len;
+    struct rd_cur   c, v;
+    struct rd_span  body;
+
+    rd_cur_init(&c, area.p, area.len);
+
+    while (rd_cur_left(&c) > 0) {
+        kind = rd_cur_u8(&c);
+        if (kind == RD_DECODE_TCPOPT_EOL) {
+            break;
+        }
+        if (kind == RD_DECODE_TCPOPT_NOP) {
+            continue;
+        }
+        if (rd_cur_left(&c) < 1) {
+            return RD_DECODE_BAD_TCP_OPT;       /* no room for length */
+        }
+        len = rd_cur_u8(&c);
+        if (len < 2 || (size_t) len - 2 > rd_cur_left(&c)) {
+            return RD_DECODE_BAD_TCP_OPT;
+        }
+        body = rd_cur_span(&c, (size_t) len - 2);
+        rd_cur_init(&v, body.p, body.len);
+
+        switch (kind) {
+        case RD_DECODE_TCPOPT_MSS:
+            if (len == 4) {
+                o->mss = rd_cur_be16(&v);
+            }
+            break;
+        case RD_DECODE_TCPOPT_WS:
+            /* raw shift; RFC 7323 sec. 2.3 caps its use at 14 */
+            if (len == 3) {
+                o->wscale = rd_cur_u8(&v);
+                o->has_wscale = true;
+            }
+            break;
+        case RD_DECODE_TCPOPT_SACKOK:
+            if (len == 2) {
+                o->sack_perm = true;
+            }
+            break;
+        case RD_DECODE_TCPOPT_SACK:
+            /* RFC 2018 sec. 3: 1 to 4 blocks of two 32-bit edges */
+            if (len >= 10 && (len - 2) % 8 == 0) {
+                o->has_sack = true;
+            }
+            break;
+        case RD_DECODE_TCPOPT_TS:
+            if (len == 10) {
+                o->tsval = rd_cur_be32(&v);
+                o->tsecr = rd_cur_be32(&v);
+                o->has_ts = true;
+            }
+            break;
+        default:
+            break;                              /* skipped by length */
+        }
+    }
+
+    return RD_DECODE_OK;
+}
+
+
+/*
+ * TCP header (RFC 9293 sec. 3.1).  wire is the IP payload length from the IP
+ * header; the cursor covers its captured part.
+ */
+static enum rd_decode_status
+decode_tcp(struct rd_cur *c, uint32_t wire, struct rd_seg *seg)
+{
+    uint8_t         off;
+    uint32_t        hlen;
+    struct rd_span  opts;
+
+    /* the IP length leaves no room for a TCP header at all */
+    if (wire < RD_DECODE_TCP_HLEN) {
+        return RD_DECODE_BAD_TCP_HLEN;
+    }
+    if (!rd_cur_has(c, RD_DECODE_TCP_HLEN)) {
+        return RD_DECODE_SHORT_TCP;
+    }
+
+    seg->sport = rd_cur_be16(c);
+    seg->dport = rd_cur_be16(c);
+    seg->seq = rd_cur_be32(c);
+    seg->ack = rd_cur_be32(c);
+    off = rd_cur_u8(c);
+    seg->flags = rd_cur_u8(c);
+    seg->win = rd_cur_be16(c);
+    rd_cur_skip(c, 4);                      /* checksum, urgent pointer */
+    if (c->err) {
+        return RD_DECODE_SHORT_TCP;
+    }
+
+    /* tcpdump tcp_print(): check the data offset before using it */
+    hlen = (uint32_t) (off >> 4) * 4;
+    if (hlen < RD_DECODE_TCP_HLEN || hlen > wire) {
+        return RD_DECODE_BAD_TCP_HLEN;
+    }
+    opts = rd_cur_span(c, hlen - RD_DECODE_TCP_HLEN);
+    if (c->err) {
+        return RD_DECODE_SHORT_TCP;
+    }
+    if (decode_tcp_opts(opts, &seg->opts) != RD_DECODE_OK) {
+        return RD_DECODE_BAD_TCP_OPT;
+    }
+
+    /*
+     * On the wire the payload is what the IP length says; in hand it is
+     * what the snaplen left of it (the cursor is already clamped).
+     */
+    seg->payload_len = wire - hlen;
+    seg->payload = rd_cur_span(c, rd_cur_left(c));
+    return RD_DECODE_OK;
+}
+
+
+enum rd_decode_status
+rd_decode(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
+    rd_usec_t ts, struct rd_seg *seg)
+{
+    static const uint8_t   empty[1];
+    enum rd_decode_status  st;
+    unsigned               ver, nib;
+    uint32_t               wire;
+    struct rd_cur          c, peek;
+
+    rd_require(seg != NULL);
+
+    /*
+     * wirelen is not needed: every length we trust comes from the IP
+     * header, bounded by caplen.
+     */
+    (void) wirelen;
+
+    if (p == NULL) {
+        /* pointer arithmetic on NULL is undefined even with 0 */
+        p = empty;
+        caplen = 0;
+    }
+
+    memset(seg, 0, sizeof(*seg));
+    seg->ts = ts;
+    rd_cur_init(&c, p, caplen);
+
+    st = decode_link(dlt, &c, &ver);
+    if (st != RD_DECODE_OK) {
+        return st;
+    }
+
+    /* version nibble, read on a copy so the IP decoders start at 0 */
+    peek = c;
+    nib = (unsigned) (rd_cur_u8(&peek) >> 4);
+    if (peek.err) {
+        return RD_DECODE_SHORT_IP;
+    }
+    if (ver == 0) {
+        if (nib != 4 && nib != 6) {
+            return RD_DECODE_BAD_IP_VERSION;
+        }
+        ver = nib;
+    } else if (nib != ver) {
+        return RD_DECODE_BAD_IP_VERSION;
+    }
+
+    wire = 0;
+    st = (ver == 4) ? decode_ipv4(&c, seg, &wire)
+                    : decode_ipv6(&c, seg, &wire);
+    if (st != RD_DECODE_OK) {
+        return st;
+    }
+
+    return decode_tcp(&c, wire, seg);
+}
+
+
+void
+rd_ep_format(char *buf, size_t size, uint8_t af, const uint8_t *addr,
+    uint16_t port)
+{
+    char  a[INET6_ADDRSTRLEN];
+
+    if (buf == NULL || size == 0) {
+        return;
+    }
+
+    if (af == 4 && inet_ntop(AF_INET, addr, a, sizeof(a)) != NULL) {
+        snprintf(buf, size, "%s:%u", a, (unsigned) port);
+    } else if (af == 6 && inet_ntop(AF_INET6, addr, a, sizeof(a)) != NULL) {
+        snprintf(buf, size, "[%s]:%u", a, (unsigned) port);
+    } else {
+        snprintf(buf, size, "?:%u", (unsigned) port);
+    }
+}

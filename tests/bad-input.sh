@@ -1,0 +1,100 @@
+#!/bin/sh
+# Bad input gets one clear line naming the file or interface, exit 2, and
+# nothing lost: each case below checks the exit status and the message.
+# usage: bad-input.sh RSTDIAG SOURCE_ROOT
+set -u
+bin=$1 root=$2
+p=$root/pcaps
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# expect NAME WANT_STATUS STDERR_PATTERN -- ARGS...
+expect() {
+    name=$1 want=$2 pat=$3
+    shift 4
+    "$bin" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    rc=$?
+    if [ "$rc" != "$want" ]; then
+        echo "FAIL $name: exit $rc, want $want; stderr: $(cat "$tmp/err")"
+        fails=$((fails + 1))
+    elif ! grep -q -- "$pat" "$tmp/err"; then
+        echo "FAIL $name: stderr lacks '$pat': $(cat "$tmp/err")"
+        fails=$((fails + 1))
+    else
+        echo "ok   $name"
+    fi
+}
+
+expect missing-file 2 "rstdiag: $tmp/nope.pcap: .*No such file" -- \
+    -r "$tmp/nope.pcap"
+expect directory 2 "rstdiag: $p: is a directory" -- -r "$p"
+expect not-a-capture 2 "not-a-capture.txt: not a pcap or pcapng capture" -- \
+    -r "$p/not-a-capture.txt"
+expect unsupported-dlt 2 \
+    "crafted-unsupported-dlt.pcap: unsupported link type .*(147)" -- \
+    -r "$p/crafted-unsupported-dlt.pcap"
+head -c 10 "$p/crafted-eth.pcap" > "$tmp/cut-header.pcap"
+expect cut-file-header 2 "cut-header.pcap: .*truncated" -- \
+    -r "$tmp/cut-header.pcap"
+: > "$tmp/zero.pcap"
+expect zero-byte-file 2 "zero.pcap: " -- -r "$tmp/zero.pcap"
+expect unknown-option 2 "unknown option" -- --bogus -r "$p/crafted-eth.pcap"
+expect missing-argument 2 "needs an argument" -- -r
+expect nothing-to-read 2 "nothing to read" --
+expect bad-number 2 "max-flows: 'abc' is not a number" -- \
+    --max-flows abc -r "$p/crafted-eth.pcap"
+expect zero-flows 2 "max-flows: '0' is not a number from 1" -- \
+    --max-flows 0 -r "$p/crafted-eth.pcap"
+expect bad-filter 2 "crafted-eth.pcap: bad filter expression" -- \
+    -r "$p/crafted-eth.pcap" tcp port
+expect r-and-i 2 "cannot be used together" -- -r "$p/crafted-eth.pcap" -i lo
+expect no-such-interface 2 "rstdiag: nosuchif0: " -- -i nosuchif0
+expect second-file-bad 2 "not-a-capture.txt: not a pcap" -- \
+    -r "$p/crafted-eth.pcap" -r "$p/not-a-capture.txt"
+expect no-such-user 2 "no such user 'nosuchuser0'" -- \
+    -Z nosuchuser0 -r "$p/crafted-eth.pcap"
+
+# A capture cut mid-record: analysed up to the cut, reported as truncated,
+# exit 0 or 1, never 2, and the summary says so.
+"$bin" -r "$p/crafted-cut-mid-record.pcap" --json --all > "$tmp/out" 2> "$tmp/err"
+rc=$?
+if [ $rc -gt 1 ] || ! grep -q 'crafted-cut-mid-record.pcap: truncated dump file' "$tmp/err" \
+   || ! tail -n 1 "$tmp/out" | grep -q '"truncated":true' \
+   || ! tail -n 1 "$tmp/out" | grep -q '"packets":4,'
+then
+    echo "FAIL cut-mid-record: exit $rc; $(cat "$tmp/err"); $(tail -n 1 "$tmp/out")"
+    fails=$((fails + 1))
+else
+    echo "ok   cut-mid-record"
+fi
+
+# A capture with a header and no packets is not an error.
+"$bin" -r "$p/crafted-empty.pcap" --json > "$tmp/out" 2> "$tmp/err"
+rc=$?
+if [ $rc -ne 0 ] || ! grep -q '"type":"summary","packets":0,' "$tmp/out"; then
+    echo "FAIL empty: exit $rc; $(cat "$tmp/out" "$tmp/err")"
+    fails=$((fails + 1))
+else
+    echo "ok   empty"
+fi
+
+# Standard input, and several files merged as one capture.
+"$bin" -r - --json --all < "$p/crafted-eth.pcap" > "$tmp/stdin" 2>&1
+"$bin" -r "$p/crafted-eth.pcap" --json --all > "$tmp/file" 2>&1
+if ! sed 's/"name":"[^"]*"//' "$tmp/stdin" | cmp -s - "$(sed 's/"name":"[^"]*"//' "$tmp/file" > "$tmp/file2"; echo "$tmp/file2")"; then
+    echo "FAIL stdin: output differs from the file's"
+    fails=$((fails + 1))
+else
+    echo "ok   stdin"
+fi
+"$bin" -r "$p/loopback-healthy.pcap" -r "$p/crafted-eth.pcap" --json --all > "$tmp/out" 2>&1
+n=$(grep -c '"type":"connection"' "$tmp/out")
+if [ "$n" != 3 ] || ! tail -n 1 "$tmp/out" | grep -q '"packets":34,'; then
+    echo "FAIL merge: $n connections; $(tail -n 1 "$tmp/out")"
+    fails=$((fails + 1))
+else
+    echo "ok   merge"
+fi
+
+[ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
