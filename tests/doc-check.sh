@@ -1,0 +1,55 @@
+#!/bin/sh
+# The man page, --help and the README agree with the program: every option
+# --help lists is in man/rstdiag.8 and README.md, every JSON key the program
+# writes is documented in the man page, and mandoc -Tlint is clean.
+# usage: doc-check.sh RSTDIAG SOURCE_ROOT
+set -u
+bin=$1 root=$2
+man=$root/man/rstdiag.8
+readme=$root/README.md
+fails=0
+for opt in $("$bin" --help | grep -o -- '--[a-z][a-z-]*' | sort -u) \
+           $("$bin" --help | grep -o -- '^  -[a-zA-Z]' | tr -d ' ' | sort -u); do
+    flag=${opt#-}
+    flag=${flag#-}
+    if ! grep -q -- "Fl Fl $flag\b\|Fl $flag\b" "$man"; then
+        echo "FAIL: $opt is in --help but not in the man page"
+        fails=$((fails + 1))
+    fi
+    if ! grep -q -- "\`$opt\b\|\`$opt " "$readme"; then
+        echo "FAIL: $opt is in --help but not in README.md"
+        fails=$((fails + 1))
+    fi
+done
+# JSON keys: every key of the records the bundled captures produce
+keys=$(for f in "$root"/pcaps/*.pcap; do "$bin" -r "$f" --json --all 2>/dev/null; done |
+    python3 -c '
+import json, sys
+keys = set()
+def walk(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k not in ("client", "server") or not isinstance(v, (int, float)):
+                keys.add(k)
+            walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+for line in sys.stdin:
+    walk(json.loads(line))
+print("\n".join(sorted(keys)))')
+for k in $keys; do
+    if ! grep -q "Cm $k\b\|Cm .*, $k\b\|Cm .* $k ,\|Cm .*[ ,]$k\b" "$man"; then
+        echo "FAIL: JSON key '$k' is not documented in the man page"
+        fails=$((fails + 1))
+    fi
+done
+if command -v mandoc > /dev/null; then
+    lint=$(mandoc -Tlint -Wwarning "$man" 2>&1)
+    if [ -n "$lint" ]; then
+        echo "FAIL: mandoc -Tlint: $lint"
+        fails=$((fails + 1))
+    fi
+fi
+[ $fails -eq 0 ] && echo "docs agree with the program" && exit 0
+exit 1
