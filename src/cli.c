@@ -16,6 +16,7 @@ enum {
     OPT_MAX_FLOWS,
     OPT_IDLE_TIMEOUT,
     OPT_MAX_OOO,
+    OPT_MAX_HEADER,
     OPT_NO_PROGRESS,
     OPT_PROGRESS,
     OPT_VERSION
@@ -28,6 +29,7 @@ static const struct option  long_opts[] = {
     { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO },
+    { "max-header-bytes", required_argument, NULL, OPT_MAX_HEADER },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "help", no_argument, NULL, 'h' },
@@ -60,6 +62,8 @@ rd_cli_usage(FILE *f)
 "                     packet time (default 300)\n"
 "  --max-ooo-bytes N  out-of-order bytes held for all connections\n"
 "                     (default 8388608)\n"
+"  --max-header-bytes N  HTTP header block size before the message is\n"
+"                     marked header_overflow (default 65536)\n"
 "  --progress         show progress on stderr (default: on a terminal)\n"
 "  --no-progress      never show progress\n"
 "  -h, --help         this text\n"
@@ -173,6 +177,14 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
                 return RD_CLI_ERROR;
             }
             o->pipeline.ooo_pool_bytes = (uint32_t) v;
+            break;
+        case OPT_MAX_HEADER:
+            if (!parse_num(optarg, 64, 1u << 24, &v, "--max-header-bytes",
+                           err))
+            {
+                return RD_CLI_ERROR;
+            }
+            o->pipeline.max_header_bytes = (uint32_t) v;
             break;
         case OPT_NO_PROGRESS:
             o->progress = 0;

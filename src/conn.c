@@ -14,6 +14,17 @@ const struct rd_tok  rd_close_kind_names[] = {
     { 0, NULL }
 };
 
+const struct rd_tok  rd_phase_names[] = {
+    { RD_PHASE_NONE, "none" },
+    { RD_PHASE_CONNECT, "connect" },
+    { RD_PHASE_SENDING_REQUEST, "sending_request" },
+    { RD_PHASE_AWAITING_RESPONSE_HEADER, "awaiting_response_header" },
+    { RD_PHASE_READING_RESPONSE_BODY, "reading_response_body" },
+    { RD_PHASE_IDLE_KEEPALIVE, "idle_keepalive" },
+    { RD_PHASE_AFTER_COMPLETE_RESPONSE, "after_complete_response" },
+    { 0, NULL }
+};
+
 const struct rd_tok  rd_conn_end_names[] = {
     { RD_END_CLOSED, "closed" },
     { RD_END_IDLE, "idle_timeout" },
@@ -104,6 +115,248 @@ rd_conn_is_new_syn(const struct rd_conn *c, const struct rd_seg *seg)
 }
 
 
+/* ---- HTTP: the two parsers and the exchange ring ---------------------- */
+
+static struct rd_exchange *
+ex_at(struct rd_conn *c, uint32_t i)
+{
+    if (i >= c->nex || c->nex - i > RD_LIMITS_EXCHANGES_KEEP) {
+        return NULL;
+    }
+    return &c->ex[i % RD_LIMITS_EXCHANGES_KEEP];
+}
+
+
+const struct rd_exchange *
+rd_conn_exchange(const struct rd_conn *c, uint32_t i)
+{
+    return ex_at((struct rd_conn *) c, i);
+}
+
+
+bool
+rd_exchange_bad_framing(const struct rd_exchange *e)
+{
+    uint32_t  bad;
+
+    bad = 1u << RD_HTTP1_TRUNCATED | 1u << RD_HTTP1_EXCESS
+          | 1u << RD_HTTP1_INVALID_CHUNKED | 1u << RD_HTTP1_CL_AND_TE
+          | 1u << RD_HTTP1_BAD_CONTENT_LENGTH
+          | 1u << RD_HTTP1_CHUNKED_TO_HTTP10
+          | 1u << RD_HTTP1_HEADER_OVERFLOW;
+    return (e->findings & bad) != 0;
+}
+
+
+static struct rd_exchange *
+ex_new(struct rd_conn *c)
+{
+    struct rd_exchange  *e;
+
+    e = &c->ex[c->nex % RD_LIMITS_EXCHANGES_KEEP];
+    memset(e, 0, sizeof(*e));
+    e->content_length = -1;
+    c->nex++;
+    return e;
+}
+
+
+static void
+on_request(struct rd_conn *c, const struct rd_http1 *p,
+    const struct rd_http1_msg *m, int event)
+{
+    struct rd_exchange  *e;
+
+    if (event == RD_HTTP1_EV_BEGIN) {
+        e = ex_new(c);
+        e->has_req = 1;
+        e->req_start = m->ts_begin;
+        return;
+    }
+    e = c->nex > 0 ? ex_at(c, c->nex - 1) : NULL;
+    if (e == NULL || !e->has_req) {
+        return;
+    }
+    if (event == RD_HTTP1_EV_HEADERS) {
+        e->version = (uint8_t) m->version;
+        e->req_header_bytes = m->header_bytes;
+        e->method_len = m->method_len;
+        memcpy(e->method, m->method, m->method_len);
+        e->target_len = m->target_len;
+        memcpy(e->target, m->target, m->target_len);
+        e->head = rd_http1_method_is(m, "HEAD");
+        rd_http1_push_request(&c->http[RD_CONN_SERVER], e->head,
+                              rd_http1_method_is(m, "CONNECT"),
+                              m->version);
+    } else if (event == RD_HTTP1_EV_END) {
+        e->req_done = 1;
+        e->req_end = m->ts_end;
+        e->req_framing = (uint8_t) m->primary;
+        e->req_findings = m->findings;
+        e->req_body_bytes = m->body_bytes;
+    }
+    (void) p;
+}
+
+
+static void
+on_response(struct rd_conn *c, const struct rd_http1 *p,
+    const struct rd_http1_msg *m, int event)
+{
+    struct rd_exchange  *e;
+
+    (void) p;
+    if (event == RD_HTTP1_EV_BEGIN) {
+        return;                     /* wait for the status to know 1xx */
+    }
+    if (event == RD_HTTP1_EV_HEADERS) {
+        if (m->server_len > 0) {
+            c->server_len = m->server_len;
+            memcpy(c->server_hdr, m->server, m->server_len);
+        }
+        if ((m->flags & RD_HTTP1_F_INFORMATIONAL) && m->status != 101) {
+            e = ex_at(c, c->next_resp);
+            if (e != NULL) {
+                e->interim++;
+            }
+            return;                 /* 100 Continue: the answer follows */
+        }
+        if (c->next_resp >= c->nex) {
+            /* a response to a request the capture did not hold */
+            c->next_resp = c->nex;
+            ex_new(c);
+        }
+        e = ex_at(c, c->next_resp);
+        if (e == NULL) {
+            return;
+        }
+        e->has_resp = 1;
+        e->resp_start = m->ts_begin;
+        e->status = (uint16_t) m->status;
+        e->resp_version = (uint8_t) m->version;
+        e->content_length = m->content_length;
+        e->header_bytes = m->header_bytes;
+        e->chunked = (m->flags & RD_HTTP1_F_CHUNKED) != 0;
+        e->keep_alive = m->keep_alive;
+        return;
+    }
+    if (event != RD_HTTP1_EV_END && event != RD_HTTP1_EV_EXCESS) {
+        return;
+    }
+    if ((m->flags & RD_HTTP1_F_INFORMATIONAL) && m->status != 101) {
+        return;
+    }
+    e = ex_at(c, event == RD_HTTP1_EV_EXCESS && c->next_resp > 0
+                 ? c->next_resp - 1 : c->next_resp);
+    if (e != NULL && e->has_resp) {
+        e->resp_end = m->ts_end;
+        e->body_bytes = m->body_bytes;
+        e->findings = m->findings;
+        e->framing = (uint8_t) m->primary;
+        e->framing_off = m->finding_off[m->primary];
+        if (event == RD_HTTP1_EV_END) {
+            e->resp_done = 1;
+        }
+    }
+    if (event == RD_HTTP1_EV_END) {
+        if (m->findings & (1u << RD_HTTP1_COMPLETE)) {
+            c->served++;
+        }
+        c->next_resp++;
+    }
+}
+
+
+static void
+on_http(void *ctx, const struct rd_http1 *p, const struct rd_http1_msg *m,
+    int event)
+{
+    struct rd_conn  *c = ctx;
+
+    if (p->type == RD_HTTP1_REQUEST) {
+        on_request(c, p, m, event);
+    } else {
+        on_response(c, p, m, event);
+    }
+}
+
+
+static void
+sink_data(void *ctx, int dir, const uint8_t *p, size_t len, rd_usec_t ts)
+{
+    struct rd_conn  *c = ctx;
+
+    rd_http1_feed(&c->http[dir], p, len, ts);
+}
+
+
+static void
+sink_gap(void *ctx, int dir, uint64_t n, rd_usec_t ts)
+{
+    struct rd_conn  *c = ctx;
+
+    (void) ts;
+    rd_http1_gap(&c->http[dir], n);
+}
+
+
+static void
+http_ready(struct rd_conn *c, const struct rd_conn_env *env,
+    struct rd_tcp_sink *sink)
+{
+    if (!c->http_ready) {
+        c->http_ready = 1;
+        rd_http1_init(&c->http[RD_CONN_CLIENT], RD_HTTP1_REQUEST,
+                      env->max_header_bytes, on_http, c);
+        rd_http1_init(&c->http[RD_CONN_SERVER], RD_HTTP1_RESPONSE,
+                      env->max_header_bytes, on_http, c);
+    }
+    sink->data = sink_data;
+    sink->gap = sink_gap;
+    sink->ctx = c;
+}
+
+
+/* Phase of the exchange now (called at the first close). */
+static int
+phase_now(const struct rd_conn *c, int dir, int kind)
+{
+    const struct rd_exchange  *last;
+    enum rd_http1_phase        rq, rs;
+
+    if (c->syn && !c->established && c->nex == 0) {
+        return RD_PHASE_CONNECT;
+    }
+    if (!c->http_ready) {
+        return c->syn && !c->established ? RD_PHASE_CONNECT
+                                         : RD_PHASE_IDLE_KEEPALIVE;
+    }
+    rq = rd_http1_phase(&c->http[RD_CONN_CLIENT]);
+    rs = rd_http1_phase(&c->http[RD_CONN_SERVER]);
+    if (rq == RD_HTTP1_PH_HEADER || rq == RD_HTTP1_PH_BODY) {
+        return RD_PHASE_SENDING_REQUEST;
+    }
+    if (rs == RD_HTTP1_PH_BODY) {
+        /* the server's FIN is how a close-delimited body ends */
+        if (dir == RD_CONN_SERVER && kind == RD_CLOSE_FIN
+            && (c->http[RD_CONN_SERVER].msg.findings
+                & (1u << RD_HTTP1_CLOSE_DELIMITED)))
+        {
+            return RD_PHASE_AFTER_COMPLETE_RESPONSE;
+        }
+        return RD_PHASE_READING_RESPONSE_BODY;
+    }
+    if (c->next_resp < c->nex) {
+        return RD_PHASE_AWAITING_RESPONSE_HEADER;
+    }
+    last = c->nex > 0 ? rd_conn_exchange(c, c->nex - 1) : NULL;
+    if (last != NULL && last->has_resp && !last->keep_alive) {
+        return RD_PHASE_AFTER_COMPLETE_RESPONSE;
+    }
+    return RD_PHASE_IDLE_KEEPALIVE;
+}
+
+
 static void
 note_sender(struct rd_conn_side *s, const struct rd_seg *seg)
 {
@@ -132,6 +385,8 @@ note_close(struct rd_conn *c, int dir, int kind, rd_usec_t ts)
         c->close_kind = (uint8_t) kind;
         c->close_by = (uint8_t) dir;
         c->close_ts = ts;
+        c->phase = (uint8_t) phase_now(c, dir, kind);
+        c->served_at_close = c->served;
     }
 }
 
@@ -220,6 +475,7 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
     int                   dir;
     struct rd_conn_side  *s, *peer;
     struct rd_conn_rst    r;
+    struct rd_tcp_sink    sink;
     uint32_t              retrans, ooo;
     uint8_t               shift;
 
@@ -288,7 +544,8 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
 
     retrans = s->tcp.retrans;
     ooo = s->tcp.ooo;
-    rd_tcp_segment(env->pool, &s->tcp, seg, NULL, dir);
+    http_ready(c, env, &sink);
+    rd_tcp_segment(env->pool, &s->tcp, seg, &sink, dir);
     if (seg->payload_len > 0 && s->tcp.retrans == retrans) {
         if (s->first_data_ts == 0) {
             s->first_data_ts = seg->ts;
@@ -303,7 +560,8 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
             s->tcp.max_ack = seg->ack;
             s->tcp.ack_seen = 1;
         }
-        rd_tcp_acked(env->pool, &peer->tcp, seg->ack, NULL, 1 - dir, seg->ts);
+        rd_tcp_acked(env->pool, &peer->tcp, seg->ack, &sink, 1 - dir,
+                     seg->ts);
     }
 
     if ((seg->flags & RD_TCP_FIN) && s->fin_ts == 0) {
@@ -319,12 +577,31 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
 void
 rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
 {
-    int  i;
+    struct rd_tcp_sink  sink;
+    bool                rst;
+    unsigned            k;
+    int                 i, how;
 
     c->end = (uint8_t) why;
+    http_ready(c, env, &sink);
+    rst = false;
+    for (k = 0; k < c->nrst; k++) {
+        rst = rst || c->rst[k].exact || !c->rst[k].known;
+    }
     for (i = 0; i < 2; i++) {
-        rd_tcp_flush(env->pool, &c->side[i].tcp, NULL, i, c->ts_end);
+        rd_tcp_flush(env->pool, &c->side[i].tcp, &sink, i, c->ts_end);
         rd_tcp_release(env->pool, &c->side[i].tcp);
+        /* how this direction's byte stream ended */
+        if (c->side[i].fin_ts != 0 && !(rst && c->close_kind == RD_CLOSE_RST
+                                        && c->close_ts < c->side[i].fin_ts))
+        {
+            how = RD_HTTP1_EOF_FIN;
+        } else if (rst) {
+            how = RD_HTTP1_EOF_RST;
+        } else {
+            how = RD_HTTP1_EOF_CAPTURE_END;
+        }
+        rd_http1_finish(&c->http[i], how);
     }
 }
 
@@ -341,5 +618,28 @@ rd_conn_stream_bytes(const struct rd_conn *c, int dir)
 bool
 rd_conn_abnormal(const struct rd_conn *c)
 {
-    return c->rst_total > 0 || c->refused || (c->syn && !c->synack);
+    const struct rd_exchange  *e;
+    uint32_t                   i;
+
+    if (c->rst_total > 0 || c->refused || (c->syn && !c->synack)) {
+        return true;
+    }
+    /* the server closed while a request waited for its answer (a FIN in
+     * a body is judged by the framing: close-delimited bodies end so) */
+    if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_SERVER
+        && (c->phase == RD_PHASE_SENDING_REQUEST
+            || c->phase == RD_PHASE_AWAITING_RESPONSE_HEADER))
+    {
+        return true;
+    }
+    for (i = c->nex > RD_LIMITS_EXCHANGES_KEEP
+             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
+         i < c->nex; i++)
+    {
+        e = rd_conn_exchange(c, i);
+        if (e != NULL && rd_exchange_bad_framing(e)) {
+            return true;
+        }
+    }
+    return false;
 }

@@ -431,7 +431,7 @@ rd_http1_phase(const struct rd_http1 *p)
 }
 
 
-/* ---- header fields ---------------------------------------------------- */
+/* ---- header fields */
 
 
 static int
@@ -834,7 +834,7 @@ headers_done(struct rd_http1 *p, uint64_t off)
 }
 
 
-/* ---- start lines -------------------------------------------------------- */
+/* ---- start lines */
 
 
 /* The response candidate's status line is valid: the message begins. */
@@ -1086,7 +1086,7 @@ step_status_line(struct rd_http1 *p, uint8_t ch)
 }
 
 
-/* ---- header block --------------------------------------------------------- */
+/* ---- header block */
 
 
 static int
@@ -1204,7 +1204,7 @@ step_header(struct rd_http1 *p, uint8_t ch)
 }
 
 
-/* ---- chunked body (nginx ngx_http_parse_chunked) ------------------------ */
+/* ---- chunked body (nginx ngx_http_parse_chunked) */
 
 
 static void

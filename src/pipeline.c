@@ -30,6 +30,7 @@ rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg)
     cfg->idle_timeout = RD_LIMITS_IDLE_TIMEOUT;
     cfg->closed_linger = RD_LIMITS_CLOSED_LINGER;
     cfg->ooo_pool_bytes = RD_LIMITS_OOO_POOL_BYTES;
+    cfg->max_header_bytes = RD_LIMITS_MAX_HEADER_BYTES;
     cfg->seed = 0x9e3779b97f4a7c15ULL;
 }
 
@@ -81,6 +82,7 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
         return NULL;
     }
     pl->env.pool = pl->pool;
+    pl->env.max_header_bytes = cfg->max_header_bytes;
     return pl;
 }
 

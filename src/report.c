@@ -99,6 +99,103 @@ json_pair_u64(FILE *f, const char *key, uint64_t a, uint64_t b)
 
 
 static void
+json_version(FILE *f, unsigned v)
+{
+    if (v == 0) {
+        fputs("null", f);
+    } else if (v == 9) {
+        fputs("\"HTTP/0.9\"", f);
+    } else {
+        fprintf(f, "\"HTTP/%u.%u\"", v / 10, v % 10);
+    }
+}
+
+
+static void
+json_findings(FILE *f, uint32_t mask)
+{
+    int   i;
+    bool  first = true;
+
+    putc('[', f);
+    for (i = 0; i < RD_HTTP1_NFINDINGS; i++) {
+        if (mask & (1u << i)) {
+            fprintf(f, "%s\"%s\"", first ? "" : ",",
+                    rd_tok2str(rd_http1_finding_names, i, "?"));
+            first = false;
+        }
+    }
+    putc(']', f);
+}
+
+
+static void
+write_exchange_json(FILE *f, const struct rd_exchange *e)
+{
+    fputs("{\"method\":", f);
+    if (e->has_req && e->method_len > 0) {
+        rd_json_str(f, e->method, e->method_len);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"target\":", f);
+    if (e->has_req && e->target_len > 0) {
+        rd_json_str(f, e->target, e->target_len);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"version\":", f);
+    json_version(f, e->version);
+    fputs(",\"status\":", f);
+    if (e->has_resp) {
+        fprintf(f, "%u", (unsigned) e->status);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"response_version\":", f);
+    json_version(f, e->has_resp ? e->resp_version : 0);
+    fputs(",\"content_length\":", f);
+    if (e->has_resp && e->content_length >= 0) {
+        fprintf(f, "%" PRId64, e->content_length);
+    } else {
+        fputs("null", f);
+    }
+    fprintf(f, ",\"body_bytes\":%" PRIu64 ",\"chunked\":%s,\"framing\":",
+            e->body_bytes, e->chunked ? "true" : "false");
+    if (e->has_resp && (e->resp_done || e->findings != 0)) {
+        fprintf(f, "\"%s\"", rd_tok2str(rd_http1_finding_names, e->framing,
+                                        "?"));
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"findings\":", f);
+    json_findings(f, e->findings);
+    fprintf(f, ",\"framing_offset\":%" PRIu64, e->framing_off);
+    fprintf(f, ",\"header_bytes\":%" PRIu64, e->header_bytes);
+    fprintf(f, ",\"request_header_bytes\":%" PRIu64
+            ",\"request_body_bytes\":%" PRIu64 ",\"request_framing\":",
+            e->req_header_bytes, e->req_body_bytes);
+    if (e->has_req && e->req_done) {
+        fprintf(f, "\"%s\"", rd_tok2str(rd_http1_finding_names,
+                                        e->req_framing, "?"));
+    } else {
+        fputs("null", f);
+    }
+    fprintf(f, ",\"interim_responses\":%u,\"keep_alive\":%s",
+            (unsigned) e->interim, e->keep_alive ? "true" : "false");
+    fputs(",\"ts_request_start\":", f);
+    json_ts_or_null(f, e->req_start);
+    fputs(",\"ts_request_end\":", f);
+    json_ts_or_null(f, e->req_end);
+    fputs(",\"ts_response_start\":", f);
+    json_ts_or_null(f, e->resp_start);
+    fputs(",\"ts_response_end\":", f);
+    json_ts_or_null(f, e->resp_end);
+    putc('}', f);
+}
+
+
+static void
 write_conn_json(FILE *f, const struct rd_conn *c)
 {
     char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN];
@@ -106,6 +203,7 @@ write_conn_json(FILE *f, const struct rd_conn *c)
     const struct rd_conn_rst   *r;
     int                         i;
     unsigned                    k;
+    bool                        first;
 
     ep_str(cl, sizeof(cl), c, 0);
     ep_str(sv, sizeof(sv), c, 1);
@@ -218,7 +316,33 @@ write_conn_json(FILE *f, const struct rd_conn *c)
                     (unsigned) s->ip_id_last);
         }
     }
-    fprintf(f, "},\"end\":\"%s\",\"abnormal\":%s}\n",
+    fprintf(f, "},\"phase\":\"%s\",\"requests_before\":%" PRIu32
+            ",\"requests_total\":%" PRIu32 ",\"server_header\":",
+            rd_tok2str(rd_phase_names, c->phase, "none"), c->served_at_close,
+            c->nex);
+    if (c->server_len > 0) {
+        rd_json_str(f, c->server_hdr, c->server_len);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"requests\":[", f);
+    first = true;
+    for (k = c->nex > RD_LIMITS_EXCHANGES_KEEP
+             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
+         k < c->nex; k++)
+    {
+        const struct rd_exchange  *e = rd_conn_exchange(c, k);
+
+        if (e != NULL) {
+            if (!first) {
+                putc(',', f);
+            }
+            write_exchange_json(f, e);
+            first = false;
+        }
+    }
+    putc(']', f);
+    fprintf(f, ",\"end\":\"%s\",\"abnormal\":%s}\n",
             rd_tok2str(rd_conn_end_names, c->end, "?"),
             rd_conn_abnormal(c) ? "true" : "false");
 }
@@ -263,6 +387,7 @@ write_conn_text(FILE *f, const struct rd_conn *c)
     const struct rd_conn_side  *s;
     const struct rd_conn_rst   *r;
     size_t                      n, i;
+    uint32_t                    k;
     int                         d;
 
     ep_str(cl, sizeof(cl), c, 0);
@@ -288,6 +413,42 @@ write_conn_text(FILE *f, const struct rd_conn *c)
             rd_conn_stream_bytes(c, 0), rd_conn_stream_bytes(c, 1),
             c->rst_total,
             rd_tok2str(rd_conn_end_names, c->end, "?"));
+    if (c->close_kind != RD_CLOSE_NONE && c->nex > 0) {
+        fprintf(f, "    phase at first close: %s, after %" PRIu32
+                " complete response(s)\n",
+                rd_tok2str(rd_phase_names, c->phase, "none"),
+                c->served_at_close);
+    }
+    for (k = c->nex > RD_LIMITS_EXCHANGES_KEEP
+             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
+         k < c->nex; k++)
+    {
+        const struct rd_exchange  *e = rd_conn_exchange(c, k);
+
+        if (e == NULL) {
+            continue;
+        }
+        fputs("    ", f);
+        if (e->has_req && e->method_len > 0) {
+            rd_text_safe(f, e->method, e->method_len);
+            putc(' ', f);
+            rd_text_safe(f, e->target, e->target_len);
+        } else {
+            fputs("(request not seen)", f);
+        }
+        if (e->has_resp) {
+            fprintf(f, " -> %u, %s, body %" PRIu64 " B",
+                    (unsigned) e->status,
+                    rd_tok2str(rd_http1_finding_names, e->framing, "?"),
+                    e->body_bytes);
+            if (e->content_length >= 0) {
+                fprintf(f, " of %" PRId64, e->content_length);
+            }
+        } else {
+            fputs(" -> no response", f);
+        }
+        putc('\n', f);
+    }
     if (c->side[0].tcp.gap_bytes || c->side[1].tcp.gap_bytes) {
         fprintf(f, "    capture gaps: client %" PRIu64 " B, server %" PRIu64
                 " B (missed by the capture, not lost)\n",

@@ -15,6 +15,7 @@
 
 #include "rstdiag/common.h"
 #include "rstdiag/decode.h"
+#include "rstdiag/http1.h"
 #include "rstdiag/limits.h"
 #include "rstdiag/tcp.h"
 
@@ -64,6 +65,53 @@ struct rd_conn_rst {
                                      * side had not acknowledged */
 };
 
+/* Where the exchange stood when the first FIN or RST arrived. */
+enum rd_phase {
+    RD_PHASE_NONE = 0,                  /* no close seen */
+    RD_PHASE_CONNECT,                   /* handshake not complete */
+    RD_PHASE_SENDING_REQUEST,           /* request bytes still coming */
+    RD_PHASE_AWAITING_RESPONSE_HEADER,  /* request sent, no full header */
+    RD_PHASE_READING_RESPONSE_BODY,     /* header done, body not */
+    RD_PHASE_IDLE_KEEPALIVE,            /* nothing outstanding, reusable */
+    RD_PHASE_AFTER_COMPLETE_RESPONSE    /* last response said close */
+};
+
+extern const struct rd_tok  rd_phase_names[];
+
+/*
+ * One request and its response.  Strings are raw packet bytes (escape
+ * before printing).  A connection keeps the last RD_LIMITS_EXCHANGES_KEEP.
+ */
+struct rd_exchange {
+    rd_usec_t       req_start, req_end;     /* 0 = not seen */
+    rd_usec_t       resp_start, resp_end;
+    int64_t         content_length;         /* response; -1 absent */
+    uint64_t        body_bytes;             /* response body */
+    uint64_t        req_body_bytes;
+    uint64_t        header_bytes;           /* response header block */
+    uint64_t        req_header_bytes;
+    uint64_t        framing_off;            /* where the primary finding was */
+    uint32_t        findings;               /* response: 1u << finding */
+    uint32_t        req_findings;
+    uint16_t        status;                 /* 0 = no response */
+    uint16_t        interim;                /* 1xx responses before it */
+    uint8_t         version;                /* request: 9, 10, 11; 0 none */
+    uint8_t         resp_version;
+    uint8_t         framing;                /* primary rd_http1_finding */
+    uint8_t         req_framing;
+    unsigned        has_req:1;
+    unsigned        has_resp:1;
+    unsigned        resp_done:1;
+    unsigned        req_done:1;
+    unsigned        chunked:1;
+    unsigned        keep_alive:1;           /* response allows reuse */
+    unsigned        head:1;
+    uint8_t         method_len;
+    uint8_t         target_len;
+    uint8_t         method[RD_HTTP1_METHOD_LEN];
+    uint8_t         target[RD_HTTP1_TARGET_LEN];
+};
+
 /* Per-sender facts beyond the stream itself. */
 struct rd_conn_side {
     struct rd_tcp_dir   tcp;
@@ -96,6 +144,17 @@ struct rd_conn {
     uint8_t             nrst;           /* entries used in rst[] */
     uint32_t            rst_total;      /* RSTs seen, kept or not */
     struct rd_conn_rst  rst[RD_LIMITS_RST_KEEP];
+    struct rd_http1     http[2];        /* [0] requests, [1] responses */
+    struct rd_exchange  ex[RD_LIMITS_EXCHANGES_KEEP];   /* ring */
+    uint32_t            nex;            /* exchanges begun */
+    uint32_t            next_resp;      /* exchange the next response is
+                                         * for */
+    uint32_t            served;         /* complete responses */
+    uint32_t            served_at_close;    /* ... before the first close */
+    uint8_t             phase;          /* enum rd_phase at first close */
+    uint8_t             server_len;
+    uint8_t             server_hdr[RD_HTTP1_SERVER_LEN];   /* Server: */
+    unsigned            http_ready:1;   /* http[] initialised */
     unsigned            roles_inferred:1;
     unsigned            syn:1;          /* client SYN seen */
     unsigned            synack:1;       /* server SYN/ACK seen */
@@ -107,6 +166,7 @@ struct rd_conn {
 /* What the connection layer needs from its surroundings. */
 struct rd_conn_env {
     struct rd_tcp_pool     *pool;
+    uint32_t                max_header_bytes;   /* --max-header-bytes */
 };
 
 /*
@@ -116,6 +176,14 @@ struct rd_conn_env {
  * is the server and roles_inferred is set.
  */
 void rd_conn_start(struct rd_conn *c, uint64_t id, const struct rd_seg *seg);
+
+/* The exchange with absolute index i (< c->nex), or NULL when the ring
+ * no longer holds it. */
+const struct rd_exchange *rd_conn_exchange(const struct rd_conn *c,
+    uint32_t i);
+
+/* true when a response framing finding says the exchange went wrong */
+bool rd_exchange_bad_framing(const struct rd_exchange *e);
 
 /* Which endpoint sent seg: RD_CONN_CLIENT or RD_CONN_SERVER. */
 int rd_conn_dir(const struct rd_conn *c, const struct rd_seg *seg);

@@ -28,6 +28,12 @@
 /* RST records kept per connection (later ones are only counted) */
 #define RD_LIMITS_RST_KEEP           4u
 
+/* request/response exchanges kept per connection (the last ones) */
+#define RD_LIMITS_EXCHANGES_KEEP     4u
+
+/* option --max-header-bytes: header block size before header_overflow */
+#define RD_LIMITS_MAX_HEADER_BYTES   65536u
+
 /* option -s: live snapshot length */
 #define RD_LIMITS_SNAPLEN            262144
 

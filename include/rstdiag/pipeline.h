@@ -20,6 +20,7 @@ struct rd_pipeline_cfg {
     uint32_t        idle_timeout;       /* --idle-timeout, seconds */
     uint32_t        closed_linger;      /* seconds kept after a close */
     uint32_t        ooo_pool_bytes;     /* --max-ooo-bytes */
+    uint32_t        max_header_bytes;   /* --max-header-bytes */
     uint64_t        seed;               /* hash seed */
 };
 
