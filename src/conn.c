@@ -185,6 +185,7 @@ on_request(struct rd_conn *c, const struct rd_http1 *p,
         e->target_len = m->target_len;
         memcpy(e->target, m->target, m->target_len);
         e->head = rd_http1_method_is(m, "HEAD");
+        e->req_keep_alive = m->keep_alive;
         rd_http1_push_request(&c->http[RD_CONN_SERVER], e->head,
                               rd_http1_method_is(m, "CONNECT"),
                               m->version);
@@ -237,7 +238,9 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
         e->content_length = m->content_length;
         e->header_bytes = m->header_bytes;
         e->chunked = (m->flags & RD_HTTP1_F_CHUNKED) != 0;
-        e->keep_alive = m->keep_alive;
+        /* reuse needs both sides to agree (RFC 9112 §9.3): an HTTP/1.0
+         * request without keep-alive closes after any answer */
+        e->keep_alive = m->keep_alive && (!e->has_req || e->req_keep_alive);
         return;
     }
     if (event != RD_HTTP1_EV_END && event != RD_HTTP1_EV_EXCESS) {
@@ -281,11 +284,42 @@ on_http(void *ctx, const struct rd_http1 *p, const struct rd_http1_msg *m,
 }
 
 
+/*
+ * Does a stream whose start was not captured begin with a message here?
+ * A response must start "HTTP/", a request with an upper-case token and
+ * a space; anything else is the middle of a message.
+ */
+static bool
+looks_like_start(int dir, const uint8_t *p, size_t len)
+{
+    size_t  i;
+
+    if (dir == RD_CONN_SERVER) {
+        return len >= 5 && memcmp(p, "HTTP/", 5) == 0;
+    }
+    for (i = 0; i < len && i < 16; i++) {
+        if (p[i] == ' ') {
+            return i > 0;
+        }
+        if (p[i] < 'A' || p[i] > 'Z') {
+            return false;
+        }
+    }
+    return false;
+}
+
+
 static void
 sink_data(void *ctx, int dir, const uint8_t *p, size_t len, rd_usec_t ts)
 {
     struct rd_conn  *c = ctx;
 
+    if (!c->side[dir].tcp.syn && c->http[dir].offset == 0
+        && !looks_like_start(dir, p, len))
+    {
+        /* joined mid-message: say so rather than misread the bytes */
+        rd_http1_gap(&c->http[dir], 1);
+    }
     rd_http1_feed(&c->http[dir], p, len, ts);
 }
 
@@ -336,6 +370,13 @@ phase_now(const struct rd_conn *c, int dir, int kind)
     if (rq == RD_HTTP1_PH_HEADER || rq == RD_HTTP1_PH_BODY) {
         return RD_PHASE_SENDING_REQUEST;
     }
+    if ((rs == RD_HTTP1_PH_STOPPED || rs == RD_HTTP1_PH_LOST)
+        && (c->http[RD_CONN_SERVER].msg.flags & RD_HTTP1_F_HEADERS_DONE)
+        && c->next_resp < c->nex)
+    {
+        /* the body broke the framing (bad chunk line, capture gap) */
+        return RD_PHASE_READING_RESPONSE_BODY;
+    }
     if (rs == RD_HTTP1_PH_BODY) {
         /* the server's FIN is how a close-delimited body ends */
         if (dir == RD_CONN_SERVER && kind == RD_CLOSE_FIN
@@ -350,6 +391,14 @@ phase_now(const struct rd_conn *c, int dir, int kind)
         return RD_PHASE_AWAITING_RESPONSE_HEADER;
     }
     last = c->nex > 0 ? rd_conn_exchange(c, c->nex - 1) : NULL;
+    if (last != NULL && last->has_resp
+        && (rs == RD_HTTP1_PH_STOPPED || rs == RD_HTTP1_PH_LOST)
+        && (last->findings & (1u << RD_HTTP1_INVALID_CHUNKED
+                              | 1u << RD_HTTP1_UNKNOWN_GAP)))
+    {
+        /* the parser gave up inside the body: nginx did too */
+        return RD_PHASE_READING_RESPONSE_BODY;
+    }
     if (last != NULL && last->has_resp && !last->keep_alive) {
         return RD_PHASE_AFTER_COMPLETE_RESPONSE;
     }

@@ -104,7 +104,8 @@ struct rd_exchange {
     unsigned        resp_done:1;
     unsigned        req_done:1;
     unsigned        chunked:1;
-    unsigned        keep_alive:1;           /* response allows reuse */
+    unsigned        keep_alive:1;           /* both allow reuse */
+    unsigned        req_keep_alive:1;       /* the request allows it */
     unsigned        head:1;
     uint8_t         method_len;
     uint8_t         target_len;

@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Assertions of one nginx lab scenario (tests/lab/run writes DIR).
+
+  check.py DIR
+
+DIR holds wire.jsonl (wire.py on cap.pcap), expect.json (from the
+scenario file), meta.json (addresses), error.log, access.log, curl.txt
+(one http_code per transfer), live.jsonl, offline.jsonl and optionally
+offline-any.jsonl.
+
+(0) the lab: wire.py's reading of cap.pcap shows the connection facts the
+    scenario expects (first_close, rst senders): the lab did what it meant.
+(1) nginx: error.log holds the scenario's exact message(s) at the expected
+    level, curl saw the expected status(es); "clean" scenarios have no line
+    at [warn] or above.  "outcomes" lists alternatives for racy scenarios.
+(2) rstdiag live: for each expected connection ("conns"), a connection
+    record whose server is that leg's address matches first_close {by,
+    kind}, the rst senders, and, once rstdiag emits them, phase and the
+    requests' framing/status.  Missing keys are skipped with a note.
+(3) rstdiag offline on the recorded pcap gives the same per-connection
+    (client, server, first_close.by, first_close.kind, len(rst)) as live.
+
+Exit 0 pass, 1 fail.  LAB_SKIP_RSTDIAG=1 checks (1) only.
+
+expect.json keys:
+  outcomes: [{"status": ["502", ...], "log": [["error", "text"], ...],
+              "access": ["substring", ...]}, ...]   (any one must hold)
+  status, log, access: shorthand for a single outcome
+  clean: true  -> no [warn]/[error]/[crit]/[alert]/[emerg] line at all
+  conns: [{"leg": "up1"|"up2"|"nginx", "all": false,
+           "first_close": {"by": "server", "kind": "rst"} or null,
+           "rst_by": ["server"], "no_rst": true,
+           "phase": "awaiting_response_header",
+           "framing": "truncated", "resp_status": 200}]
+  framing is the primary framing finding of a response (rd_http1_finding
+  names: complete, truncated, excess, invalid_chunked, cl_and_te,
+  chunked_to_http10, close_delimited, no_body, ...); it must be among the
+  connection's requests[].framing, as resp_status among requests[].status.
+"""
+
+import json
+import os
+import re
+import sys
+
+BAD_LEVELS = ('warn', 'error', 'crit', 'alert', 'emerg')
+LOG_RE = re.compile(r'^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(\w+)\] \d+#\d+: '
+                    r'(?:\*\d+ )?(.*)$')
+
+
+class Result:
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+        self.notes = []
+
+    def fail(self, what):
+        self.failures.append(what)
+
+    def note(self, what):
+        self.notes.append(what)
+
+
+def read_lines(path):
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return f.read().splitlines()
+    except OSError:
+        return []
+
+
+def parse_error_log(path):
+    """[(level, message-with-context)] for every log line."""
+    out = []
+    for line in read_lines(path):
+        m = LOG_RE.match(line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def log_has(entries, level, text):
+    """The message must be the whole text before nginx's ', client:'
+    context (or the end of the line): exact, not a substring."""
+    for lvl, msg in entries:
+        if lvl != level:
+            continue
+        head = msg.split(', client: ', 1)[0]
+        if head == text:
+            return True
+    return False
+
+
+def check_outcome(outcome, entries, statuses, access):
+    """None if the outcome holds, else a list of reasons."""
+    why = []
+    want = outcome.get('status')
+    if want is not None and statuses != list(want):
+        why.append('curl status %s, expected %s' % (statuses, list(want)))
+    for level, text in outcome.get('log', []):
+        if not log_has(entries, level, text):
+            why.append('error.log lacks [%s] "%s"' % (level, text))
+    for sub in outcome.get('access', []):
+        if not any(sub in line for line in access):
+            why.append('access.log lacks "%s"' % sub)
+    return why or None
+
+
+def assert_nginx(res, d, expect):
+    entries = parse_error_log(os.path.join(d, 'error.log'))
+    statuses = [s.strip() for s in read_lines(os.path.join(d, 'curl.txt'))]
+    access = read_lines(os.path.join(d, 'access.log'))
+
+    outcomes = expect.get('outcomes')
+    if outcomes is None:
+        outcomes = [{k: expect[k] for k in ('status', 'log', 'access')
+                     if k in expect}]
+    reasons = []
+    for i, oc in enumerate(outcomes):
+        why = check_outcome(oc, entries, statuses, access)
+        if why is None:
+            if len(outcomes) > 1:
+                res.note('(1) nginx took alternative %d of %d: %s'
+                         % (i + 1, len(outcomes), oc.get('label', '')))
+            break
+        reasons.append(why)
+    else:
+        for i, why in enumerate(reasons):
+            pre = '(1) ' if len(reasons) == 1 else \
+                '(1) alternative %d: ' % (i + 1)
+            res.fail(pre + '; '.join(why))
+
+    if expect.get('clean'):
+        bad = [(lvl, msg) for lvl, msg in entries if lvl in BAD_LEVELS]
+        for lvl, msg in bad:
+            res.fail('(1) clean scenario but error.log has [%s] %s'
+                     % (lvl, msg))
+
+
+def load_jsonl(path):
+    """(connection records, has_summary, bad_lines)."""
+    conns = []
+    summary = False
+    bad = 0
+    for line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            bad += 1
+            continue
+        if not isinstance(obj, dict):
+            bad += 1
+        elif obj.get('type') == 'connection':
+            conns.append(obj)
+        elif obj.get('type') == 'summary':
+            summary = True
+    return conns, summary, bad
+
+
+def rst_senders(conn):
+    return sorted({r.get('by') for r in conn.get('rst') or []})
+
+
+def describe(conn):
+    fc = conn.get('first_close')
+    fc = '%s %s' % (fc.get('by'), fc.get('kind')) if fc else 'open'
+    return '%s->%s first_close=%s rst_by=%s phase=%s' % (
+        conn.get('client'), conn.get('server'), fc, rst_senders(conn),
+        conn.get('phase', '-'))
+
+
+def match_conn(conn, want, res, notes):
+    """List of mismatches between one record and one expectation."""
+    why = []
+    if 'first_close' in want:
+        w = want['first_close']
+        got = conn.get('first_close')
+        if w is None:
+            if got is not None:
+                why.append('first_close %s, expected none' % got)
+        elif got is None:
+            why.append('first_close none, expected %s %s'
+                       % (w['by'], w['kind']))
+        else:
+            for k in ('by', 'kind'):
+                if k in w and got.get(k) != w[k]:
+                    why.append('first_close.%s=%s, expected %s'
+                               % (k, got.get(k), w[k]))
+    if 'rst_by' in want:
+        got = rst_senders(conn)
+        for by in want['rst_by']:
+            if by not in got:
+                why.append('no rst by %s (rst by %s)' % (by, got))
+    if want.get('no_rst') and conn.get('rst'):
+        why.append('rst present (by %s), expected none' % rst_senders(conn))
+    if 'phase' in want:
+        if 'phase' not in conn:
+            notes.add('phase not in rstdiag output yet: phase check skipped')
+        elif conn['phase'] != want['phase']:
+            why.append('phase=%s, expected %s' % (conn['phase'],
+                                                  want['phase']))
+    for key, field in (('framing', 'framing'), ('resp_status', 'status')):
+        if key not in want:
+            continue
+        reqs = conn.get('requests')
+        if reqs is None:
+            notes.add('requests not in rstdiag output yet: %s check '
+                      'skipped' % key)
+            continue
+        vals = [r.get(field) for r in reqs if isinstance(r, dict)]
+        if want[key] not in vals:
+            why.append('requests %s=%s, expected %s among them'
+                       % (field, vals, want[key]))
+    return why
+
+
+def assert_conns(res, path, expect, meta, tag, what, wire=False):
+    """Hold expect['conns'] against the connection records in path."""
+    conns, summary, bad = load_jsonl(path)
+    if bad:
+        res.fail('%s %s has %d lines that are not JSON objects'
+                 % (tag, os.path.basename(path), bad))
+    if not conns and not summary:
+        res.fail('%s %s printed no JSON records (see %s)'
+                 % (tag, what, os.path.basename(path)))
+        return conns
+    if not summary:
+        res.fail('%s %s has no summary line' % (tag, os.path.basename(path)))
+    notes = set()
+    for want in expect.get('conns', []):
+        if wire:
+            # The lab's own reading knows nothing about HTTP.
+            want = {k: v for k, v in want.items()
+                    if k not in ('phase', 'framing', 'resp_status')}
+        addr = meta['legs'][want['leg']]
+        cands = [c for c in conns if c.get('server') == addr]
+        if not cands:
+            res.fail('%s no connection to %s (%s) in %s; servers seen: %s'
+                     % (tag, want['leg'], addr, what,
+                        sorted({str(c.get('server')) for c in conns})))
+            continue
+        results = [(c, match_conn(c, want, res, notes)) for c in cands]
+        if want.get('all'):
+            bad_ones = [(c, why) for c, why in results if why]
+        elif any(not why for _, why in results):
+            bad_ones = []
+        else:
+            bad_ones = results
+        for c, why in bad_ones:
+            res.fail('%s %s: %s: %s' % (tag, want['leg'], describe(c),
+                                        '; '.join(why)))
+    for n in sorted(notes):
+        res.note('%s %s' % (tag, n))
+    return conns
+
+
+def tuples(conns):
+    out = []
+    for c in conns:
+        fc = c.get('first_close') or {}
+        out.append((str(c.get('client')), str(c.get('server')),
+                    str(fc.get('by')), str(fc.get('kind')),
+                    len(c.get('rst') or [])))
+    return sorted(out)
+
+
+def assert_offline(res, d, live, meta):
+    ifaces = meta.get('ifaces', 'lo').split()
+    files = ['offline.jsonl'] + ['offline-%s.jsonl' % i
+                                 for i in ifaces if i != 'lo']
+    want = tuples(live)
+    for name in files:
+        conns, summary, bad = load_jsonl(os.path.join(d, name))
+        if bad:
+            res.fail('(3) %s has %d lines that are not JSON objects'
+                     % (name, bad))
+        if not conns and not summary:
+            res.fail('(3) rstdiag -r printed no JSON records into %s' % name)
+            continue
+        got = tuples(conns)
+        if got != want:
+            only_live = [t for t in want if t not in got]
+            only_off = [t for t in got if t not in want]
+            res.fail('(3) %s differs from live: only live %s; only offline'
+                     ' %s' % (name, only_live, only_off))
+
+
+def main():
+    if len(sys.argv) != 2:
+        print('usage: check.py DIR', file=sys.stderr)
+        return 2
+    d = sys.argv[1]
+    with open(os.path.join(d, 'meta.json')) as f:
+        meta = json.load(f)
+    with open(os.path.join(d, 'expect.json')) as f:
+        expect = json.load(f)
+    res = Result(meta['scenario'])
+
+    assert_conns(res, os.path.join(d, 'wire.jsonl'), expect, meta, '(0)',
+                 'wire.py (the lab\'s own reading of cap.pcap)', wire=True)
+    assert_nginx(res, d, expect)
+    if os.environ.get('LAB_SKIP_RSTDIAG') == '1':
+        res.note('(2)(3) skipped: LAB_SKIP_RSTDIAG=1')
+    else:
+        live = assert_conns(res, os.path.join(d, 'live.jsonl'), expect,
+                            meta, '(2)', 'rstdiag live (is it still a '
+                            'stub?)')
+        if live:
+            assert_offline(res, d, live, meta)
+
+    for n in res.notes:
+        print('note lab.%s: %s' % (res.name, n))
+    if res.failures:
+        for f in res.failures:
+            print('FAIL lab.%s: %s' % (res.name, f))
+        print('--- error.log (%s)' % os.path.join(d, 'error.log'))
+        for line in read_lines(os.path.join(d, 'error.log')):
+            if '[notice]' not in line:
+                print('  ' + line)
+        print('--- access.log')
+        for line in read_lines(os.path.join(d, 'access.log')):
+            print('  ' + line)
+        return 1
+    print('PASS lab.%s' % res.name)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

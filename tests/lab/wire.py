@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""The lab's own, independent reading of a scenario's pcap.
+
+  wire.py FILE.pcap > wire.jsonl
+
+Prints one JSON line per TCP connection in the subset of rstdiag's schema
+that needs no HTTP knowledge: client (SYN sender), server, first_close
+{by, kind, ts}, rst [{by, ts}], bytes; then a summary line.  check.py
+holds each scenario's connection expectations against this first
+(assertion 0: did the lab produce the wire pattern the scenario is about?),
+so that a failing assertion (2) points at rstdiag, not at the lab.
+
+Standard library only; pcap (not pcapng) with Ethernet or Linux SLL2 link
+types and IPv4, which is what tests/lab/run records.  Not a substitute for
+rstdiag: no reassembly, no sequence checks.
+"""
+
+import json
+import struct
+import sys
+
+LINKTYPE_ETHERNET = 1
+LINKTYPE_LINUX_SLL2 = 276
+TH_FIN, TH_SYN, TH_RST, TH_ACK = 0x01, 0x02, 0x04, 0x10
+
+
+def packets(path):
+    """(ts, src, dst, flags, payload_len) per IPv4/TCP packet."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if len(data) < 24:
+        return
+    magic = struct.unpack('<I', data[:4])[0]
+    if magic in (0xa1b2c3d4, 0xa1b23c4d):
+        e = '<'
+    elif magic in (0xd4c3b2a1, 0x4d3cb2a1):
+        e = '>'
+    else:
+        raise SystemExit('%s: not a pcap file' % path)
+    scale = 1e9 if magic in (0xa1b23c4d, 0x4d3cb2a1) else 1e6
+    linktype = struct.unpack(e + 'I', data[20:24])[0] & 0x0fffffff
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _ = struct.unpack(e + 'IIII', data[off:off + 16])
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if linktype == LINKTYPE_ETHERNET and pkt[12:14] == b'\x08\x00':
+            ip = pkt[14:]
+        elif linktype == LINKTYPE_LINUX_SLL2 and pkt[0:2] == b'\x08\x00':
+            ip = pkt[20:]
+        else:
+            continue
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+            continue
+        ihl = (ip[0] & 15) * 4
+        tcp = ip[ihl:]
+        if len(tcp) < 20:
+            continue
+        sport, dport = struct.unpack('>HH', tcp[:4])
+        doff = (tcp[12] >> 4) * 4
+        plen = struct.unpack('>H', ip[2:4])[0] - ihl - doff
+        src = '%d.%d.%d.%d:%d' % (tuple(ip[12:16]) + (sport,))
+        dst = '%d.%d.%d.%d:%d' % (tuple(ip[16:20]) + (dport,))
+        yield sec + frac / scale, src, dst, tcp[13], max(plen, 0)
+
+
+def connections(path):
+    live = {}
+    done = []
+    for ts, src, dst, flags, plen in packets(path):
+        key = tuple(sorted((src, dst)))
+        c = live.get(key)
+        syn_only = flags & TH_SYN and not flags & TH_ACK
+        if c is None or (syn_only and c['_closed']):
+            if c is not None:
+                done.append(c)
+            if flags & TH_SYN:
+                client = src if syn_only else dst
+            else:
+                client = src        # SYN not captured: a guess
+            c = {'type': 'connection', 'client': client,
+                 'server': dst if client == src else src,
+                 'ts_start': ts, 'ts_end': ts, 'first_close': None,
+                 'rst': [], 'bytes': {'client': 0, 'server': 0},
+                 '_closed': False}
+            live[key] = c
+        by = 'client' if src == c['client'] else 'server'
+        c['bytes'][by] += plen
+        c['ts_end'] = ts
+        if flags & TH_RST:
+            c['rst'].append({'by': by, 'ts': ts})
+        if flags & (TH_RST | TH_FIN):
+            if c['first_close'] is None:
+                c['first_close'] = {'by': by,
+                                    'kind': 'rst' if flags & TH_RST
+                                    else 'fin', 'ts': ts}
+            c['_closed'] = True
+    done.extend(live.values())
+    done.sort(key=lambda x: x['ts_start'])
+    for c in done:
+        del c['_closed']
+    return done
+
+
+def main():
+    if len(sys.argv) != 2:
+        print('usage: wire.py FILE.pcap', file=sys.stderr)
+        return 2
+    conns = connections(sys.argv[1])
+    for c in conns:
+        print(json.dumps(c))
+    print(json.dumps({'type': 'summary', 'connections': len(conns)}))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
