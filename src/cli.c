@@ -17,9 +17,13 @@ enum {
     OPT_IDLE_TIMEOUT,
     OPT_MAX_OOO,
     OPT_MAX_HEADER,
+    OPT_NGINX,
+    OPT_UPSTREAM,
+    OPT_NGINX_VERSION,
     OPT_NO_PROGRESS,
     OPT_PROGRESS,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_LIST_VERDICTS
 };
 
 static const struct option  long_opts[] = {
@@ -30,10 +34,14 @@ static const struct option  long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO },
     { "max-header-bytes", required_argument, NULL, OPT_MAX_HEADER },
+    { "nginx", required_argument, NULL, OPT_NGINX },
+    { "upstream", required_argument, NULL, OPT_UPSTREAM },
+    { "nginx-version", required_argument, NULL, OPT_NGINX_VERSION },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
+    { "list-verdicts", no_argument, NULL, OPT_LIST_VERDICTS },
     { NULL, 0, NULL, 0 }
 };
 
@@ -62,12 +70,19 @@ rd_cli_usage(FILE *f)
 "                     packet time (default 300)\n"
 "  --max-ooo-bytes N  out-of-order bytes held for all connections\n"
 "                     (default 8388608)\n"
+"  --nginx ADDR[:PORT]  nginx listens here (repeatable); default: learnt\n"
+"                     by pairing requests across connections\n"
+"  --upstream ADDR[:PORT]  an upstream server (repeatable)\n"
+"  --nginx-version V  the nginx version whose messages to predict\n"
+"                     (default: from Server: headers)\n"
 "  --max-header-bytes N  HTTP header block size before the message is\n"
 "                     marked header_overflow (default 65536)\n"
 "  --progress         show progress on stderr (default: on a terminal)\n"
 "  --no-progress      never show progress\n"
 "  -h, --help         this text\n"
 "  --version          print the version\n"
+"  --list-verdicts    print every verdict code with its severity, blame,\n"
+"                     nginx message and fix, then exit\n"
 "  EXPRESSION         a pcap-filter(7) expression, as for tcpdump\n"
 "\n"
 "Exit status: 0 nothing abnormal, 1 abnormal connections found, 2 usage\n"
@@ -151,6 +166,8 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
             return RD_CLI_HELP;
         case OPT_VERSION:
             return RD_CLI_VERSION;
+        case OPT_LIST_VERDICTS:
+            return RD_CLI_LIST_VERDICTS;
         case OPT_JSON:
             o->report.json = true;
             break;
@@ -185,6 +202,21 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
                 return RD_CLI_ERROR;
             }
             o->pipeline.max_header_bytes = (uint32_t) v;
+            break;
+        case OPT_NGINX:
+        case OPT_UPSTREAM:
+            if (o->nnginx + o->nupstream == RD_CLI_MAX_FILES) {
+                snprintf(err, RD_ERRLEN, "too many --nginx/--upstream");
+                return RD_CLI_ERROR;
+            }
+            if (ch == OPT_NGINX) {
+                o->nginx[o->nnginx++] = optarg;
+            } else {
+                o->upstream[o->nupstream++] = optarg;
+            }
+            break;
+        case OPT_NGINX_VERSION:
+            o->nginx_version = optarg;
             break;
         case OPT_NO_PROGRESS:
             o->progress = 0;

@@ -28,6 +28,11 @@ struct rd_opts {
     int                     snaplen;        /* -s */
     const char             *user;           /* -Z */
     char                   *filter;         /* trailing arguments, joined */
+    const char             *nginx[RD_CLI_MAX_FILES];      /* --nginx */
+    size_t                  nnginx;
+    const char             *upstream[RD_CLI_MAX_FILES];   /* --upstream */
+    size_t                  nupstream;
+    const char             *nginx_version;  /* --nginx-version */
     int                     progress;       /* -1 auto, 0 off, 1 on */
     struct rd_report_cfg    report;
     struct rd_pipeline_cfg  pipeline;
@@ -38,6 +43,7 @@ enum rd_cli_action {
     RD_CLI_RUN = 0,
     RD_CLI_HELP,
     RD_CLI_VERSION,
+    RD_CLI_LIST_VERDICTS,
     RD_CLI_ERROR                /* err holds the reason */
 };
 

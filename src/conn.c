@@ -189,6 +189,9 @@ on_request(struct rd_conn *c, const struct rd_http1 *p,
         rd_http1_push_request(&c->http[RD_CONN_SERVER], e->head,
                               rd_http1_method_is(m, "CONNECT"),
                               m->version);
+        if (c->env != NULL && c->env->on_request != NULL) {
+            c->env->on_request(c->env->ctx, c, c->nex - 1);
+        }
     } else if (event == RD_HTTP1_EV_END) {
         e->req_done = 1;
         e->req_end = m->ts_end;
@@ -241,6 +244,9 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
         /* reuse needs both sides to agree (RFC 9112 §9.3): an HTTP/1.0
          * request without keep-alive closes after any answer */
         e->keep_alive = m->keep_alive && (!e->has_req || e->req_keep_alive);
+        if (c->env != NULL && c->env->on_response != NULL) {
+            c->env->on_response(c->env->ctx, c);
+        }
         return;
     }
     if (event != RD_HTTP1_EV_END && event != RD_HTTP1_EV_EXCESS) {
@@ -528,6 +534,7 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
     uint32_t              retrans, ooo;
     uint8_t               shift;
 
+    c->env = env;
     dir = rd_conn_dir(c, seg);
     s = &c->side[dir];
     peer = &c->side[1 - dir];
@@ -632,6 +639,7 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
     int                 i, how;
 
     c->end = (uint8_t) why;
+    c->env = env;
     http_ready(c, env, &sink);
     rst = false;
     for (k = 0; k < c->nrst; k++) {
@@ -651,6 +659,22 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
             how = RD_HTTP1_EOF_CAPTURE_END;
         }
         rd_http1_finish(&c->http[i], how);
+    }
+}
+
+
+void
+rd_conn_pair(struct rd_conn *c, uint64_t other)
+{
+    unsigned  i;
+
+    for (i = 0; i < c->npaired; i++) {
+        if (c->paired[i] == other) {
+            return;
+        }
+    }
+    if (c->npaired < RD_CONN_PAIRED_MAX) {
+        c->paired[c->npaired++] = other;
     }
 }
 

@@ -33,6 +33,9 @@
 #define RD_DECODE_SLL_HLEN        16u
 #define RD_DECODE_SLL2_HLEN       20u
 #define RD_DECODE_NULL_HLEN       4u
+#define RD_DECODE_NFLOG_HLEN      4u      /* family, version, resource id */
+#define RD_DECODE_NFLOG_TLV_HLEN  4u      /* length, type */
+#define RD_DECODE_PKTAP_HLEN      108u    /* sizeof(struct pktap_header) */
 
 /* Ethertypes (IEEE 802.3, IEEE 802.1Q) */
 #define RD_DECODE_ETH_IPV4        0x0800u
@@ -58,6 +61,31 @@
 #ifndef DLT_IPV4
 #define DLT_IPV4                  228
 #endif
+#ifndef DLT_NFLOG
+#define DLT_NFLOG                 239
+#endif
+
+/*
+ * LINKTYPE_PKTAP as stored in files, on every OS (libpcap pcap/dlt.h).
+ * On Darwin DLT_PKTAP is DLT_USER2 (149) and libpcap maps 258 to it.
+ */
+#define RD_DECODE_LINKTYPE_PKTAP  258
+
+/*
+ * Linux NFLOG (libpcap pcap/nflog.h, tcpdump print-nflog.c): a 4-byte
+ * header, then netlink TLVs padded to 4 bytes whose length (header
+ * included) and type are in the capturing host's byte order, which
+ * libpcap converts to ours when it reads the file.  NFULA_PAYLOAD holds
+ * the IP packet.  The family byte is Linux's AF_ value.
+ */
+#define RD_DECODE_NFLOG_VERSION   0u
+#define RD_DECODE_NFLOG_PAYLOAD   9u
+#define RD_DECODE_NFLA_TYPE_MASK  0x3fffu /* drops NLA_F_NESTED, BYTEORDER */
+#define RD_DECODE_LINUX_AF_INET   2u
+#define RD_DECODE_LINUX_AF_INET6  10u
+
+/* Apple PKTAP (libpcap pcap/pktap.h): record types */
+#define RD_DECODE_PKTAP_REC_PACKET 1u
 #ifndef DLT_IPV6
 #define DLT_IPV6                  229
 #endif
@@ -132,12 +160,20 @@ dlt_is_raw(int dlt)
 }
 
 
+static bool
+dlt_is_pktap(int dlt)
+{
+    return dlt == RD_DECODE_LINKTYPE_PKTAP || dlt == DLT_PKTAP;
+}
+
+
 bool
 rd_decode_dlt_supported(int dlt)
 {
     return dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL
            || dlt == DLT_LINUX_SLL2 || dlt == DLT_NULL || dlt == DLT_LOOP
-           || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt_is_raw(dlt);
+           || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt == DLT_NFLOG
+           || dlt_is_pktap(dlt) || dlt_is_raw(dlt);
 }
 
 
@@ -210,11 +246,148 @@ decode_ether(struct rd_cur *c, unsigned *ver)
 
 
 /*
- * Link layer: leaves the cursor at the IP header and sets *ver to the IP
- * version the link claims (0: raw IP, the version nibble decides).
+ * Restrict the cursor to the first wire bytes: trims Ethernet padding
+ * and anything else past the IP length (p0f, RFC 1122 sec. 3.3.2 padding).
+ */
+static void
+clamp_cursor(struct rd_cur *c, uint32_t wire)
+{
+    if (rd_cur_left(c) > wire) {
+        c->end = c->p + wire;
+    }
+}
+
+
+/* 16 bits in this host's byte order (NFLOG TLVs). */
+static uint16_t
+cur_he16(struct rd_cur *c)
+{
+    uint16_t  v;
+
+    v = 0;
+    if (rd_cur_has(c, 2)) {
+        memcpy(&v, c->p, 2);
+        c->p += 2;
+    }
+    return v;
+}
+
+
+/*
+ * Linux NFLOG: the header, then TLVs up to NFULA_PAYLOAD, whose value is
+ * the IP packet; *lim is its length.  Other TLVs must be captured whole
+ * (with their padding) to be stepped over.  A TLV length below its own
+ * header cannot be framed: there is no "bad link" status, so it counts
+ * as a link header we could not read (SHORT_LINK), as does a frame cut
+ * before the payload TLV.
  */
 static enum rd_decode_status
-decode_link(int dlt, struct rd_cur *c, unsigned *ver)
+decode_nflog(struct rd_cur *c, bool cut, unsigned *ver, uint32_t *lim)
+{
+    uint8_t   family, version;
+    uint16_t  len, type;
+    uint32_t  size;
+
+    if (!rd_cur_has(c, RD_DECODE_NFLOG_HLEN)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    family = rd_cur_u8(c);
+    version = rd_cur_u8(c);
+    rd_cur_skip(c, 2);                      /* resource id */
+
+    if (version != RD_DECODE_NFLOG_VERSION) {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+    if (family == RD_DECODE_LINUX_AF_INET) {
+        *ver = 4;
+    } else if (family == RD_DECODE_LINUX_AF_INET6) {
+        *ver = 6;
+    } else {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+
+    /* every TLV takes at least 4 bytes: at most caplen / 4 rounds */
+    while (rd_cur_left(c) > 0) {
+        if (!rd_cur_has(c, RD_DECODE_NFLOG_TLV_HLEN)) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        len = cur_he16(c);
+        type = cur_he16(c);
+        if (len < RD_DECODE_NFLOG_TLV_HLEN) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        size = (uint32_t) len - RD_DECODE_NFLOG_TLV_HLEN;
+
+        if ((type & RD_DECODE_NFLA_TYPE_MASK) == RD_DECODE_NFLOG_PAYLOAD) {
+            /* its value may be cut by the snaplen: the IP layer says */
+            *lim = size;
+            clamp_cursor(c, size);
+            return RD_DECODE_OK;
+        }
+
+        size = (size + 3u) & ~3u;           /* NFA_ALIGN */
+        if (!rd_cur_has(c, size)) {
+            return RD_DECODE_SHORT_LINK;
+        }
+        rd_cur_skip(c, size);
+    }
+
+    /* no payload TLV: cut off, or a log record without the packet */
+    return cut ? RD_DECODE_SHORT_LINK : RD_DECODE_SKIP_NOT_IP;
+}
+
+
+static enum rd_decode_status decode_link(int dlt, struct rd_cur *c, bool cut,
+    unsigned *ver, uint32_t *lim);
+
+
+/*
+ * Apple PKTAP (libpcap pcap/pktap.h, tcpdump print-pktap.c): a
+ * little-endian header whose first word is its own length, the second
+ * the record type and the third the inner frame's DLT.  Only packet
+ * records over Ethernet, NULL or raw IP are decoded (no nesting).
+ */
+static enum rd_decode_status
+decode_pktap(struct rd_cur *c, bool cut, unsigned *ver, uint32_t *lim)
+{
+    uint32_t  hlen, rectype, inner;
+    int       idlt;
+
+    if (!rd_cur_has(c, RD_DECODE_PKTAP_HLEN)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    hlen = rd_cur_le32(c);
+    rectype = rd_cur_le32(c);
+    inner = rd_cur_le32(c);
+    /* a header shorter than the struct is invalid; see decode_nflog() */
+    if (hlen < RD_DECODE_PKTAP_HLEN || !rd_cur_has(c, hlen - 12)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    rd_cur_skip(c, hlen - 12);
+
+    if (rectype != RD_DECODE_PKTAP_REC_PACKET) {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+    if (inner > 0xffffu) {
+        return RD_DECODE_BAD_DLT;
+    }
+    idlt = (int) inner;
+    if (idlt != DLT_EN10MB && idlt != DLT_NULL && !dlt_is_raw(idlt)) {
+        return RD_DECODE_BAD_DLT;
+    }
+    return decode_link(idlt, c, cut, ver, lim);
+}
+
+
+/*
+ * Link layer: leaves the cursor at the IP header and sets *ver to the IP
+ * version the link claims (0: raw IP, the version nibble decides).  cut
+ * says the snaplen shortened the frame; *lim is lowered when the link
+ * header bounds the IP packet (NFLOG's payload TLV).
+ */
+static enum rd_decode_status
+decode_link(int dlt, struct rd_cur *c, bool cut, unsigned *ver,
+    uint32_t *lim)
 {
     uint32_t  af;
     uint16_t  type;
@@ -223,6 +396,14 @@ decode_link(int dlt, struct rd_cur *c, unsigned *ver)
 
     if (dlt == DLT_EN10MB) {
         return decode_ether(c, ver);
+    }
+
+    if (dlt == DLT_NFLOG) {
+        return decode_nflog(c, cut, ver, lim);
+    }
+
+    if (dlt_is_pktap(dlt)) {
+        return decode_pktap(c, cut, ver, lim);
     }
 
     if (dlt == DLT_LINUX_SLL) {
@@ -295,28 +476,16 @@ decode_link(int dlt, struct rd_cur *c, unsigned *ver)
 
 
 /*
- * Restrict the cursor to the first wire bytes: trims Ethernet padding
- * and anything else past the IP length (p0f, RFC 1122 sec. 3.3.2 padding).
- */
-static void
-clamp_cursor(struct rd_cur *c, uint32_t wire)
-{
-    if (rd_cur_left(c) > wire) {
-        c->end = c->p + wire;
-    }
-}
-
-
-/*
  * IPv4 header (RFC 791 sec. 3.1).  On OK the cursor covers exactly the
  * captured part of the IP payload and *wire is the IP payload length.
  */
 static enum rd_decode_status
-decode_ipv4(struct rd_cur *c, struct rd_seg *seg, uint32_t *wire)
+decode_ipv4(struct rd_cur *c, uint32_t ipwire, struct rd_seg *seg,
+    uint32_t *wire)
 {
     uint8_t         b0, proto;
-    uint16_t        total, frag;
-    uint32_t        hlen;
+    uint16_t        frag;
+    uint32_t        hlen, total;
     struct rd_span  src, dst;
 
     if (!rd_cur_has(c, 1)) {
@@ -344,6 +513,15 @@ decode_ipv4(struct rd_cur *c, struct rd_seg *seg, uint32_t *wire)
     dst = rd_cur_span(c, 4);
     if (c->err) {
         return RD_DECODE_SHORT_IP;
+    }
+
+    /*
+     * Linux BIG TCP and TSO (packets seen before segmentation) write
+     * total length 0 for datagrams over 64 KiB; like Wireshark, take the
+     * length of the frame from the IP header on instead.
+     */
+    if (total == 0 && ipwire > hlen) {
+        total = ipwire;
     }
 
     /*
@@ -389,7 +567,8 @@ decode_ipv4(struct rd_cur *c, struct rd_seg *seg, uint32_t *wire)
  * payload, and *wire is the number of wire bytes left from there.
  */
 static enum rd_decode_status
-decode_ipv6(struct rd_cur *c, struct rd_seg *seg, uint32_t *wire)
+decode_ipv6(struct rd_cur *c, uint32_t ipwire, struct rd_seg *seg,
+    uint32_t *wire)
 {
     uint8_t         nh, cur, len;
     uint16_t        plen, fragoff;
@@ -417,13 +596,19 @@ decode_ipv6(struct rd_cur *c, struct rd_seg *seg, uint32_t *wire)
     memcpy(seg->dst, dst.p, 16);
 
     /*
-     * Payload length 0 announces a jumbogram (RFC 2675), which no TCP
-     * segment we can reason about uses: malformed for our purposes.
+     * Payload length 0 announces a jumbogram (RFC 2675); Linux BIG TCP
+     * also writes 0 without the jumbo option.  Either way the frame
+     * length after the IPv6 header is the payload length (a jumbo
+     * option's value is not cross-checked).
      */
     if (plen == 0) {
-        return RD_DECODE_BAD_IP_LEN;
+        if (ipwire <= RD_DECODE_IPV6_HLEN) {
+            return RD_DECODE_BAD_IP_LEN;
+        }
+        rem = ipwire - RD_DECODE_IPV6_HLEN;
+    } else {
+        rem = plen;
     }
-    rem = plen;
     clamp_cursor(c, rem);
 
     for (n = 0; nh != RD_DECODE_PROTO_TCP; n++) {
@@ -627,16 +812,10 @@ rd_decode(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
     static const uint8_t   empty[1];
     enum rd_decode_status  st;
     unsigned               ver, nib;
-    uint32_t               wire;
+    uint32_t               wire, lim, ipwire, linkoff;
     struct rd_cur          c, peek;
 
     rd_require(seg != NULL);
-
-    /*
-     * wirelen is not needed: every length we trust comes from the IP
-     * header, bounded by caplen.
-     */
-    (void) wirelen;
 
     if (p == NULL) {
         /* pointer arithmetic on NULL is undefined even with 0 */
@@ -648,9 +827,22 @@ rd_decode(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
     seg->ts = ts;
     rd_cur_init(&c, p, caplen);
 
-    st = decode_link(dlt, &c, &ver);
+    lim = UINT32_MAX;
+    st = decode_link(dlt, &c, caplen < wirelen, &ver, &lim);
     if (st != RD_DECODE_OK) {
         return st;
+    }
+
+    /*
+     * Wire bytes from the IP header on, for IP length fields of 0 (BIG
+     * TCP).  Every other length we trust comes from the IP header,
+     * bounded by caplen.  A wirelen below caplen is a broken record.
+     */
+    linkoff = (uint32_t) (c.p - p);
+    ipwire = (wirelen > caplen) ? wirelen : caplen;
+    ipwire = (ipwire > linkoff) ? ipwire - linkoff : 0;
+    if (ipwire > lim) {
+        ipwire = lim;
     }
 
     /* version nibble, read on a copy so the IP decoders start at 0 */
@@ -669,8 +861,8 @@ rd_decode(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
     }
 
     wire = 0;
-    st = (ver == 4) ? decode_ipv4(&c, seg, &wire)
-                    : decode_ipv6(&c, seg, &wire);
+    st = (ver == 4) ? decode_ipv4(&c, ipwire, seg, &wire)
+                    : decode_ipv6(&c, ipwire, seg, &wire);
     if (st != RD_DECODE_OK) {
         return st;
     }

@@ -26,11 +26,11 @@ struct run {
 
 
 static void
-on_conn(void *ctx, const struct rd_conn *c)
+on_conn(void *ctx, const struct rd_conn *c, const struct rd_verdict *v)
 {
     struct run  *run = ctx;
 
-    rd_report_conn(run->rep, c);
+    rd_report_conn(run->rep, c, v);
 }
 
 
@@ -40,6 +40,57 @@ die_usage(const char *err)
     fprintf(stderr, "rstdiag: %s\n", err);
     fputs("usage: rstdiag [-r FILE]... | -i IFACE [options] [EXPRESSION]; "
           "see rstdiag --help\n", stderr);
+}
+
+
+/* --list-verdicts: the vocabulary, one block per code. */
+static void
+list_verdicts(void)
+{
+    const struct rd_verdict_rule  *r;
+    int                            i;
+
+    for (i = 1; i < RD_V_NCODES; i++) {
+        r = rd_verdict_rule(i);
+        printf("%s\n  severity %s, blame %s\n",
+               rd_tok2str(rd_verdict_names, i, "?"),
+               rd_tok2str(rd_severity_names, r->severity, "?"),
+               rd_tok2str(rd_blame_names, r->blame, "?"));
+        if (r->message != NULL) {
+            printf("  nginx: [%s] %s\n", r->level, r->message);
+        }
+        printf("  causes: %s\n  fix: %s\n", r->causes, r->fix);
+    }
+}
+
+
+/* --nginx, --upstream, --nginx-version into the role learner. */
+static int
+declare_roles(const struct rd_opts *o, struct rd_legs *legs,
+    char err[RD_ERRLEN])
+{
+    size_t  i;
+
+    for (i = 0; i < o->nnginx; i++) {
+        if (rd_legs_declare(legs, RD_LEG_CLIENT, o->nginx[i], err) != 0) {
+            return -1;
+        }
+    }
+    for (i = 0; i < o->nupstream; i++) {
+        if (rd_legs_declare(legs, RD_LEG_UPSTREAM, o->upstream[i], err)
+            != 0)
+        {
+            return -1;
+        }
+    }
+    if (o->nginx_version != NULL
+        && rd_legs_set_version(legs, o->nginx_version) != 0)
+    {
+        snprintf(err, RD_ERRLEN, "--nginx-version: '%s' is not a version "
+                 "like 1.22.1", o->nginx_version);
+        return -1;
+    }
+    return 0;
 }
 
 
@@ -175,6 +226,7 @@ run_offline(struct run *run)
     tot.flows = rd_pipeline_flow_stats(run->pl);
     tot.inputs = rin;
     tot.ninputs = n;
+    tot.nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
     rd_report_summary(run->rep, &tot);
     free(rin);
     rd_offline_close(off);
@@ -234,6 +286,7 @@ run_live(struct run *run)
     tot.flows = rd_pipeline_flow_stats(run->pl);
     tot.inputs = &rin;
     tot.ninputs = 1;
+    tot.nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
     tot.live = true;
     tot.pcap_drops = res.drops;
     rd_report_summary(run->rep, &tot);
@@ -253,6 +306,9 @@ main(int argc, char **argv)
     switch (rd_cli_parse(argc, argv, &o, err)) {
     case RD_CLI_HELP:
         rd_cli_usage(stdout);
+        return RD_EXIT_OK;
+    case RD_CLI_LIST_VERDICTS:
+        list_verdicts();
         return RD_EXIT_OK;
     case RD_CLI_VERSION:
         printf("rstdiag %s (%s)\n", RD_VERSION, pcap_lib_version());
@@ -277,6 +333,14 @@ main(int argc, char **argv)
                                 &run, err);
     if (run.pl == NULL) {
         fprintf(stderr, "rstdiag: %s\n", err);
+        rd_report_destroy(run.rep);
+        rd_cli_free(&o);
+        return RD_EXIT_ERROR;
+    }
+
+    if (declare_roles(&o, rd_pipeline_legs(run.pl), err) != 0) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        rd_pipeline_destroy(run.pl);
         rd_report_destroy(run.rep);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;

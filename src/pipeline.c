@@ -2,6 +2,7 @@
  * pipeline: the per-packet path.  No allocation here after creation.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "rstdiag/limits.h"
 #include "rstdiag/pipeline.h"
@@ -15,6 +16,7 @@ struct rd_pipeline {
     struct rd_pipeline_cfg      cfg;
     struct rd_flow_table       *flows;
     struct rd_tcp_pool         *pool;
+    struct rd_legs             *legs;
     struct rd_conn_env          env;
     rd_pipeline_conn_cb         cb;
     void                       *ctx;
@@ -36,13 +38,48 @@ rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg)
 
 
 static void
-conn_done(void *ctx, struct rd_flow *f, int why)
+on_request(void *ctx, struct rd_conn *c, uint32_t ex)
 {
     struct rd_pipeline  *pl = ctx;
-    struct rd_conn      *c = &f->conn;
-    int                  i;
+
+    rd_legs_request(pl->legs, c, ex);
+}
+
+
+static void
+on_response(void *ctx, struct rd_conn *c)
+{
+    struct rd_pipeline  *pl = ctx;
+
+    rd_legs_response(pl->legs, c);
+}
+
+
+static void
+conn_done(void *ctx, struct rd_flow *f, int why)
+{
+    struct rd_pipeline     *pl = ctx;
+    struct rd_conn         *c = &f->conn;
+    struct rd_verdict_ctx   x;
+    struct rd_verdict       v;
+    const struct rd_conn   *peer;
+    int                     i;
 
     rd_conn_finish(c, &pl->env, why);
+    c->leg = (uint8_t) rd_legs_classify(pl->legs, c);
+    memset(&x, 0, sizeof(x));
+    x.leg = c->leg;
+    x.nginx_version = rd_legs_version(pl->legs);
+    peer = c->peer_leg;
+    if (peer != NULL && peer->id == c->peer_leg_id) {
+        x.peer_known = true;
+        x.peer_close_by = peer->close_by;
+        x.peer_close_kind = peer->close_kind;
+        x.peer_close_ts = peer->close_ts;
+    }
+    rd_verdict_classify(c, &x, &v);
+    pl->stats.verdicts[v.code]++;
+    pl->stats.legs[c->leg < 3 ? c->leg : 0]++;
     for (i = 0; i < 2; i++) {
         pl->stats.gap_bytes += c->side[i].tcp.gap_bytes;
         pl->stats.gaps += c->side[i].tcp.gaps;
@@ -51,7 +88,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     if (rd_conn_abnormal(c)) {
         pl->stats.abnormal++;
     }
-    pl->cb(pl->ctx, c);
+    pl->cb(pl->ctx, c, &v);
 }
 
 
@@ -74,7 +111,8 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
     pl->pool = rd_tcp_pool_create(a, cfg->ooo_pool_bytes,
                                   RD_LIMITS_OOO_DIR_BYTES,
                                   RD_LIMITS_OOO_DIR_SEGS);
-    if (pl->flows == NULL || pl->pool == NULL) {
+    pl->legs = rd_legs_create(a);
+    if (pl->flows == NULL || pl->pool == NULL || pl->legs == NULL) {
         snprintf(err, RD_ERRLEN,
                  "cannot allocate tables for %u flows and %u out-of-order "
                  "bytes", cfg->max_flows, cfg->ooo_pool_bytes);
@@ -83,6 +121,9 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
     }
     pl->env.pool = pl->pool;
     pl->env.max_header_bytes = cfg->max_header_bytes;
+    pl->env.on_request = on_request;
+    pl->env.on_response = on_response;
+    pl->env.ctx = pl;
     return pl;
 }
 
@@ -95,6 +136,7 @@ rd_pipeline_destroy(struct rd_pipeline *pl)
     }
     rd_flow_destroy(pl->flows);
     rd_tcp_pool_destroy(pl->pool);
+    rd_legs_destroy(pl->legs);
     pl->alloc->free(pl->alloc->ctx, pl);
 }
 
@@ -165,4 +207,11 @@ const struct rd_flow_stats *
 rd_pipeline_flow_stats(const struct rd_pipeline *pl)
 {
     return rd_flow_stats(pl->flows);
+}
+
+
+struct rd_legs *
+rd_pipeline_legs(struct rd_pipeline *pl)
+{
+    return pl->legs;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rstdiag/json.h"
+#include "rstdiag/legs.h"
 #include "rstdiag/report.h"
 
 static const char  *side_name[2] = { "client", "server" };
@@ -196,7 +197,69 @@ write_exchange_json(FILE *f, const struct rd_exchange *e)
 
 
 static void
-write_conn_json(FILE *f, const struct rd_conn *c)
+json_cstr_or_null(FILE *f, const char *s)
+{
+    if (s == NULL) {
+        fputs("null", f);
+    } else {
+        rd_json_cstr(f, s);
+    }
+}
+
+
+static void
+write_verdict_json(FILE *f, const struct rd_conn *c,
+    const struct rd_verdict *v)
+{
+    const struct rd_verdict_rule  *rule = v->rule;
+    unsigned                       i;
+
+    fprintf(f, ",\"leg\":\"%s\"", rd_tok2str(rd_leg_names, c->leg, "unknown"));
+    fputs(",\"paired_with\":[", f);
+    for (i = 0; i < c->npaired; i++) {
+        fprintf(f, "%s%" PRIu64, i ? "," : "", c->paired[i]);
+    }
+    putc(']', f);
+    if (v->code == RD_V_NONE) {
+        fputs(",\"verdict\":null,\"severity\":null,\"blame\":null"
+              ",\"nginx_message\":null,\"causes\":null,\"fix\":null", f);
+        return;
+    }
+    fprintf(f, ",\"verdict\":\"%s\",\"severity\":\"%s\",\"blame\":\"%s\"",
+            rd_tok2str(rd_verdict_names, v->code, "?"),
+            rd_tok2str(rd_severity_names, rule->severity, "?"),
+            rd_tok2str(rd_blame_names, rule->blame, "?"));
+    fputs(",\"nginx_message\":", f);
+    json_cstr_or_null(f, v->message);
+    fputs(",\"nginx_log_level\":", f);
+    json_cstr_or_null(f, v->message != NULL ? rule->level : NULL);
+    fputs(",\"nginx_versions\":", f);
+    rd_json_cstr(f, v->code == RD_V_CL_AND_TE ? ">=1.23.0 (none before)"
+                    : ">=1.22 with default proxy settings");
+    fputs(",\"causes\":", f);
+    json_cstr_or_null(f, rule->causes);
+    fputs(",\"fix\":", f);
+    json_cstr_or_null(f, rule->fix);
+    fprintf(f, ",\"confidence\":\"%s\",\"confidence_reason\":",
+            rd_tok2str(rd_confidence_names, v->confidence, "?"));
+    json_cstr_or_null(f, v->why);
+    fputs(",\"elapsed\":", f);
+    if (v->elapsed >= 0) {
+        fprintf(f, "%.6f", v->elapsed);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"idle_before_reuse\":", f);
+    if (v->idle >= 0) {
+        fprintf(f, "%.6f", v->idle);
+    } else {
+        fputs("null", f);
+    }
+}
+
+
+static void
+write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
 {
     char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN];
     const struct rd_conn_side  *s;
@@ -342,6 +405,7 @@ write_conn_json(FILE *f, const struct rd_conn *c)
         }
     }
     putc(']', f);
+    write_verdict_json(f, c, v);
     fprintf(f, ",\"end\":\"%s\",\"abnormal\":%s}\n",
             rd_tok2str(rd_conn_end_names, c->end, "?"),
             rd_conn_abnormal(c) ? "true" : "false");
@@ -380,7 +444,7 @@ tl_add(struct tl_event *ev, size_t n, size_t max, rd_usec_t ts, int who,
 
 
 static void
-write_conn_text(FILE *f, const struct rd_conn *c)
+write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
 {
     char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN], buf[96];
     struct tl_event             ev[8 + RD_LIMITS_RST_KEEP];
@@ -404,6 +468,32 @@ write_conn_text(FILE *f, const struct rd_conn *c)
         fputs(" (connection refused)", f);
     } else if (c->syn && !c->synack) {
         fputs(" (SYN unanswered)", f);
+    }
+    putc('\n', f);
+    if (v->code != RD_V_NONE) {
+        fprintf(f, "    verdict: %s (%s, blame %s, %s confidence)\n",
+                rd_tok2str(rd_verdict_names, v->code, "?"),
+                rd_tok2str(rd_severity_names, v->rule->severity, "?"),
+                rd_tok2str(rd_blame_names, v->rule->blame, "?"),
+                rd_tok2str(rd_confidence_names, v->confidence, "?"));
+        if (v->message != NULL) {
+            fprintf(f, "    nginx logs: [%s] %s\n", v->rule->level,
+                    v->message);
+        }
+        if (v->why != NULL) {
+            fprintf(f, "    uncertain: %s\n", v->why);
+        }
+        if (v->elapsed >= 0) {
+            fprintf(f, "    %.3f s after the request was sent\n", v->elapsed);
+        }
+        if (v->idle >= 0) {
+            fprintf(f, "    the connection had been idle %.3f s before "
+                    "this request\n", v->idle);
+        }
+    }
+    fprintf(f, "    leg: %s", rd_tok2str(rd_leg_names, c->leg, "unknown"));
+    for (i = 0; i < c->npaired; i++) {
+        fprintf(f, "%s#%" PRIu64, i ? ", " : "; paired with ", c->paired[i]);
     }
     putc('\n', f);
     fprintf(f, "    handshake %s%s; client sent %" PRIu64 " B, server sent %"
@@ -488,11 +578,12 @@ write_conn_text(FILE *f, const struct rd_conn *c)
 
 
 void
-rd_report_conn(struct rd_report *r, const struct rd_conn *c)
+rd_report_conn(struct rd_report *r, const struct rd_conn *c,
+    const struct rd_verdict *v)
 {
     bool  abnormal;
 
-    abnormal = rd_conn_abnormal(c);
+    abnormal = rd_conn_abnormal(c) || v->rule->severity >= RD_SEV_WARNING;
     if (!abnormal && !r->cfg.all && !r->cfg.verbose) {
         return;
     }
@@ -501,9 +592,9 @@ rd_report_conn(struct rd_report *r, const struct rd_conn *c)
     }
     r->printed++;
     if (r->cfg.json) {
-        write_conn_json(r->out, c);
+        write_conn_json(r->out, c, v);
     } else {
-        write_conn_text(r->spool != NULL ? r->spool : r->out, c);
+        write_conn_text(r->spool != NULL ? r->spool : r->out, c, v);
     }
 }
 
@@ -538,6 +629,26 @@ write_summary_json(FILE *f, const struct rd_report_totals *t)
     }
     fprintf(f, "},\"connections\":%" PRIu64 ",\"abnormal\":%" PRIu64,
             pl->reported, pl->abnormal);
+    fputs(",\"verdicts\":{", f);
+    first = true;
+    for (st = 1; st < RD_V_NCODES; st++) {
+        if (pl->verdicts[st] == 0) {
+            continue;
+        }
+        fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+                rd_tok2str(rd_verdict_names, st, "?"), pl->verdicts[st]);
+        first = false;
+    }
+    fprintf(f, "},\"legs\":{\"client_leg\":%" PRIu64 ",\"upstream_leg\":%"
+            PRIu64 ",\"unknown\":%" PRIu64 "}", pl->legs[RD_LEG_CLIENT],
+            pl->legs[RD_LEG_UPSTREAM], pl->legs[RD_LEG_UNKNOWN]);
+    fputs(",\"nginx_version\":", f);
+    if (t->nginx_version != 0) {
+        fprintf(f, "\"%u.%u.%u\"", t->nginx_version / 10000,
+                t->nginx_version / 100 % 100, t->nginx_version % 100);
+    } else {
+        fputs("null", f);
+    }
     fprintf(f, ",\"flows\":{\"created\":%" PRIu64 ",\"peak\":%" PRIu32
             ",\"evicted\":%" PRIu64 ",\"expired\":%" PRIu64
             ",\"tuple_reused\":%" PRIu64 "}",
@@ -577,6 +688,56 @@ write_summary_json(FILE *f, const struct rd_report_totals *t)
 }
 
 
+/* The ranked summary: verdict, count, share, nginx's line, the fix. */
+static void
+write_ranking(FILE *f, const struct rd_pipeline_stats *pl)
+{
+    const struct rd_verdict_rule  *rule;
+    int                            order[RD_V_NCODES], n, i, j, t;
+    uint64_t                       total;
+
+    n = 0;
+    total = 0;
+    for (i = 1; i < RD_V_NCODES; i++) {
+        if (pl->verdicts[i] == 0) {
+            continue;
+        }
+        total += pl->verdicts[i];
+        /* insertion by count, then by severity */
+        order[n++] = i;
+        for (j = n - 1; j > 0; j--) {
+            if (pl->verdicts[order[j]] < pl->verdicts[order[j - 1]]
+                || (pl->verdicts[order[j]] == pl->verdicts[order[j - 1]]
+                    && rd_verdict_rule(order[j])->severity
+                       <= rd_verdict_rule(order[j - 1])->severity))
+            {
+                break;
+            }
+            t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    }
+    if (n == 0) {
+        fputs("verdicts: none\n", f);
+        return;
+    }
+    fputs("verdicts, most frequent first:\n", f);
+    for (i = 0; i < n; i++) {
+        rule = rd_verdict_rule(order[i]);
+        fprintf(f, "  %6" PRIu64 "  %5.1f%%  %-7s  %s\n", pl->verdicts[order[i]],
+                100.0 * (double) pl->verdicts[order[i]] / (double) total,
+                rd_tok2str(rd_severity_names, rule->severity, "?"),
+                rd_tok2str(rd_verdict_names, order[i], "?"));
+        if (rule->message != NULL) {
+            fprintf(f, "                   nginx: [%s] %s\n", rule->level,
+                    rule->message);
+        }
+        fprintf(f, "                   fix: %s\n", rule->fix);
+    }
+}
+
+
 static void
 write_summary_text(FILE *f, const struct rd_report_totals *t,
     uint64_t findings)
@@ -598,8 +759,10 @@ write_summary_text(FILE *f, const struct rd_report_totals *t,
     fprintf(f, "rstdiag: %" PRIu64 " packets, %" PRIu64 " TCP, %" PRIu64
             " skipped (not TCP or fragments), %" PRIu64 " malformed\n",
             pl->packets, pl->tcp, skipped, malformed);
-    fprintf(f, "connections: %" PRIu64 ", ended abnormally: %" PRIu64
-            " (RST, refused or unanswered SYN)\n", pl->reported, findings);
+    fprintf(f, "connections: %" PRIu64 ", with findings: %" PRIu64
+            " (an RST, a failed connect, a failed exchange, or a warning)\n",
+            pl->reported, findings);
+    write_ranking(f, pl);
     fprintf(f, "flow table: peak %" PRIu32 ", evicted %" PRIu64
             ", expired %" PRIu64 ", tuples reused %" PRIu64 "\n",
             t->flows->peak, t->flows->evicted, t->flows->expired,

@@ -44,6 +44,17 @@ for k in $keys; do
         fails=$((fails + 1))
     fi
 done
+# every verdict code is documented in the man page and the README
+for v in $("$bin" --list-verdicts | grep -v '^ '); do
+    if ! grep -q "^\.It Cm $v\$" "$man"; then
+        echo "FAIL: verdict '$v' has no entry in the man page's VERDICTS"
+        fails=$((fails + 1))
+    fi
+    if ! grep -q "\`$v\`" "$readme"; then
+        echo "FAIL: verdict '$v' is not in README.md"
+        fails=$((fails + 1))
+    fi
+done
 if command -v mandoc > /dev/null; then
     lint=$(mandoc -Tlint -Wwarning "$man" 2>&1)
     if [ -n "$lint" ]; then

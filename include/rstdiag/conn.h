@@ -19,6 +19,8 @@
 #include "rstdiag/limits.h"
 #include "rstdiag/tcp.h"
 
+#define RD_CONN_PAIRED_MAX  4       /* other legs remembered */
+
 #define RD_CONN_CLIENT  0
 #define RD_CONN_SERVER  1
 
@@ -155,6 +157,12 @@ struct rd_conn {
     uint8_t             phase;          /* enum rd_phase at first close */
     uint8_t             server_len;
     uint8_t             server_hdr[RD_HTTP1_SERVER_LEN];   /* Server: */
+    const struct rd_conn_env *env;      /* set by rd_conn_packet */
+    uint64_t            paired[RD_CONN_PAIRED_MAX];    /* other leg ids */
+    uint8_t             npaired;
+    uint8_t             leg;            /* enum rd_leg, set at finish */
+    struct rd_conn     *peer_leg;       /* upstream leg: its client leg */
+    uint64_t            peer_leg_id;    /* ... valid while ids match */
     unsigned            http_ready:1;   /* http[] initialised */
     unsigned            roles_inferred:1;
     unsigned            syn:1;          /* client SYN seen */
@@ -168,7 +176,14 @@ struct rd_conn {
 struct rd_conn_env {
     struct rd_tcp_pool     *pool;
     uint32_t                max_header_bytes;   /* --max-header-bytes */
+    /* told when a request (ex: exchange index) or a response header
+     * completes, for leg pairing; may be NULL */
+    void                  (*on_request)(void *ctx, struct rd_conn *c,
+                                        uint32_t ex);
+    void                  (*on_response)(void *ctx, struct rd_conn *c);
+    void                   *ctx;
 };
+
 
 /*
  * Start a connection from its first packet.  Decides roles: the sender of
@@ -206,6 +221,10 @@ void rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
  */
 void rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env,
     int why);
+
+/* Record that c and the connection with id other are two legs of one
+ * request (bounded: later pairs are dropped). */
+void rd_conn_pair(struct rd_conn *c, uint64_t other);
 
 /* Bytes sent in direction dir: captured, missed by the capture, or cut
  * by the snapshot length. */

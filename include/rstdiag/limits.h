@@ -34,6 +34,16 @@
 /* option --max-header-bytes: header block size before header_overflow */
 #define RD_LIMITS_MAX_HEADER_BYTES   65536u
 
+/* endpoints whose role (nginx listener, upstream) is remembered */
+#define RD_LIMITS_ROLE_EPS           256u
+
+/* recent requests remembered for leg pairing */
+#define RD_LIMITS_PAIR_RING          4096u
+
+/* seconds an upstream request may follow the client request it serves
+ * (retries through proxy_next_upstream included) */
+#define RD_LIMITS_PAIR_WINDOW        120u
+
 /* option -s: live snapshot length */
 #define RD_LIMITS_SNAPLEN            262144
 

@@ -14,6 +14,8 @@
 #include "rstdiag/conn.h"
 #include "rstdiag/decode.h"
 #include "rstdiag/flow.h"
+#include "rstdiag/legs.h"
+#include "rstdiag/verdict.h"
 
 struct rd_pipeline_cfg {
     uint32_t        max_flows;          /* --max-flows */
@@ -40,10 +42,14 @@ struct rd_pipeline_stats {
     uint64_t        gaps;
     uint64_t        reported;           /* connections finished */
     uint64_t        abnormal;           /* of which abnormal */
+    uint64_t        verdicts[RD_V_NCODES];  /* by verdict code */
+    uint64_t        legs[3];            /* by enum rd_leg */
 };
 
-/* Called once per finished connection; c is valid during the call only. */
-typedef void (*rd_pipeline_conn_cb)(void *ctx, const struct rd_conn *c);
+/* Called once per finished connection with its verdict; both are valid
+ * during the call only. */
+typedef void (*rd_pipeline_conn_cb)(void *ctx, const struct rd_conn *c,
+    const struct rd_verdict *v);
 
 struct rd_pipeline;
 
@@ -66,5 +72,8 @@ void rd_pipeline_finish(struct rd_pipeline *pl);
 
 const struct rd_pipeline_stats *rd_pipeline_stats(const struct rd_pipeline *pl);
 const struct rd_flow_stats *rd_pipeline_flow_stats(const struct rd_pipeline *pl);
+
+/* The role learner, for --nginx, --upstream and --nginx-version. */
+struct rd_legs *rd_pipeline_legs(struct rd_pipeline *pl);
 
 #endif /* RD_PIPELINE_H */

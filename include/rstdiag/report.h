@@ -15,6 +15,7 @@
 #include "rstdiag/common.h"
 #include "rstdiag/conn.h"
 #include "rstdiag/pipeline.h"
+#include "rstdiag/verdict.h"
 
 struct rd_report_cfg {
     bool            json;           /* --json */
@@ -38,6 +39,7 @@ struct rd_report_totals {
     size_t                          ninputs;
     uint64_t                        pcap_drops;     /* live: kernel drops */
     bool                            live;
+    uint32_t                        nginx_version;  /* 0 unknown */
 };
 
 struct rd_report;
@@ -46,8 +48,10 @@ struct rd_report;
 struct rd_report *rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     char err[RD_ERRLEN]);
 
-/* A finished connection (printed if abnormal, or always with --all). */
-void rd_report_conn(struct rd_report *r, const struct rd_conn *c);
+/* A finished connection and its verdict (printed when abnormal or when
+ * the verdict is a warning or an error; always with --all). */
+void rd_report_conn(struct rd_report *r, const struct rd_conn *c,
+    const struct rd_verdict *v);
 
 /* The summary (and, for text, the spooled blocks); then flush. */
 void rd_report_summary(struct rd_report *r, const struct rd_report_totals *t);

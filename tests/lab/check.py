@@ -262,7 +262,8 @@ def tuples(conns):
         fc = c.get('first_close') or {}
         out.append((str(c.get('client')), str(c.get('server')),
                     str(fc.get('by')), str(fc.get('kind')),
-                    len(c.get('rst') or [])))
+                    len(c.get('rst') or []), str(c.get('verdict')),
+                    str(c.get('phase'))))
     return sorted(out)
 
 
@@ -287,6 +288,70 @@ def assert_offline(res, d, live, meta):
                      ' %s' % (name, only_live, only_off))
 
 
+# error.log lines that no connection verdict explains, by design
+ORACLE_IGNORE = (
+    'upstream server temporarily disabled',
+    'a client request body is buffered to a temporary file',
+)
+
+
+def assert_oracle(res, d, live, expect):
+    """nginx is the oracle, both ways: every message a verdict names is in
+    error.log at its level, and every [error]/[warn] line about an upstream
+    is named by some verdict."""
+    entries = parse_error_log(os.path.join(d, 'error.log'))
+    heads = [(lvl, msg.split(', client: ', 1)[0]) for lvl, msg in entries]
+    named = set()
+    for c in live:
+        msg = c.get('nginx_message')
+        if 'verdict' not in c:
+            res.note('(2) verdicts not in rstdiag output yet')
+            return
+        if not msg:
+            continue
+        named.add(msg)
+        lvl = c.get('nginx_log_level')
+        if (lvl, msg) not in heads:
+            why = ('(2) %s %s says nginx logged [%s] "%s", error.log does '
+                   'not have it' % (c.get('server'), c.get('verdict'), lvl,
+                                    msg))
+            if expect.get('racy'):
+                res.note(why + ' (racy scenario)')
+            else:
+                res.fail(why)
+    for lvl, head in heads:
+        if lvl not in ('error', 'warn') or 'upstream' not in head:
+            continue
+        if any(i in head for i in ORACLE_IGNORE):
+            continue
+        if head not in named:
+            why = ('(2) error.log has [%s] "%s" but no verdict names it'
+                   % (lvl, head))
+            if expect.get('racy'):
+                res.note(why + ' (racy scenario)')
+            else:
+                res.fail(why)
+    if expect.get('no_findings'):
+        for c in live:
+            if c.get('severity') in ('error', 'warning'):
+                res.fail('(2) healthy scenario but %s has verdict %s (%s)'
+                         % (c.get('server'), c.get('verdict'),
+                            c.get('severity')))
+    for want in expect.get('conns', []):
+        if 'verdict' not in want:
+            continue
+        addr = meta_addr(d, want['leg'])
+        got = [c.get('verdict') for c in live if c.get('server') == addr]
+        if want['verdict'] not in got:
+            res.fail('(2) %s: verdicts %s, expected %s'
+                     % (want['leg'], got, want['verdict']))
+
+
+def meta_addr(d, leg):
+    with open(os.path.join(d, 'meta.json')) as f:
+        return json.load(f)['legs'][leg]
+
+
 def main():
     if len(sys.argv) != 2:
         print('usage: check.py DIR', file=sys.stderr)
@@ -308,6 +373,7 @@ def main():
                             meta, '(2)', 'rstdiag live (is it still a '
                             'stub?)')
         if live:
+            assert_oracle(res, d, live, expect)
             assert_offline(res, d, live, meta)
 
     for n in res.notes:

@@ -1,0 +1,116 @@
+/*
+ * verdict: what a finished connection means for nginx, as a stable code
+ * with the side to blame, the nginx error.log line that this condition
+ * produces, the likely causes and the configuration fix.
+ *
+ * rd_verdict_classify() is a pure function of one connection, its leg and
+ * a little context (the other leg's close, the nginx version): a table
+ * of rules in order of precedence, testable alone.
+ */
+#ifndef RD_VERDICT_H
+#define RD_VERDICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/conn.h"
+
+/* Verdict codes: stable once released (their names are the contract). */
+enum rd_verdict_code {
+    RD_V_NONE = 0,
+    RD_V_UPSTREAM_REFUSED,
+    RD_V_UPSTREAM_CONNECT_TIMEOUT,
+    RD_V_UPSTREAM_RESET_BEFORE_RESPONSE,
+    RD_V_UPSTREAM_RESET_MID_BODY,
+    RD_V_UPSTREAM_RESET_SENDING_REQUEST,
+    RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE,
+    RD_V_UPSTREAM_TRUNCATED_BODY,
+    RD_V_UPSTREAM_EXCESS_BODY,
+    RD_V_UPSTREAM_INVALID_CHUNKED,
+    RD_V_UPSTREAM_HEADER_TOO_BIG,
+    RD_V_UPSTREAM_TIMEOUT,
+    RD_V_KEEPALIVE_RACE,
+    RD_V_CLIENT_ABORT,
+    RD_V_CHUNKED_TO_HTTP10,
+    RD_V_CL_AND_TE,
+    RD_V_NGINX_RESET,
+    RD_V_SUSPECT_INJECTED_RST,
+    RD_V_IDLE_CLOSE,
+    RD_V_BAD_GATEWAY,               /* client leg: nginx answered 502/504 */
+    RD_V_RESPONSE_CUT_TO_CLIENT,    /* client leg: body cut by nginx */
+    RD_V_NGINX_CLOSED_WITHOUT_RESPONSE,  /* client leg: no answer at all */
+    RD_V_NCODES
+};
+
+extern const struct rd_tok  rd_verdict_names[];
+
+enum rd_severity {
+    RD_SEV_NONE = 0,
+    RD_SEV_INFO,
+    RD_SEV_WARNING,
+    RD_SEV_ERROR
+};
+
+extern const struct rd_tok  rd_severity_names[];
+
+enum rd_blame {
+    RD_BLAME_NONE = 0,
+    RD_BLAME_UPSTREAM,
+    RD_BLAME_NGINX,
+    RD_BLAME_CLIENT,
+    RD_BLAME_MIDDLEBOX,
+    RD_BLAME_EITHER
+};
+
+extern const struct rd_tok  rd_blame_names[];
+
+enum rd_confidence {
+    RD_CONF_HIGH = 0,
+    RD_CONF_MEDIUM,
+    RD_CONF_LOW
+};
+
+extern const struct rd_tok  rd_confidence_names[];
+
+/* The fixed text of a verdict. */
+struct rd_verdict_rule {
+    int             code;
+    int             severity;
+    int             blame;
+    const char     *level;          /* error.log level: "error", "warn", ... */
+    const char     *message;        /* nginx <= 1.29.6 defaults, NULL: none */
+    const char     *causes;
+    const char     *fix;
+};
+
+/* Context from outside the connection. */
+struct rd_verdict_ctx {
+    int             leg;            /* enum rd_leg */
+    uint32_t        nginx_version;  /* major*10000+minor*100+patch, 0 ?? */
+    bool            peer_known;     /* the client leg of an upstream leg */
+    int             peer_close_by;  /* its first close (RD_CONN_*) */
+    int             peer_close_kind;
+    rd_usec_t       peer_close_ts;
+};
+
+struct rd_verdict {
+    int                             code;
+    const struct rd_verdict_rule   *rule;
+    const char                     *message;    /* for this version/kind */
+    int                             confidence;
+    const char                     *why;        /* reason when not high */
+    double                          elapsed;    /* s from request sent to
+                                                 * the close, < 0: n/a */
+    double                          idle;       /* s idle before reuse,
+                                                 * < 0: n/a */
+};
+
+/* Classify c.  Always fills *v (code RD_V_NONE for nothing to say). */
+void rd_verdict_classify(const struct rd_conn *c,
+    const struct rd_verdict_ctx *x, struct rd_verdict *v);
+
+/* The rule of a code (never NULL for a valid code). */
+const struct rd_verdict_rule *rd_verdict_rule(int code);
+
+#endif /* RD_VERDICT_H */

@@ -1,0 +1,399 @@
+/*
+ * legs: role learning and leg pairing by request line and timing.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rstdiag/legs.h"
+#include "rstdiag/limits.h"
+
+#define USEC 1000000
+
+const struct rd_tok  rd_leg_names[] = {
+    { RD_LEG_UNKNOWN, "unknown" },
+    { RD_LEG_CLIENT, "client_leg" },
+    { RD_LEG_UPSTREAM, "upstream_leg" },
+    { 0, NULL }
+};
+
+/* A known endpoint; port 0 matches any port of the address. */
+struct role_ep {
+    uint8_t         af;
+    uint8_t         addr[16];
+    uint16_t        port;
+    uint8_t         leg;            /* RD_LEG_CLIENT: nginx listens here */
+    bool            declared;       /* from the command line */
+};
+
+/* A recent request, for pairing. */
+struct recent {
+    struct rd_conn *conn;
+    uint64_t        conn_id;
+    uint64_t        key;            /* hash of method and target */
+    rd_usec_t       ts;
+    uint32_t        ex;
+};
+
+struct rd_legs {
+    const struct rd_alloc  *alloc;
+    struct role_ep          eps[RD_LIMITS_ROLE_EPS];
+    uint32_t                neps;
+    uint8_t                 nginx_hosts[RD_LIMITS_ROLE_EPS][17];
+    uint32_t                nhosts;
+    struct recent           ring[RD_LIMITS_PAIR_RING];
+    uint32_t                head;           /* next slot to write */
+    uint32_t                count;
+    uint32_t                version;
+    bool                    version_fixed;
+};
+
+
+struct rd_legs *
+rd_legs_create(const struct rd_alloc *a)
+{
+    struct rd_legs  *l;
+
+    l = a->calloc(a->ctx, 1, sizeof(*l));
+    if (l != NULL) {
+        l->alloc = a;
+    }
+    return l;
+}
+
+
+void
+rd_legs_destroy(struct rd_legs *l)
+{
+    if (l != NULL) {
+        l->alloc->free(l->alloc->ctx, l);
+    }
+}
+
+
+static struct role_ep *
+find_ep(const struct rd_legs *l, uint8_t af, const uint8_t *addr,
+    uint16_t port)
+{
+    uint32_t  i;
+
+    /* exact port first, then an address-wide declaration */
+    for (i = 0; i < l->neps; i++) {
+        if (l->eps[i].af == af && l->eps[i].port == port
+            && memcmp(l->eps[i].addr, addr, 16) == 0)
+        {
+            return (struct role_ep *) &l->eps[i];
+        }
+    }
+    for (i = 0; i < l->neps; i++) {
+        if (l->eps[i].af == af && l->eps[i].port == 0
+            && memcmp(l->eps[i].addr, addr, 16) == 0)
+        {
+            return (struct role_ep *) &l->eps[i];
+        }
+    }
+    return NULL;
+}
+
+
+static void
+learn_ep(struct rd_legs *l, uint8_t af, const uint8_t *addr, uint16_t port,
+    int leg, bool declared)
+{
+    struct role_ep  *e;
+
+    e = find_ep(l, af, addr, port);
+    if (e != NULL && e->port == port) {
+        if (declared || !e->declared) {
+            e->leg = (uint8_t) leg;
+            e->declared = e->declared || declared;
+        }
+        return;
+    }
+    if (l->neps == RD_LIMITS_ROLE_EPS) {
+        return;
+    }
+    e = &l->eps[l->neps++];
+    e->af = af;
+    memcpy(e->addr, addr, 16);
+    e->port = port;
+    e->leg = (uint8_t) leg;
+    e->declared = declared;
+}
+
+
+static void
+learn_nginx_host(struct rd_legs *l, uint8_t af, const uint8_t *addr)
+{
+    uint32_t  i;
+
+    for (i = 0; i < l->nhosts; i++) {
+        if (l->nginx_hosts[i][0] == af
+            && memcmp(&l->nginx_hosts[i][1], addr, 16) == 0)
+        {
+            return;
+        }
+    }
+    if (l->nhosts < RD_LIMITS_ROLE_EPS) {
+        l->nginx_hosts[l->nhosts][0] = af;
+        memcpy(&l->nginx_hosts[l->nhosts][1], addr, 16);
+        l->nhosts++;
+    }
+}
+
+
+static bool
+is_nginx_host(const struct rd_legs *l, uint8_t af, const uint8_t *addr)
+{
+    uint32_t  i;
+
+    for (i = 0; i < l->nhosts; i++) {
+        if (l->nginx_hosts[i][0] == af
+            && memcmp(&l->nginx_hosts[i][1], addr, 16) == 0)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+
+int
+rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
+    char err[RD_ERRLEN])
+{
+    char            host[64];
+    const char     *colon, *end;
+    uint8_t         addr[16];
+    unsigned long   port;
+    size_t          n;
+    uint8_t         af;
+    char           *stop;
+
+    port = 0;
+    if (spec[0] == '[') {
+        end = strchr(spec, ']');
+        if (end == NULL) {
+            goto bad;
+        }
+        n = (size_t) (end - spec - 1);
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] != '\0' && colon == NULL) {
+            goto bad;
+        }
+        spec++;
+    } else {
+        colon = strrchr(spec, ':');
+        if (colon != NULL && strchr(spec, ':') != colon) {
+            colon = NULL;           /* a bare IPv6 address */
+        }
+        n = colon != NULL ? (size_t) (colon - spec) : strlen(spec);
+    }
+    if (n == 0 || n >= sizeof(host)) {
+        goto bad;
+    }
+    memcpy(host, spec, n);
+    host[n] = '\0';
+    if (colon != NULL) {
+        port = strtoul(colon + 1, &stop, 10);
+        if (colon[1] == '\0' || *stop != '\0' || port == 0 || port > 65535) {
+            goto bad;
+        }
+    }
+    memset(addr, 0, sizeof(addr));
+    if (inet_pton(AF_INET, host, addr) == 1) {
+        af = 4;
+    } else if (inet_pton(AF_INET6, host, addr) == 1) {
+        af = 6;
+    } else {
+        goto bad;
+    }
+    learn_ep(l, af, addr, (uint16_t) port, leg, true);
+    if (leg == RD_LEG_CLIENT) {
+        learn_nginx_host(l, af, addr);
+    }
+    return RD_OK;
+
+bad:
+    snprintf(err, RD_ERRLEN, "%s: '%s' is not ADDR, ADDR:PORT or "
+             "[ADDR]:PORT", leg == RD_LEG_CLIENT ? "--nginx" : "--upstream",
+             spec);
+    return -RD_EINVAL;
+}
+
+
+static uint32_t
+parse_version(const uint8_t *p, size_t len)
+{
+    uint32_t  part[3] = { 0, 0, 0 };
+    size_t    i;
+    int       k;
+
+    k = 0;
+    for (i = 0; i < len && k < 3; i++) {
+        if (p[i] >= '0' && p[i] <= '9') {
+            if (part[k] > 999) {
+                return 0;
+            }
+            part[k] = part[k] * 10 + (uint32_t) (p[i] - '0');
+        } else if (p[i] == '.' && i > 0) {
+            k++;
+        } else {
+            break;
+        }
+    }
+    if (k < 1 || part[1] > 99 || part[2] > 99) {
+        return 0;
+    }
+    return part[0] * 10000 + part[1] * 100 + part[2];
+}
+
+
+int
+rd_legs_set_version(struct rd_legs *l, const char *v)
+{
+    uint32_t  n;
+
+    n = parse_version((const uint8_t *) v, strlen(v));
+    if (n == 0) {
+        return -RD_EINVAL;
+    }
+    l->version = n;
+    l->version_fixed = true;
+    return RD_OK;
+}
+
+
+uint32_t
+rd_legs_version(const struct rd_legs *l)
+{
+    return l->version;
+}
+
+
+/* FNV-1a over the request line's method and target. */
+static uint64_t
+request_key(const struct rd_exchange *e)
+{
+    uint64_t  h = 0xcbf29ce484222325ULL;
+    size_t    i;
+
+    for (i = 0; i < e->method_len; i++) {
+        h = (h ^ e->method[i]) * 0x100000001b3ULL;
+    }
+    h = (h ^ ' ') * 0x100000001b3ULL;
+    for (i = 0; i < e->target_len; i++) {
+        h = (h ^ e->target[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+
+void
+rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
+{
+    const struct rd_exchange  *e, *pe;
+    struct recent             *r;
+    struct role_ep            *known;
+    uint64_t                   key;
+    uint32_t                   i, idx;
+
+    e = rd_conn_exchange(c, ex);
+    if (e == NULL) {
+        return;
+    }
+    key = request_key(e);
+
+    /* an upstream request repeats a client request that is still waiting
+     * for its answer, from nginx's own address, soon after it */
+    known = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
+    if (known == NULL || known->leg != RD_LEG_CLIENT) {
+        for (i = 0; i < l->count; i++) {
+            idx = (l->head + RD_LIMITS_PAIR_RING - 1 - i)
+                  % RD_LIMITS_PAIR_RING;
+            r = &l->ring[idx];
+            if (e->req_start - r->ts > (rd_usec_t) RD_LIMITS_PAIR_WINDOW
+                                       * USEC)
+            {
+                break;
+            }
+            if (r->key != key || r->conn == c || r->conn->id != r->conn_id
+                || r->conn->af != c->af
+                || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0)
+            {
+                continue;
+            }
+            pe = rd_conn_exchange(r->conn, r->ex);
+            if (pe == NULL || pe->has_resp) {
+                continue;
+            }
+            learn_ep(l, c->af, r->conn->ep[1].addr, r->conn->ep[1].port,
+                     RD_LEG_CLIENT, false);
+            learn_nginx_host(l, c->af, c->ep[0].addr);
+            learn_ep(l, c->af, c->ep[1].addr, c->ep[1].port,
+                     RD_LEG_UPSTREAM, false);
+            rd_conn_pair(c, r->conn_id);
+            rd_conn_pair(r->conn, c->id);
+            c->peer_leg = r->conn;
+            c->peer_leg_id = r->conn_id;
+            return;
+        }
+    }
+
+    r = &l->ring[l->head];
+    r->conn = c;
+    r->conn_id = c->id;
+    r->key = key;
+    r->ts = e->req_start;
+    r->ex = ex;
+    l->head = (l->head + 1) % RD_LIMITS_PAIR_RING;
+    if (l->count < RD_LIMITS_PAIR_RING) {
+        l->count++;
+    }
+}
+
+
+void
+rd_legs_response(struct rd_legs *l, const struct rd_conn *c)
+{
+    struct role_ep  *known;
+    uint32_t         v;
+
+    if (l->version_fixed || c->server_len < 7
+        || memcmp(c->server_hdr, "nginx/", 6) != 0)
+    {
+        return;
+    }
+    /* prefer what nginx itself announces to clients */
+    known = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
+    if (l->version != 0 && (known == NULL || known->leg != RD_LEG_CLIENT)) {
+        return;
+    }
+    v = parse_version(c->server_hdr + 6, (size_t) c->server_len - 6);
+    if (v != 0) {
+        l->version = v;
+    }
+}
+
+
+int
+rd_legs_classify(const struct rd_legs *l, const struct rd_conn *c)
+{
+    const struct role_ep  *e;
+
+    e = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
+    if (e != NULL) {
+        return e->leg;
+    }
+    /* nginx's own address opening a connection to a server that is not
+     * an nginx listener: an upstream, even if no request made it (a
+     * refused connect, a SYN timeout) */
+    if (is_nginx_host(l, c->af, c->ep[0].addr) && c->ep[0].port >= 1024) {
+        e = find_ep(l, c->af, c->ep[0].addr, c->ep[0].port);
+        if (e == NULL) {
+            return RD_LEG_UPSTREAM;
+        }
+    }
+    return RD_LEG_UNKNOWN;
+}

@@ -1,0 +1,585 @@
+/*
+ * verdict: rules from a finished connection to nginx's words.  Messages are
+ * those of nginx 1.22 with its defaults (proxy_http_version 1.0,
+ * proxy_buffering on), checked against a real nginx in tests/lab; the
+ * rows of ../shared/nginx-messages.md sections 2, 8 and 10.
+ */
+#include <string.h>
+
+#include "rstdiag/legs.h"
+#include "rstdiag/verdict.h"
+
+#define MSG_RECV_RESET \
+    "recv() failed (104: Connection reset by peer) while reading response " \
+    "header from upstream"
+#define MSG_PREMATURE_HEADER \
+    "upstream prematurely closed connection while reading response header " \
+    "from upstream"
+#define MSG_ABORT_PREFIX \
+    "epoll_wait() reported that client prematurely closed connection, so " \
+    "upstream connection is closed too while "
+#define MSG_TIMEOUT_PREFIX "upstream timed out (110: Connection timed out) while "
+#define MSG_CL_AND_TE \
+    "upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at " \
+    "the same time while reading response header from upstream"
+
+/* nginx's default proxy_buffer_size is one memory page: 4 KiB on x86 */
+#define PROXY_BUFFER_SIZE 4096
+
+const struct rd_tok  rd_verdict_names[] = {
+    { RD_V_NONE, "none" },
+    { RD_V_UPSTREAM_REFUSED, "upstream_refused" },
+    { RD_V_UPSTREAM_CONNECT_TIMEOUT, "upstream_connect_timeout" },
+    { RD_V_UPSTREAM_RESET_BEFORE_RESPONSE, "upstream_reset_before_response" },
+    { RD_V_UPSTREAM_RESET_MID_BODY, "upstream_reset_mid_body" },
+    { RD_V_UPSTREAM_RESET_SENDING_REQUEST, "upstream_reset_sending_request" },
+    { RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE,
+      "upstream_closed_before_response" },
+    { RD_V_UPSTREAM_TRUNCATED_BODY, "upstream_truncated_body" },
+    { RD_V_UPSTREAM_EXCESS_BODY, "upstream_excess_body" },
+    { RD_V_UPSTREAM_INVALID_CHUNKED, "upstream_invalid_chunked" },
+    { RD_V_UPSTREAM_HEADER_TOO_BIG, "upstream_header_too_big" },
+    { RD_V_UPSTREAM_TIMEOUT, "upstream_timeout" },
+    { RD_V_KEEPALIVE_RACE, "keepalive_race" },
+    { RD_V_CLIENT_ABORT, "client_abort" },
+    { RD_V_CHUNKED_TO_HTTP10, "chunked_to_http10" },
+    { RD_V_CL_AND_TE, "cl_and_te" },
+    { RD_V_NGINX_RESET, "nginx_reset" },
+    { RD_V_SUSPECT_INJECTED_RST, "suspect_injected_rst" },
+    { RD_V_IDLE_CLOSE, "idle_close" },
+    { RD_V_BAD_GATEWAY, "bad_gateway" },
+    { RD_V_RESPONSE_CUT_TO_CLIENT, "response_cut_to_client" },
+    { RD_V_NGINX_CLOSED_WITHOUT_RESPONSE, "nginx_closed_without_response" },
+    { 0, NULL }
+};
+
+const struct rd_tok  rd_severity_names[] = {
+    { RD_SEV_NONE, "none" },
+    { RD_SEV_INFO, "info" },
+    { RD_SEV_WARNING, "warning" },
+    { RD_SEV_ERROR, "error" },
+    { 0, NULL }
+};
+
+const struct rd_tok  rd_blame_names[] = {
+    { RD_BLAME_NONE, "none" },
+    { RD_BLAME_UPSTREAM, "upstream" },
+    { RD_BLAME_NGINX, "nginx" },
+    { RD_BLAME_CLIENT, "client" },
+    { RD_BLAME_MIDDLEBOX, "middlebox" },
+    { RD_BLAME_EITHER, "either" },
+    { 0, NULL }
+};
+
+const struct rd_tok  rd_confidence_names[] = {
+    { RD_CONF_HIGH, "high" },
+    { RD_CONF_MEDIUM, "medium" },
+    { RD_CONF_LOW, "low" },
+    { 0, NULL }
+};
+
+static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
+    { RD_V_NONE, RD_SEV_NONE, RD_BLAME_NONE, NULL, NULL, NULL, NULL },
+    { RD_V_UPSTREAM_REFUSED, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      "connect() failed (111: Connection refused) while connecting to "
+      "upstream",
+      "nothing listens on the upstream address: the backend is down, "
+      "restarting, or bound to another port or address",
+      "start or fix the backend; check the upstream address and port; with "
+      "several servers nginx retries the next one (proxy_next_upstream "
+      "error) and marks this one down (max_fails, fail_timeout)" },
+    { RD_V_UPSTREAM_CONNECT_TIMEOUT, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      MSG_TIMEOUT_PREFIX "connecting to upstream",
+      "SYNs unanswered: a firewall drops them, the route is wrong, or the "
+      "backend's listen backlog is full",
+      "check firewalls and routes to the upstream; proxy_connect_timeout "
+      "(default 60s) bounds the wait" },
+    { RD_V_UPSTREAM_RESET_BEFORE_RESPONSE, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
+      "error", MSG_RECV_RESET,
+      "the backend reset the connection after reading the request: its "
+      "worker was killed (php-fpm request_terminate_timeout, OOM killer, "
+      "SIGKILL) or it closed with unread request data",
+      "check the backend's logs at that time; raise the backend's request "
+      "timeout or make the request faster; nginx retries idempotent "
+      "requests on another server (proxy_next_upstream error)" },
+    { RD_V_UPSTREAM_RESET_MID_BODY, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      "readv() failed (104: Connection reset by peer) while reading upstream",
+      "the backend reset the connection while sending the body (killed "
+      "mid-response, or a middlebox); with proxy_buffering off nginx logs "
+      "recv() instead of readv(); the client gets a truncated response",
+      "check the backend's logs; the client's response is cut short and "
+      "cannot be retried once the header was sent" },
+    { RD_V_UPSTREAM_RESET_SENDING_REQUEST, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
+      "error",
+      "writev() failed (104: Connection reset by peer) while sending request "
+      "to upstream",
+      "the backend closed while nginx was still sending the request: it "
+      "answered early (401, 413) and closed with the body unread, so its "
+      "kernel reset the connection",
+      "make the backend read (drain) the request body before closing, or "
+      "raise its body size limit; POST is not retried by default" },
+    { RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
+      "error", MSG_PREMATURE_HEADER,
+      "the backend closed (FIN) before sending any response: its worker "
+      "exited or was killed by its own timeout (gunicorn --timeout, uWSGI "
+      "harakiri) or it rejects the request",
+      "check the backend's logs; raise the backend's worker timeout or "
+      "speed up the request" },
+    { RD_V_UPSTREAM_TRUNCATED_BODY, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      "upstream prematurely closed connection while reading upstream",
+      "the backend closed before the Content-Length bytes or the last chunk: "
+      "it crashed or was killed mid-response; the client gets a truncated "
+      "body with the original status",
+      "check the backend's logs for a crash at that time" },
+    { RD_V_UPSTREAM_EXCESS_BODY, RD_SEV_WARNING, RD_BLAME_UPSTREAM, "warn",
+      "upstream sent more data than specified in \"Content-Length\" header "
+      "while reading upstream",
+      "the backend sent more body bytes than its Content-Length; nginx "
+      "drops the excess and closes the connection",
+      "fix the backend's Content-Length computation (compression or "
+      "encoding applied after the length was set)" },
+    { RD_V_UPSTREAM_INVALID_CHUNKED, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
+      "error", "upstream sent invalid chunked response while reading upstream",
+      "the backend's chunked encoding is malformed (bad size line, missing "
+      "CRLF; nginx 1.29.4 and later also reject bare LF)",
+      "fix the backend's chunk encoder; the client gets a cut or empty "
+      "response" },
+    { RD_V_UPSTREAM_HEADER_TOO_BIG, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      "upstream sent too big header while reading response header from "
+      "upstream",
+      "the response header is larger than proxy_buffer_size (one page, "
+      "4k, by default): big cookies, CSP or JWT headers; nginx closes with "
+      "the data unread, so it sends the RST",
+      "proxy_buffer_size 16k; (and proxy_buffers/proxy_busy_buffers_size "
+      "to match; fastcgi_buffer_size for FastCGI), or send smaller headers" },
+    { RD_V_UPSTREAM_TIMEOUT, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      MSG_TIMEOUT_PREFIX "reading response header from upstream",
+      "the backend did not answer within proxy_read_timeout (default 60s); "
+      "nginx closed the connection and answered 504",
+      "speed up the backend or raise proxy_read_timeout; a late answer "
+      "draws an RST from nginx's closed socket" },
+    { RD_V_KEEPALIVE_RACE, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      MSG_RECV_RESET,
+      "nginx reused an idle keep-alive connection just as the backend "
+      "closed it for idleness; nginx retries on a new connection, so the "
+      "client may still get its answer (access log upstream status "
+      "\"502, 200\"), but POST is not retried",
+      "set the upstream block's keepalive_timeout below the backend's idle "
+      "timeout (Node keepAliveTimeout 5s, gunicorn keepalive 2s, Tomcat 20s, "
+      "AWS ALB 60s), or raise the backend's" },
+    { RD_V_CLIENT_ABORT, RD_SEV_INFO, RD_BLAME_CLIENT, "info",
+      MSG_ABORT_PREFIX "sending request to upstream",
+      "the client gave up before nginx could answer (a client or load "
+      "balancer timeout shorter than the backend's latency); nginx logs 499 "
+      "and closes the upstream connection",
+      "raise the client's timeout or speed up the backend; "
+      "proxy_ignore_client_abort on if the backend must finish" },
+    { RD_V_CHUNKED_TO_HTTP10, RD_SEV_WARNING, RD_BLAME_UPSTREAM, NULL, NULL,
+      "the backend answered nginx's HTTP/1.0 request with a chunked body, "
+      "which HTTP/1.0 does not allow; nginx 1.22 decodes it anyway",
+      "fix the backend, or proxy_http_version 1.1;" },
+    { RD_V_CL_AND_TE, RD_SEV_WARNING, RD_BLAME_UPSTREAM, NULL, NULL,
+      "the response carries both Content-Length and Transfer-Encoding; "
+      "nginx before 1.23.0 lets chunked win, 1.23.0 and later answer 502",
+      "fix the backend to send only one of the two headers" },
+    { RD_V_NGINX_RESET, RD_SEV_ERROR, RD_BLAME_NGINX, NULL, NULL,
+      "nginx reset the connection: it closed a socket with unread data or "
+      "reset_timedout_connection is on",
+      "look for an nginx error on this request in error.log" },
+    { RD_V_SUSPECT_INJECTED_RST, RD_SEV_ERROR, RD_BLAME_MIDDLEBOX, "error",
+      MSG_RECV_RESET,
+      "an RST whose TTL, IP ID or sequence number does not fit the claimed "
+      "sender: a firewall, load balancer or IDS injected it",
+      "check the middleboxes between nginx and the peer (conntrack timeouts, "
+      "IPS rules)" },
+    { RD_V_IDLE_CLOSE, RD_SEV_INFO, RD_BLAME_EITHER, NULL, NULL,
+      "an idle keep-alive connection was closed: normal",
+      "nothing to fix; if races with reuse show up, see keepalive_race" },
+    { RD_V_BAD_GATEWAY, RD_SEV_ERROR, RD_BLAME_UPSTREAM, NULL, NULL,
+      "nginx answered the client with a 5xx because an upstream attempt "
+      "failed: see the paired upstream leg",
+      "see the verdict of the paired upstream leg" },
+    { RD_V_RESPONSE_CUT_TO_CLIENT, RD_SEV_ERROR, RD_BLAME_UPSTREAM, NULL,
+      NULL,
+      "nginx closed the client connection before the whole body: the "
+      "upstream failed after the header was sent",
+      "see the verdict of the paired upstream leg" },
+    { RD_V_NGINX_CLOSED_WITHOUT_RESPONSE, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
+      NULL, NULL,
+      "nginx closed the client connection without a response: the upstream "
+      "failed after nginx committed to answering (e.g. invalid chunked "
+      "body)",
+      "see the verdict of the paired upstream leg" },
+};
+
+
+const struct rd_verdict_rule *
+rd_verdict_rule(int code)
+{
+    if (code < 0 || code >= RD_V_NCODES) {
+        code = RD_V_NONE;
+    }
+    return &rules[code];
+}
+
+
+/* The exchange in progress at the first close: the last one begun. */
+static const struct rd_exchange *
+ex_at_close(const struct rd_conn *c)
+{
+    const struct rd_exchange  *e, *best;
+    uint32_t                   i;
+
+    best = NULL;
+    for (i = c->nex > RD_LIMITS_EXCHANGES_KEEP
+             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
+         i < c->nex; i++)
+    {
+        e = rd_conn_exchange(c, i);
+        if (e != NULL && (c->close_kind == RD_CLOSE_NONE
+                          || e->req_start <= c->close_ts))
+        {
+            best = e;
+        }
+    }
+    return best;
+}
+
+
+static const struct rd_exchange *
+ex_before(const struct rd_conn *c, const struct rd_exchange *e)
+{
+    uint32_t  i;
+
+    for (i = c->nex; i > 1; i--) {
+        if (rd_conn_exchange(c, i - 1) == e) {
+            return rd_conn_exchange(c, i - 2);
+        }
+    }
+    return NULL;
+}
+
+
+static uint32_t
+findings_any(const struct rd_conn *c)
+{
+    const struct rd_exchange  *e;
+    uint32_t                   i, f;
+
+    f = 0;
+    for (i = c->nex > RD_LIMITS_EXCHANGES_KEEP
+             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
+         i < c->nex; i++)
+    {
+        e = rd_conn_exchange(c, i);
+        if (e != NULL && e->has_resp) {
+            f |= e->findings;
+        }
+    }
+    return f;
+}
+
+
+/*
+ * An RST that does not fit its claimed sender: outside the window while
+ * the connection went on, or with another TTL than the sender's first
+ * packet (a middlebox is some hops away from the real endpoint).
+ */
+static const struct rd_conn_rst *
+suspect_rst(const struct rd_conn *c)
+{
+    const struct rd_conn_rst   *r;
+    const struct rd_conn_side  *s;
+    unsigned                    i;
+
+    for (i = 0; i < c->nrst; i++) {
+        r = &c->rst[i];
+        s = &c->side[r->by];
+        if (r->known && !r->acceptable && !r->answers_syn) {
+            return r;
+        }
+        if (s->tcp.pkts > 1 && s->first_ts < r->ts && r->ttl != s->ttl_first) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+
+static void
+set(struct rd_verdict *v, int code)
+{
+    v->code = code;
+    v->rule = &rules[code];
+    v->message = rules[code].message;
+}
+
+
+static double
+secs(rd_usec_t d)
+{
+    return (double) d / 1e6;
+}
+
+
+/* Upstream leg (or a leg of unknown role, taken as one). */
+static void
+classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
+    struct rd_verdict *v)
+{
+    const struct rd_exchange  *e, *prev;
+    const struct rd_conn_rst  *sr;
+    uint32_t                   f;
+    int                        ph;
+    bool                       got_bytes;
+
+    if (c->refused) {
+        set(v, RD_V_UPSTREAM_REFUSED);
+        return;
+    }
+    if (c->syn && !c->synack && c->rst_total == 0) {
+        set(v, RD_V_UPSTREAM_CONNECT_TIMEOUT);
+        return;
+    }
+
+    sr = suspect_rst(c);
+    if (sr != NULL && (!sr->acceptable
+                       || (c->close_kind == RD_CLOSE_RST
+                           && c->close_ts == sr->ts)))
+    {
+        set(v, RD_V_SUSPECT_INJECTED_RST);
+        if (!sr->acceptable) {
+            v->message = NULL;      /* dropped by the receiver */
+        }
+        return;
+    }
+
+    e = ex_at_close(c);
+    ph = c->phase;
+    f = findings_any(c);
+
+    if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_SERVER) {
+        if (ph == RD_PHASE_AWAITING_RESPONSE_HEADER
+            && c->served_at_close > 0)
+        {
+            set(v, RD_V_KEEPALIVE_RACE);
+            if (c->close_kind == RD_CLOSE_FIN) {
+                v->message = MSG_PREMATURE_HEADER;
+            }
+            prev = e != NULL ? ex_before(c, e) : NULL;
+            if (e != NULL && prev != NULL && prev->resp_end != 0) {
+                v->idle = secs(e->req_start - prev->resp_end);
+            }
+            return;
+        }
+        if (c->close_kind == RD_CLOSE_RST) {
+            switch (ph) {
+            case RD_PHASE_SENDING_REQUEST:
+                set(v, RD_V_UPSTREAM_RESET_SENDING_REQUEST);
+                return;
+            case RD_PHASE_AWAITING_RESPONSE_HEADER:
+                set(v, RD_V_UPSTREAM_RESET_BEFORE_RESPONSE);
+                if (e != NULL && e->req_end != 0) {
+                    v->elapsed = secs(c->close_ts - e->req_end);
+                }
+                return;
+            case RD_PHASE_READING_RESPONSE_BODY:
+                set(v, RD_V_UPSTREAM_RESET_MID_BODY);
+                return;
+            default:
+                break;
+            }
+        } else {
+            switch (ph) {
+            case RD_PHASE_SENDING_REQUEST:
+                set(v, c->rst_total > 0 ? RD_V_UPSTREAM_RESET_SENDING_REQUEST
+                                        : RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE);
+                return;
+            case RD_PHASE_AWAITING_RESPONSE_HEADER:
+                set(v, RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE);
+                if (e != NULL && e->req_end != 0) {
+                    v->elapsed = secs(c->close_ts - e->req_end);
+                }
+                return;
+            default:
+                break;
+            }
+        }
+    }
+
+    /* framing, whoever closed */
+    if (f & (1u << RD_HTTP1_HEADER_OVERFLOW)) {
+        set(v, RD_V_UPSTREAM_HEADER_TOO_BIG);
+        return;
+    }
+    if (f & (1u << RD_HTTP1_INVALID_CHUNKED)) {
+        set(v, RD_V_UPSTREAM_INVALID_CHUNKED);
+        return;
+    }
+    if ((f & (1u << RD_HTTP1_TRUNCATED)) && c->close_by == RD_CONN_SERVER) {
+        set(v, c->close_kind == RD_CLOSE_RST ? RD_V_UPSTREAM_RESET_MID_BODY
+                                             : RD_V_UPSTREAM_TRUNCATED_BODY);
+        return;
+    }
+    if (f & (1u << RD_HTTP1_EXCESS)) {
+        set(v, RD_V_UPSTREAM_EXCESS_BODY);
+        return;
+    }
+    if (f & (1u << RD_HTTP1_CL_AND_TE)) {
+        set(v, RD_V_CL_AND_TE);
+        if (x->nginx_version >= 12300) {
+            v->message = MSG_CL_AND_TE;
+        }
+        return;
+    }
+    if (f & (1u << RD_HTTP1_CHUNKED_TO_HTTP10)) {
+        set(v, RD_V_CHUNKED_TO_HTTP10);
+        return;
+    }
+
+    if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT) {
+        /* nginx closed first */
+        if (c->close_kind == RD_CLOSE_RST && e != NULL && e->has_resp
+            && e->header_bytes > PROXY_BUFFER_SIZE)
+        {
+            set(v, RD_V_UPSTREAM_HEADER_TOO_BIG);
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "assumes the default proxy_buffer_size (4k)";
+            return;
+        }
+        if (ph == RD_PHASE_SENDING_REQUEST
+            || ph == RD_PHASE_AWAITING_RESPONSE_HEADER
+            || ph == RD_PHASE_READING_RESPONSE_BODY)
+        {
+            if (e != NULL && e->req_end != 0) {
+                v->elapsed = secs(c->close_ts - e->req_end);
+            }
+            got_bytes = e != NULL && e->resp_start != 0
+                        && e->resp_start <= c->close_ts;
+            if (x->peer_known && x->peer_close_by == RD_CONN_CLIENT
+                && x->peer_close_kind != RD_CLOSE_NONE
+                && x->peer_close_ts <= c->close_ts)
+            {
+                set(v, RD_V_CLIENT_ABORT);
+                if (got_bytes) {
+                    v->message = MSG_ABORT_PREFIX
+                        "reading response header from upstream";
+                }
+                return;
+            }
+            set(v, RD_V_UPSTREAM_TIMEOUT);
+            if (ph == RD_PHASE_SENDING_REQUEST) {
+                v->message = MSG_TIMEOUT_PREFIX "sending request to upstream";
+            } else if (ph == RD_PHASE_READING_RESPONSE_BODY) {
+                v->message = MSG_TIMEOUT_PREFIX "reading upstream";
+            }
+            if (!x->peer_known) {
+                v->confidence = RD_CONF_MEDIUM;
+                v->why = "the client leg was not paired: a client abort "
+                         "would look the same on this leg";
+            }
+            return;
+        }
+        if (c->close_kind == RD_CLOSE_RST) {
+            set(v, RD_V_NGINX_RESET);
+            return;
+        }
+        return;
+    }
+
+    if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_SERVER
+        && (ph == RD_PHASE_IDLE_KEEPALIVE
+            || ph == RD_PHASE_AFTER_COMPLETE_RESPONSE)
+        && (c->close_kind == RD_CLOSE_RST || ph == RD_PHASE_IDLE_KEEPALIVE)
+        && c->served_at_close > 0)
+    {
+        set(v, RD_V_IDLE_CLOSE);
+    }
+}
+
+
+/* Client leg: the client's view of nginx. */
+static void
+classify_client(const struct rd_conn *c, struct rd_verdict *v)
+{
+    const struct rd_exchange  *e;
+    uint32_t                   f;
+    int                        ph;
+
+    e = ex_at_close(c);
+    ph = c->phase;
+    f = findings_any(c);
+
+    if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT
+        && (ph == RD_PHASE_SENDING_REQUEST
+            || ph == RD_PHASE_AWAITING_RESPONSE_HEADER
+            || ph == RD_PHASE_READING_RESPONSE_BODY))
+    {
+        set(v, RD_V_CLIENT_ABORT);
+        if (e != NULL && e->req_end != 0) {
+            v->elapsed = secs(c->close_ts - e->req_end);
+        }
+        return;
+    }
+    if (e != NULL && e->has_resp && (e->status == 502 || e->status == 504)) {
+        set(v, RD_V_BAD_GATEWAY);
+        return;
+    }
+    if (f & (1u << RD_HTTP1_TRUNCATED)) {
+        set(v, RD_V_RESPONSE_CUT_TO_CLIENT);
+        return;
+    }
+    if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_SERVER
+        && (ph == RD_PHASE_AWAITING_RESPONSE_HEADER
+            || ph == RD_PHASE_SENDING_REQUEST))
+    {
+        set(v, c->close_kind == RD_CLOSE_RST ? RD_V_NGINX_RESET
+                                             : RD_V_NGINX_CLOSED_WITHOUT_RESPONSE);
+        return;
+    }
+    if (c->close_kind == RD_CLOSE_RST) {
+        set(v, c->close_by == RD_CONN_SERVER ? RD_V_NGINX_RESET
+                                             : RD_V_IDLE_CLOSE);
+    }
+}
+
+
+void
+rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
+    struct rd_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->elapsed = -1;
+    v->idle = -1;
+    set(v, RD_V_NONE);
+
+    if (x->leg == RD_LEG_CLIENT) {
+        classify_client(c, v);
+    } else {
+        classify_upstream(c, x, v);
+        if (v->code != RD_V_NONE && x->leg == RD_LEG_UNKNOWN
+            && v->confidence == RD_CONF_HIGH)
+        {
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "roles not determined (one leg captured?): the server "
+                     "is taken to be an upstream of nginx; --nginx or "
+                     "--upstream say which";
+        }
+    }
+    if (v->code == RD_V_NONE) {
+        return;
+    }
+    /* what the capture could not show weakens any verdict */
+    if (c->side[0].tcp.gap_bytes > 0 || c->side[1].tcp.gap_bytes > 0) {
+        v->confidence = RD_CONF_LOW;
+        v->why = "the capture missed bytes of this connection (gaps)";
+    } else if (c->roles_inferred && v->confidence == RD_CONF_HIGH) {
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "the handshake was not captured: roles inferred from ports";
+    } else if ((c->side[0].tcp.cut_bytes > 0 || c->side[1].tcp.cut_bytes > 0)
+               && v->confidence == RD_CONF_HIGH)
+    {
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "payload cut by the snapshot length: framing partly unseen";
+    }
+}
