@@ -412,17 +412,27 @@ phase_now(const struct rd_conn *c, int dir, int kind)
 }
 
 
+/*
+ * The sender's fingerprint: TTL range and IP IDs of its packets other
+ * than RSTs, so that an RST can be compared against them.
+ */
 static void
 note_sender(struct rd_conn_side *s, const struct rd_seg *seg)
 {
     if (s->tcp.pkts == 0) {
         s->first_ts = seg->ts;
+        s->ip_v4 = seg->af == 4;
+    }
+    if (seg->flags & RD_TCP_RST) {
+        return;
+    }
+    if (s->ttl_samples == 0) {
         s->ttl_first = seg->ttl;
         s->ttl_min = seg->ttl;
         s->ttl_max = seg->ttl;
         s->ip_id_first = seg->ip_id;
-        s->ip_v4 = seg->af == 4;
     }
+    s->ttl_samples++;
     if (seg->ttl < s->ttl_min) {
         s->ttl_min = seg->ttl;
     }
@@ -508,7 +518,10 @@ judge_rst(struct rd_conn *c, int dir, const struct rd_seg *seg,
     }
 
     r->known = known;
-    r->exact = seg->seq == rcv_nxt;
+    /* an RST made in reply to a segment takes its sequence number from
+     * that segment's ACK (RFC 9293 §3.5.2): the receiver's own RCV.NXT */
+    r->exact = seg->seq == rcv_nxt
+               || (peer->tcp.ack_seen && seg->seq == peer->tcp.max_ack);
     r->acceptable = r->exact
                     || (RD_SEQ_GEQ(seg->seq, rcv_nxt)
                         && RD_SEQ_LT(seg->seq, rcv_nxt + wnd));

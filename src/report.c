@@ -360,7 +360,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     for (i = 0; i < 2; i++) {
         s = &c->side[i];
         fprintf(f, "%s\"%s\":", i ? "," : "", side_name[i]);
-        if (s->tcp.pkts == 0) {
+        if (s->ttl_samples == 0) {
             fputs("null", f);
         } else {
             fprintf(f, "{\"first\":%u,\"min\":%u,\"max\":%u}",
@@ -372,7 +372,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     for (i = 0; i < 2; i++) {
         s = &c->side[i];
         fprintf(f, "%s\"%s\":", i ? "," : "", side_name[i]);
-        if (s->tcp.pkts == 0 || !s->ip_v4) {
+        if (s->ttl_samples == 0 || !s->ip_v4) {
             fputs("null", f);
         } else {
             fprintf(f, "{\"first\":%u,\"last\":%u}", (unsigned) s->ip_id_first,

@@ -298,11 +298,29 @@ suspect_rst(const struct rd_conn *c)
         if (r->known && !r->acceptable && !r->answers_syn) {
             return r;
         }
-        if (s->tcp.pkts > 1 && s->first_ts < r->ts && r->ttl != s->ttl_first) {
+        /* a TTL two or more hops away from every other packet of a
+         * sender whose TTL never varied */
+        if (s->ttl_samples >= 2 && s->ttl_min == s->ttl_max
+            && (r->ttl + 1 < s->ttl_min || r->ttl > s->ttl_max + 1))
+        {
             return r;
         }
     }
     return NULL;
+}
+
+
+/* Whole seconds give or take 50 ms: what configured timeouts produce. */
+static bool
+looks_like_timeout(double s)
+{
+    double  frac;
+
+    if (s < 1.0) {
+        return false;
+    }
+    frac = s - (double) (long) s;
+    return frac < 0.05 || frac > 0.95;
 }
 
 
@@ -456,10 +474,16 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
             }
             got_bytes = e != NULL && e->resp_start != 0
                         && e->resp_start <= c->close_ts;
-            if (x->peer_known && x->peer_close_by == RD_CONN_CLIENT
-                && x->peer_close_kind != RD_CLOSE_NONE
-                && x->peer_close_ts <= c->close_ts)
+            if ((x->peer_known && x->peer_close_by == RD_CONN_CLIENT
+                 && x->peer_close_kind != RD_CLOSE_NONE
+                 && x->peer_close_ts <= c->close_ts)
+                || (x->leg == RD_LEG_UNKNOWN
+                    && (ph == RD_PHASE_READING_RESPONSE_BODY
+                        || !looks_like_timeout(v->elapsed))))
             {
+                /* with roles unknown the client is most likely a user
+                 * agent giving up, unless the wait looks like a
+                 * configured timeout */
                 set(v, RD_V_CLIENT_ABORT);
                 if (got_bytes) {
                     v->message = MSG_ABORT_PREFIX
@@ -480,7 +504,7 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
             }
             return;
         }
-        if (c->close_kind == RD_CLOSE_RST) {
+        if (c->close_kind == RD_CLOSE_RST && x->leg == RD_LEG_UPSTREAM) {
             set(v, RD_V_NGINX_RESET);
             return;
         }

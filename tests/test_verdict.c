@@ -209,6 +209,9 @@ build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
         c->side[i].tcp.pkts = 5;
         c->side[i].first_ts = 100 * S;
         c->side[i].ttl_first = 64;
+        c->side[i].ttl_min = 64;
+        c->side[i].ttl_max = 64;
+        c->side[i].ttl_samples = 4;
     }
     if (k->rst_by >= 0) {
         r = &c->rst[0];

@@ -124,6 +124,7 @@ struct rd_conn_side {
     rd_usec_t           fin_ts;         /* first FIN, 0 when none */
     rd_usec_t           syn_ts;         /* first SYN (or SYN/ACK) */
     uint32_t            syns;           /* SYN packets (retransmissions) */
+    uint32_t            ttl_samples;    /* non-RST packets in ttl_* */
     uint8_t             ttl_first;
     uint8_t             ttl_min;
     uint8_t             ttl_max;

@@ -273,7 +273,9 @@ struct rd_fcgi_exchange {
     uint8_t         _h_namelen;
     uint8_t         _h_name[16];
     uint8_t         _h_st_digits;
-    bool            _h_cl_seen;
+    uint16_t        _h_status;
+    uint8_t         _h_cl_state;
+    bool            _nv_uri_seen;
     uint64_t        _h_cl;
     uint8_t         _end[8];       /* BEGIN/END_REQUEST content */
 };
