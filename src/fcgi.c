@@ -685,6 +685,9 @@ h_byte(struct rd_fcgi *p, struct rd_fcgi_exchange *x, uint8_t c)
             }
             continue;           /* a bare CR ended the line */
         case H_END_LF:
+            if (c != '\n') {
+                x->header_bytes--;  /* a body byte after a bare CR */
+            }
             h_block_done(p, x);
             return c != '\n';
         default:
@@ -718,11 +721,12 @@ on_stdout(struct rd_fcgi *p, struct rd_fcgi_exchange *x,
             x->_h_state = H_OVERFLOW;
             return;
         }
+        /* counted first: the HEADERS event inside sees the whole block */
+        x->header_bytes++;
         if (h_byte(p, x, data[i])) {
             x->body_bytes += n - i;
             return;
         }
-        x->header_bytes++;
         if (x->_h_state == H_DONE) {
             x->body_bytes += n - i - 1;
             return;

@@ -412,47 +412,216 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
 }
 
 
-/* Timeline of a connection for the human report, sorted by time. */
-struct tl_event {
+/*
+ * Ladder diagram (Wireshark's flow graph in a terminal): one column per
+ * party, one arrow per segment that matters, times on the left.
+ */
+#define LAD_GAP      26             /* characters between two columns */
+#define LAD_MAX      32             /* arrows drawn per incident */
+
+struct lad_event {
     rd_usec_t       ts;
-    int             who;
-    char            what[96];
+    int             from, to;       /* column indexes */
+    char            what[40];
+};
+
+struct lad {
+    struct lad_event    ev[LAD_MAX];
+    size_t              n;
+    bool                full;
 };
 
 
 static int
-tl_cmp(const void *a, const void *b)
+lad_cmp(const void *a, const void *b)
 {
-    const struct tl_event  *x = a, *y = b;
+    const struct lad_event  *x = a, *y = b;
 
     return (x->ts > y->ts) - (x->ts < y->ts);
 }
 
 
-static size_t
-tl_add(struct tl_event *ev, size_t n, size_t max, rd_usec_t ts, int who,
-    const char *what)
+static void
+lad_add(struct lad *l, rd_usec_t ts, int from, int to, const char *what)
 {
-    if (ts == 0 || n >= max) {
-        return n;
+    if (ts == 0) {
+        return;
     }
-    ev[n].ts = ts;
-    ev[n].who = who;
-    snprintf(ev[n].what, sizeof(ev[n].what), "%s", what);
-    return n + 1;
+    if (l->n == LAD_MAX) {
+        l->full = true;
+        return;
+    }
+    l->ev[l->n].ts = ts;
+    l->ev[l->n].from = from;
+    l->ev[l->n].to = to;
+    snprintf(l->ev[l->n].what, sizeof(l->ev[l->n].what), "%s", what);
+    l->n++;
+}
+
+
+/* Add the segments of c that matter, its client in column cc and its
+ * server in column sc. */
+static void
+lad_conn(struct lad *l, const struct rd_conn *c, int cc, int sc)
+{
+    const struct rd_exchange  *e;
+    const struct rd_conn_rst  *r;
+    char                       buf[40], m[17], t[24];
+    uint32_t                   k;
+    int                        col[2];
+    int                        d;
+
+    col[0] = cc;
+    col[1] = sc;
+    if (c->side[0].syn_ts != 0) {
+        lad_add(l, c->side[0].syn_ts, cc, sc,
+                c->side[0].syns > 1 ? "SYN (again)" : "SYN");
+    }
+    if (c->side[1].syn_ts != 0) {
+        lad_add(l, c->side[1].syn_ts, sc, cc, "SYN/ACK");
+    }
+    for (k = c->nex > RD_LIMITS_EXCHANGES_KEEP
+             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
+         k < c->nex; k++)
+    {
+        e = rd_conn_exchange(c, k);
+        if (e == NULL) {
+            continue;
+        }
+        if (e->has_req) {
+            snprintf(m, sizeof(m), "%.*s", (int) e->method_len,
+                     (const char *) e->method);
+            snprintf(t, sizeof(t), "%.*s", (int) RD_MIN(e->target_len, 20),
+                     (const char *) e->target);
+            for (d = 0; m[d] != '\0'; d++) {
+                m[d] = (char) (m[d] >= 0x20 && m[d] < 0x7f ? m[d] : '?');
+            }
+            for (d = 0; t[d] != '\0'; d++) {
+                t[d] = (char) (t[d] > 0x20 && t[d] < 0x7f ? t[d] : '?');
+            }
+            snprintf(buf, sizeof(buf), "%s %s", m, t);
+            lad_add(l, e->req_start, cc, sc, buf);
+        }
+        if (e->has_resp) {
+            snprintf(buf, sizeof(buf), "%u %s", (unsigned) e->status,
+                     rd_tok2str(rd_http1_finding_names, e->framing, ""));
+            lad_add(l, e->resp_start, sc, cc, buf);
+        }
+    }
+    for (d = 0; d < 2; d++) {
+        lad_add(l, c->side[d].fin_ts, col[d], col[1 - d], "FIN");
+    }
+    for (k = 0; k < c->nrst; k++) {
+        r = &c->rst[k];
+        lad_add(l, r->ts, col[r->by], col[1 - r->by],
+                !r->acceptable ? "RST (ignored)"
+                : r->exact ? "RST" : "RST (challenged)");
+    }
+}
+
+
+static void
+lad_print(FILE *f, struct lad *l, const char *const *names, int ncols,
+    rd_usec_t t0)
+{
+    char    line[LAD_GAP * 3 + 8];
+    size_t  i, len, w, at;
+    int     a, b, x, lo, hi;
+
+    qsort(l->ev, l->n, sizeof(l->ev[0]), lad_cmp);
+    w = (size_t) (ncols - 1) * LAD_GAP + 1;
+    fprintf(f, "    %11s  ", "");
+    for (x = 0; x < ncols; x++) {
+        fprintf(f, "%-*s", x + 1 < ncols ? LAD_GAP : 1, names[x]);
+    }
+    putc('\n', f);
+    for (i = 0; i < l->n; i++) {
+        memset(line, ' ', w);
+        line[w] = '\0';
+        for (x = 0; x < ncols; x++) {
+            line[x * LAD_GAP] = '|';
+        }
+        a = l->ev[i].from * LAD_GAP;
+        b = l->ev[i].to * LAD_GAP;
+        lo = RD_MIN(a, b);
+        hi = RD_MAX(a, b);
+        for (x = lo + 1; x < hi; x++) {
+            line[x] = '-';
+        }
+        if (b > a) {
+            line[hi - 1] = '>';
+        } else {
+            line[lo + 1] = '<';
+        }
+        len = strlen(l->ev[i].what);
+        if (len > (size_t) (hi - lo - 6)) {
+            len = (size_t) (hi - lo - 6);
+        }
+        at = (size_t) lo + 3;
+        line[at - 1] = ' ';
+        memcpy(line + at, l->ev[i].what, len);
+        line[at + len] = ' ';
+        fprintf(f, "    %+11.6f  %s\n", (double) (l->ev[i].ts - t0) / 1e6,
+                line);
+    }
+    if (l->full) {
+        fprintf(f, "    %11s  (more segments not drawn)\n", "");
+    }
+}
+
+
+/* One sentence tying the client's answer to the upstream's failure. */
+static void
+write_story(FILE *f, const struct rd_conn *c, const struct rd_conn *peer,
+    const struct rd_verdict *v)
+{
+    const struct rd_exchange  *e, *best;
+    char                       cl[RD_EP_STRLEN], up[RD_EP_STRLEN];
+    uint32_t                   k;
+
+    best = NULL;
+    for (k = 0; k < peer->nex; k++) {
+        e = rd_conn_exchange(peer, k);
+        if (e != NULL && e->has_resp) {
+            best = e;
+        }
+    }
+    ep_str(cl, sizeof(cl), peer, 0);
+    ep_str(up, sizeof(up), c, 1);
+    if (best == NULL) {
+        fprintf(f, "    the client %s got no answer because upstream %s: %s",
+                cl, up, rd_tok2str(rd_verdict_names, v->code, "?"));
+    } else if (best->status >= 500) {
+        fprintf(f, "    the client %s got %u because upstream %s: %s", cl,
+                (unsigned) best->status, up,
+                rd_tok2str(rd_verdict_names, v->code, "?"));
+    } else {
+        fprintf(f, "    the client %s still got %u (nginx retried or the "
+                "failure came after the header) despite upstream %s: %s",
+                cl, (unsigned) best->status, up,
+                rd_tok2str(rd_verdict_names, v->code, "?"));
+    }
+    if (c->close_kind != RD_CLOSE_NONE) {
+        fprintf(f, " (%s by %s at %+.3f s, %s)",
+                c->close_kind == RD_CLOSE_RST ? "RST" : "FIN",
+                c->close_by == RD_CONN_CLIENT ? "nginx" : "the upstream",
+                (double) (c->close_ts - peer->ts_start) / 1e6,
+                rd_tok2str(rd_phase_names, c->phase, "none"));
+    }
+    fputs("\n", f);
 }
 
 
 static void
 write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
 {
-    char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN], buf[96];
-    struct tl_event             ev[8 + RD_LIMITS_RST_KEEP];
-    const struct rd_conn_side  *s;
-    const struct rd_conn_rst   *r;
-    size_t                      n, i;
+    static const char *const    names3[] = { "client", "nginx", "upstream" };
+    static const char *const    names2[] = { "client", "server" };
+    char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN];
+    struct lad                  lad;
+    const struct rd_conn       *peer;
+    size_t                      i;
     uint32_t                    k;
-    int                         d;
 
     ep_str(cl, sizeof(cl), c, 0);
     ep_str(sv, sizeof(sv), c, 1);
@@ -545,34 +714,26 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
                 c->side[0].tcp.gap_bytes, c->side[1].tcp.gap_bytes);
     }
 
-    n = 0;
-    for (d = 0; d < 2; d++) {
-        s = &c->side[d];
-        if (s->syn_ts != 0) {
-            snprintf(buf, sizeof(buf), "%s%s", d ? "SYN/ACK" : "SYN",
-                     s->syns > 1 ? " (retransmitted)" : "");
-            n = tl_add(ev, n, RD_NELEMS(ev), s->syn_ts, d, buf);
-        }
-        n = tl_add(ev, n, RD_NELEMS(ev), s->first_data_ts, d, "first data");
-        if (s->last_data_ts != s->first_data_ts) {
-            n = tl_add(ev, n, RD_NELEMS(ev), s->last_data_ts, d, "last data");
-        }
-        n = tl_add(ev, n, RD_NELEMS(ev), s->fin_ts, d, "FIN");
+    peer = c->peer_leg != NULL && c->peer_leg->id == c->peer_leg_id
+           ? c->peer_leg : NULL;
+    if (peer != NULL && v->code != RD_V_NONE) {
+        write_story(f, c, peer, v);
     }
-    for (i = 0; i < c->nrst; i++) {
-        r = &c->rst[i];
-        snprintf(buf, sizeof(buf), "RST%s, seq %s%s",
-                 r->answers_syn ? " to SYN" : "",
-                 !r->acceptable ? "outside the window (ignored)"
-                 : r->exact ? "exact (accepted)" : "in window (challenge ACK)",
-                 r->known ? "" : " (receiver state not seen)");
-        n = tl_add(ev, n, RD_NELEMS(ev), r->ts, r->by, buf);
-    }
-    qsort(ev, n, sizeof(ev[0]), tl_cmp);
-    for (i = 0; i < n; i++) {
-        fprintf(f, "    %+11.6f  %-6s %s\n",
-                (double) (ev[i].ts - c->ts_start) / 1e6,
-                side_name[ev[i].who], ev[i].what);
+    memset(&lad, 0, sizeof(lad));
+    if (c->leg == RD_LEG_UPSTREAM) {
+        if (peer != NULL) {
+            lad_conn(&lad, peer, 0, 1);
+        }
+        lad_conn(&lad, c, 1, 2);
+        lad_print(f, &lad, names3, 3,
+                  peer != NULL ? RD_MIN(peer->ts_start, c->ts_start)
+                               : c->ts_start);
+    } else if (c->leg == RD_LEG_CLIENT) {
+        lad_conn(&lad, c, 0, 1);
+        lad_print(f, &lad, names3, 2, c->ts_start);
+    } else {
+        lad_conn(&lad, c, 0, 1);
+        lad_print(f, &lad, names2, 2, c->ts_start);
     }
 }
 
