@@ -24,6 +24,10 @@
 #ifndef DLT_IPV6
 #define DLT_IPV6  229
 #endif
+#ifndef DLT_NFLOG
+#define DLT_NFLOG 239
+#endif
+#define LT_PKTAP  258                   /* LINKTYPE_PKTAP in files */
 
 #define T_TS      1700000000123456LL
 #define T_SPORT   40000
@@ -624,6 +628,9 @@ test_decode_dlt_supported(void **state)
     assert_true(rd_decode_dlt_supported(101));
     assert_true(rd_decode_dlt_supported(DLT_IPV4));
     assert_true(rd_decode_dlt_supported(DLT_IPV6));
+    assert_true(rd_decode_dlt_supported(DLT_NFLOG));
+    assert_true(rd_decode_dlt_supported(LT_PKTAP));
+    assert_true(rd_decode_dlt_supported(DLT_PKTAP));
     assert_false(rd_decode_dlt_supported(DLT_PPP));
     assert_false(rd_decode_dlt_supported(9999));
     assert_false(rd_decode_dlt_supported(-1));
@@ -675,7 +682,8 @@ test_decode_ipv4_options_skipped(void **state)
 
 
 /* IHL and total length are checked before use: IHL < 5, total length
- * below 20, and a header longer than the datagram. */
+ * below 20, and a header longer than the datagram.  Total length 0 is
+ * BIG TCP only when the frame holds more than the IP header. */
 static void
 test_decode_ipv4_bad_lengths(void **state)
 {
@@ -697,7 +705,10 @@ test_decode_ipv4_bad_lengths(void **state)
     put16(f.b + 2, 19);
     assert_int_equal(decode_all(DLT_RAW, &f, &seg), RD_DECODE_BAD_IP_LEN);
     put16(f.b + 2, 0);
-    assert_int_equal(decode_all(DLT_RAW, &f, &seg), RD_DECODE_BAD_IP_LEN);
+    assert_int_equal(decode_all(DLT_RAW, &f, &seg), RD_DECODE_OK);
+    assert_int_equal(seg.payload_len, 10);
+    assert_int_equal(rd_decode(DLT_RAW, f.b, 20, 20, 0, &seg),
+                     RD_DECODE_BAD_IP_LEN);
 
     f.b[0] = 0x47;                      /* 28-byte header, 24-byte packet */
     put16(f.b + 2, 24);
@@ -830,8 +841,12 @@ test_decode_ipv6_ext_malformed(void **state)
     assert_int_equal(decode_all(DLT_RAW, &f, &seg),
                      RD_DECODE_BAD_IPV6_EXT);
 
+    /* length 0 takes the frame's: 36 bytes, still too short */
     put16(f.b + 4, 0);
-    assert_int_equal(decode_all(DLT_RAW, &f, &seg), RD_DECODE_BAD_IP_LEN);
+    assert_int_equal(decode_all(DLT_RAW, &f, &seg),
+                     RD_DECODE_BAD_IPV6_EXT);
+    assert_int_equal(rd_decode(DLT_RAW, f.b, 40, 40, 0, &seg),
+                     RD_DECODE_BAD_IP_LEN);
 
     /* hop-by-hop after destination options */
     put_link(&f, NULL, 0);
@@ -1143,6 +1158,292 @@ test_decode_truncations_raw(void **state)
 }
 
 
+static void
+put_le32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t) v;
+    b[1] = (uint8_t) (v >> 8);
+    b[2] = (uint8_t) (v >> 16);
+    b[3] = (uint8_t) (v >> 24);
+}
+
+
+/* An NFLOG TLV header in host byte order, as libpcap hands it over. */
+static void
+put_tlv(uint8_t *b, uint16_t len, uint16_t type)
+{
+    memcpy(b, &len, 2);
+    memcpy(b + 2, &type, 2);
+}
+
+
+/*
+ * NFLOG link header for family af: hardware header TLV (8 bytes), a
+ * prefix TLV of length 5 padded to 8, then the payload TLV header whose
+ * length is fixed up by nflog_fix() once the packet is built.
+ */
+static void
+put_nflog(struct frame *f, uint8_t af)
+{
+    uint8_t  h[24];
+
+    memset(h, 0, sizeof(h));
+    h[0] = af;
+    h[1] = 0;                           /* version */
+    h[2] = 0;
+    h[3] = 5;                           /* resource id, big-endian */
+    put_tlv(h + 4, 8, 1);               /* NFULA_PACKET_HDR */
+    h[8] = (af == 2) ? 0x08 : 0x86;
+    h[9] = (af == 2) ? 0x00 : 0xdd;
+    put_tlv(h + 12, 5, 10);             /* NFULA_PREFIX "a" + padding */
+    h[16] = 'a';
+    put_tlv(h + 20, 4, 9);              /* NFULA_PAYLOAD, length later */
+    put_link(f, h, sizeof(h));
+}
+
+
+static void
+nflog_fix(struct frame *f)
+{
+    put_tlv(f->b + 20, (uint16_t) (4 + f->len - f->link), 9);
+}
+
+
+/* Apple PKTAP header (108 bytes, little-endian) over inner DLT dlt. */
+static void
+put_pktap(struct frame *f, uint32_t hlen, uint32_t rectype, uint32_t dlt,
+    const uint8_t *inner, size_t ilen)
+{
+    uint8_t  h[160];
+
+    assert_true(hlen <= sizeof(h));
+    memset(h, 0, sizeof(h));
+    put_le32(h, hlen);
+    put_le32(h + 4, rectype);
+    put_le32(h + 8, dlt);
+    memcpy(h + 12, "en0", 3);
+    put_link(f, h, hlen);
+    if (ilen > 0) {
+        memcpy(f->b + hlen, inner, ilen);
+    }
+    f->link += ilen;
+    f->len += ilen;
+}
+
+
+/* NFLOG: the TLVs before NFULA_PAYLOAD are stepped over with their
+ * padding, the family byte gives the IP version, and the payload TLV's
+ * length bounds the packet (a TLV after it is not payload). */
+static void
+test_decode_nflog_ipv4_ipv6(void **state)
+{
+    struct frame    f;
+    struct rd_seg   seg;
+    const uint8_t  *at;
+
+    (void) state;
+    put_nflog(&f, 2);
+    put_ipv4_tcp(&f, NULL, 0, opts_syn, sizeof(opts_syn), 7);
+    nflog_fix(&f);
+    assert_int_equal(decode_cut(DLT_NFLOG, &f, f.len, &seg, &at),
+                     RD_DECODE_OK);
+    check_v4(&seg);
+    check_tcp(&seg, &f, at);
+    assert_int_equal(seg.opts.mss, 1460);
+    assert_memory_equal(seg.payload.p, "abcdefg", 7);
+
+    /* a trailing TLV (NFULA_UID) is not part of the packet */
+    put_tlv(f.b + f.len, 8, 11);
+    put32(f.b + f.len + 4, 1000);
+    f.len += 8;
+    assert_int_equal(decode_cut(DLT_NFLOG, &f, f.len, &seg, &at),
+                     RD_DECODE_OK);
+    assert_int_equal(seg.payload_len, 7);
+    assert_int_equal(seg.payload.len, 7);
+
+    put_nflog(&f, 10);
+    put_ipv6_tcp(&f, 0, ext_hbh_dst, sizeof(ext_hbh_dst), NULL, 0, 3);
+    nflog_fix(&f);
+    assert_int_equal(decode_cut(DLT_NFLOG, &f, f.len, &seg, &at),
+                     RD_DECODE_OK);
+    check_v6(&seg);
+    check_tcp(&seg, &f, at);
+
+    /* the NLA_F_* flag bits of the type are ignored */
+    put_tlv(f.b + 20, (uint16_t) (4 + f.len - f.link), 0x4000 | 9);
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg), RD_DECODE_OK);
+}
+
+
+/* NFLOG records that carry no IP packet, a family that disagrees with
+ * the packet, and TLV lengths that cannot be framed. */
+static void
+test_decode_nflog_not_ip_and_malformed(void **state)
+{
+    struct frame   f;
+    struct rd_seg  seg;
+
+    (void) state;
+    put_nflog(&f, 2);
+    put_ipv6_tcp(&f, 6, NULL, 0, NULL, 0, 1);
+    nflog_fix(&f);
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg),
+                     RD_DECODE_BAD_IP_VERSION);
+
+    f.b[0] = 7;                         /* AF_BRIDGE */
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg), RD_DECODE_SKIP_NOT_IP);
+    f.b[0] = 10;
+    f.b[1] = 1;                         /* unknown version */
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg), RD_DECODE_SKIP_NOT_IP);
+    f.b[1] = 0;
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg), RD_DECODE_OK);
+
+    /* a TLV shorter than its own header cannot be stepped over */
+    put_tlv(f.b + 12, 3, 10);
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg), RD_DECODE_SHORT_LINK);
+    /* a TLV running past the frame */
+    put_tlv(f.b + 12, 2000, 10);
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg), RD_DECODE_SHORT_LINK);
+
+    /* a whole record without a payload TLV is not IP; cut, it is short */
+    put_nflog(&f, 2);
+    f.len = 20;
+    assert_int_equal(rd_decode(DLT_NFLOG, f.b, 20, 20, 0, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+    assert_int_equal(rd_decode(DLT_NFLOG, f.b, 20, 60, 0, &seg),
+                     RD_DECODE_SHORT_LINK);
+}
+
+
+/* PKTAP: the header length word skips Apple's header, the record type
+ * must be a packet and the inner DLT is Ethernet, NULL or raw. */
+static void
+test_decode_pktap_inner_frames(void **state)
+{
+    struct frame    f;
+    struct rd_seg   seg;
+    const uint8_t  *at;
+
+    (void) state;
+    put_pktap(&f, 108, 1, DLT_EN10MB, eth4, sizeof(eth4));
+    put_ipv4_tcp(&f, NULL, 0, opts_syn, sizeof(opts_syn), 5);
+    assert_int_equal(decode_cut(LT_PKTAP, &f, f.len, &seg, &at),
+                     RD_DECODE_OK);
+    check_v4(&seg);
+    check_tcp(&seg, &f, at);
+    assert_int_equal(decode_all(DLT_PKTAP, &f, &seg), RD_DECODE_OK);
+
+    /* a longer header (newer macOS) is skipped by its length */
+    put_pktap(&f, 156, 1, DLT_NULL, null4_le, sizeof(null4_le));
+    put_ipv4_tcp(&f, NULL, 0, NULL, 0, 5);
+    assert_int_equal(decode_cut(LT_PKTAP, &f, f.len, &seg, &at),
+                     RD_DECODE_OK);
+    check_tcp(&seg, &f, at);
+
+    put_pktap(&f, 108, 1, 12, NULL, 0);
+    put_ipv6_tcp(&f, 6, NULL, 0, NULL, 0, 5);
+    assert_int_equal(decode_cut(LT_PKTAP, &f, f.len, &seg, &at),
+                     RD_DECODE_OK);
+    check_v6(&seg);
+    check_tcp(&seg, &f, at);
+
+    /* no record, an inner DLT we do not take, no nesting, short header */
+    put_le32(f.b + 4, 0);
+    assert_int_equal(decode_all(LT_PKTAP, &f, &seg), RD_DECODE_SKIP_NOT_IP);
+    put_le32(f.b + 4, 1);
+    put_le32(f.b + 8, DLT_PPP);
+    assert_int_equal(decode_all(LT_PKTAP, &f, &seg), RD_DECODE_BAD_DLT);
+    put_le32(f.b + 8, LT_PKTAP);
+    assert_int_equal(decode_all(LT_PKTAP, &f, &seg), RD_DECODE_BAD_DLT);
+    put_le32(f.b + 8, 0x80000001u);
+    assert_int_equal(decode_all(LT_PKTAP, &f, &seg), RD_DECODE_BAD_DLT);
+    put_le32(f.b + 8, 12);
+    put_le32(f.b, 100);
+    assert_int_equal(decode_all(LT_PKTAP, &f, &seg), RD_DECODE_SHORT_LINK);
+    put_le32(f.b, 0xffffffffu);
+    assert_int_equal(decode_all(LT_PKTAP, &f, &seg), RD_DECODE_SHORT_LINK);
+}
+
+
+/* Every truncation of NFLOG and PKTAP frames, at the guard page. */
+static void
+test_decode_truncations_nflog_pktap(void **state)
+{
+    struct frame  f;
+
+    (void) state;
+    put_nflog(&f, 2);
+    put_ipv4_tcp(&f, NULL, 0, opts_syn, sizeof(opts_syn), 4);
+    nflog_fix(&f);
+    check_truncations(DLT_NFLOG, &f, 4);
+
+    put_nflog(&f, 10);
+    put_ipv6_tcp(&f, 0, ext_hbh_dst, sizeof(ext_hbh_dst), NULL, 0, 4);
+    nflog_fix(&f);
+    check_truncations(DLT_NFLOG, &f, 6);
+
+    put_pktap(&f, 108, 1, DLT_EN10MB, eth6, sizeof(eth6));
+    put_ipv6_tcp(&f, 6, NULL, 0, opts_syn, sizeof(opts_syn), 4);
+    check_truncations(LT_PKTAP, &f, 6);
+
+    put_pktap(&f, 108, 1, DLT_NULL, null4_le, sizeof(null4_le));
+    put_ipv4_tcp(&f, NULL, 0, NULL, 0, 4);
+    check_truncations(LT_PKTAP, &f, 4);
+}
+
+
+/* Linux BIG TCP / TSO: IPv4 total length 0 and IPv6 payload length 0
+ * take the IP length from the wire length less the link header; the
+ * captured payload stays what the snaplen kept. */
+static void
+test_decode_big_tcp_length_zero(void **state)
+{
+    struct frame    f;
+    struct rd_seg   seg;
+    const uint8_t  *p;
+
+    (void) state;
+    put_link(&f, eth4, sizeof(eth4));
+    put_ipv4_tcp(&f, NULL, 0, NULL, 0, 100);
+    put16(f.b + 14 + 2, 0);
+    p = guard_place(f.b, f.len);
+    assert_int_equal(rd_decode(DLT_EN10MB, p, (uint32_t) f.len, 80066, T_TS,
+                               &seg), RD_DECODE_OK);
+    check_v4(&seg);
+    assert_int_equal(seg.payload_len, 80066 - 14 - 20 - 20);
+    assert_int_equal(seg.payload.len, 100);
+    assert_int_equal(decode_all(DLT_EN10MB, &f, &seg), RD_DECODE_OK);
+    assert_int_equal(seg.payload_len, 100);
+
+    put_link(&f, sll2_6, sizeof(sll2_6));
+    put_ipv6_tcp(&f, 6, NULL, 0, NULL, 0, 100);
+    put16(f.b + 20 + 4, 0);
+    p = guard_place(f.b, f.len);
+    assert_int_equal(rd_decode(DLT_LINUX_SLL2, p, (uint32_t) f.len, 185000,
+                               T_TS, &seg), RD_DECODE_OK);
+    check_v6(&seg);
+    assert_int_equal(seg.payload_len, 185000 - 20 - 40 - 20);
+    assert_int_equal(seg.payload.len, 100);
+
+    /* behind NFLOG the payload TLV's length is the frame */
+    put_nflog(&f, 2);
+    put_ipv4_tcp(&f, NULL, 0, NULL, 0, 30);
+    nflog_fix(&f);
+    put16(f.b + 24 + 2, 0);
+    put_tlv(f.b + f.len, 8, 11);
+    f.len += 8;
+    assert_int_equal(decode_all(DLT_NFLOG, &f, &seg), RD_DECODE_OK);
+    assert_int_equal(seg.payload_len, 30);
+
+    /* a wire length shorter than the link header is not a length */
+    put_link(&f, eth4, sizeof(eth4));
+    put_ipv4_tcp(&f, NULL, 0, NULL, 0, 0);
+    put16(f.b + 14 + 2, 0);
+    assert_int_equal(rd_decode(DLT_EN10MB, f.b, 34, 10, T_TS, &seg),
+                     RD_DECODE_BAD_IP_LEN);
+}
+
+
 /* Every status has its counter name, and the names are the stable ones
  * the JSON schema uses. */
 static void
@@ -1222,6 +1523,11 @@ main(void)
         cmocka_unit_test(test_decode_truncations_sll),
         cmocka_unit_test(test_decode_truncations_null_loop),
         cmocka_unit_test(test_decode_truncations_raw),
+        cmocka_unit_test(test_decode_nflog_ipv4_ipv6),
+        cmocka_unit_test(test_decode_nflog_not_ip_and_malformed),
+        cmocka_unit_test(test_decode_pktap_inner_frames),
+        cmocka_unit_test(test_decode_truncations_nflog_pktap),
+        cmocka_unit_test(test_decode_big_tcp_length_zero),
         cmocka_unit_test(test_decode_status_names),
         cmocka_unit_test(test_decode_ep_format),
     };
