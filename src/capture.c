@@ -165,7 +165,7 @@ prime(struct rd_offline *o, size_t i)
 static rd_usec_t
 hdr_ts(const struct pcap_pkthdr *h)
 {
-    return (rd_usec_t) h->ts.tv_sec * 1000000 + (rd_usec_t) h->ts.tv_usec;
+    return rd_usec_from_tv((int64_t) h->ts.tv_sec, (int64_t) h->ts.tv_usec);
 }
 
 

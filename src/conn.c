@@ -105,7 +105,7 @@ rd_conn_is_new_syn(const struct rd_conn *c, const struct rd_seg *seg)
     if ((seg->flags & (RD_TCP_SYN | RD_TCP_ACK | RD_TCP_RST)) != RD_TCP_SYN) {
         return false;
     }
-    if (c->closed || !c->syn) {
+    if (c->closed || (!c->syn && !c->synack)) {
         return true;
     }
     if (rd_conn_dir(c, seg) != RD_CONN_CLIENT) {
@@ -592,6 +592,11 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
         if (seg->flags & RD_TCP_ACK) {
             if (dir == RD_CONN_SERVER) {
                 c->synack = 1;
+                if (!peer->tcp.syn) {
+                    /* the ISN the SYN/ACK acknowledges, so that the
+                     * client's SYN retransmission is recognised */
+                    peer->tcp.isn = seg->ack - 1;
+                }
             }
         } else if (dir == RD_CONN_CLIENT) {
             c->syn = 1;
@@ -692,6 +697,16 @@ rd_conn_pair(struct rd_conn *c, uint64_t other)
 }
 
 
+bool
+rd_conn_syn_unanswered(const struct rd_conn *c)
+{
+    /* one SYN could be the last packet of the capture or an evicted flow;
+     * a retransmitted SYN proves the wait (the first retry is after 1 s) */
+    return c->syn && !c->synack && c->rst_total == 0
+           && c->side[RD_CONN_CLIENT].syns >= 2;
+}
+
+
 uint64_t
 rd_conn_stream_bytes(const struct rd_conn *c, int dir)
 {
@@ -707,7 +722,7 @@ rd_conn_abnormal(const struct rd_conn *c)
     const struct rd_exchange  *e;
     uint32_t                   i;
 
-    if (c->rst_total > 0 || c->refused || (c->syn && !c->synack)) {
+    if (c->rst_total > 0 || c->refused || rd_conn_syn_unanswered(c)) {
         return true;
     }
     /* the server closed while a request waited for its answer (a FIN in

@@ -339,15 +339,14 @@ nv_name_done(struct rd_fcgi_exchange *x)
             x->_nv_key = K_NONE;
             break;
         }
-        x->flags |= RD_FCGI_F_TARGET_SCRIPT;
-        /* fall through */
-    case K_URI:
-        if (x->_nv_key == K_URI) {
-            x->_nv_uri_seen = true;
-            x->flags &= ~RD_FCGI_F_TARGET_SCRIPT;
-        }
         x->target_len = 0;
         x->flags &= ~RD_FCGI_F_TARGET_TRUNC;
+        x->flags |= RD_FCGI_F_TARGET_SCRIPT;
+        break;
+    case K_URI:
+        x->_nv_uri_seen = true;
+        x->target_len = 0;
+        x->flags &= ~(RD_FCGI_F_TARGET_TRUNC | RD_FCGI_F_TARGET_SCRIPT);
         break;
     case K_CLEN:
         x->clen_len = 0;
@@ -629,6 +628,8 @@ h_block_done(struct rd_fcgi *p, struct rd_fcgi_exchange *x)
 static bool
 h_byte(struct rd_fcgi *p, struct rd_fcgi_exchange *x, uint8_t c)
 {
+    /* Lines end in CRLF or a bare LF, as nginx's
+     * ngx_http_parse_header_line accepts; a bare CR ends a line too. */
     for ( ;; ) {
         switch (x->_h_state) {
         case H_LINE_START:
@@ -1004,6 +1005,11 @@ record_begin(struct rd_fcgi *p, int dir)
         return;
     }
 
+    /*
+     * Which exchange the record belongs to.  nginx uses requestId 1 on
+     * every connection (ngx_http_fastcgi_create_request), so exchanges
+     * are told apart by order, the id only pairs the two directions.
+     */
     if (d->_id == 0) {
         p->mgmt_records++;
     } else if (d->_type == 0 || d->_type > RD_FCGI_UNKNOWN_TYPE) {
@@ -1114,6 +1120,11 @@ rd_fcgi_feed(struct rd_fcgi *p, int dir, const uint8_t *data, size_t len,
     }
     p->_ts = ts;
 
+    /*
+     * Record headers go byte by byte into _hdr (a header may be split
+     * anywhere); content and padding go in runs bounded by _remain, so a
+     * STDOUT body is counted, not walked, once its header block ended.
+     */
     i = 0;
     while (i < len) {
         switch (d->_state) {
@@ -1169,6 +1180,11 @@ rd_fcgi_gap(struct rd_fcgi *p, int dir, uint64_t nbytes)
     if (d->_finished) {
         return;
     }
+    /*
+     * A gap inside content or padding keeps the framing (the record
+     * length is known) and may run on into the next record header, which
+     * loses it.
+     */
     while (nbytes > 0) {
         switch (d->_state) {
         case R_CONTENT:

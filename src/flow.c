@@ -14,7 +14,8 @@ struct rd_flow_table {
     uint32_t                nbuckets;       /* power of two */
     uint32_t                max;
     uint64_t                seed;
-    struct rd_flow         *free;
+    struct rd_flow         *free;           /* slots given back */
+    uint32_t                fresh;          /* slots never used: slab[fresh..] */
     struct rd_flow         *oldest;
     struct rd_flow         *newest;
     rd_flow_done_cb         done;
@@ -116,7 +117,6 @@ rd_flow_create(const struct rd_alloc *a, uint32_t max_flows, uint64_t seed,
     rd_flow_done_cb done, void *ctx)
 {
     struct rd_flow_table  *t;
-    uint32_t               i;
 
     if (max_flows == 0 || max_flows > (1u << 30)) {
         return NULL;
@@ -141,11 +141,10 @@ rd_flow_create(const struct rd_alloc *a, uint32_t max_flows, uint64_t seed,
         rd_flow_destroy(t);
         return NULL;
     }
-    /* free list in slab order, so low slots are used (and touched) first */
-    for (i = max_flows; i > 0; i--) {
-        t->slab[i - 1].hnext = t->free;
-        t->free = &t->slab[i - 1];
-    }
+    /* slots are handed out in slab order and never touched before, so
+     * resident memory follows the peak number of connections, not the
+     * configured maximum */
+    t->fresh = 0;
     return t;
 }
 
@@ -212,12 +211,16 @@ rd_flow_get(struct rd_flow_table *t, const struct rd_seg *seg, bool *created)
     }
 
     if (f == NULL) {
-        if (t->free == NULL) {
+        if (t->free == NULL && t->fresh == t->max) {
             t->stats.evicted++;
             finish(t, t->oldest, RD_END_EVICTED);
         }
-        f = t->free;
-        t->free = f->hnext;
+        if (t->free != NULL) {
+            f = t->free;
+            t->free = f->hnext;
+        } else {
+            f = &t->slab[t->fresh++];
+        }
         f->hash = h;
         f->used = true;
         f->hnext = *bucket;
@@ -313,5 +316,5 @@ rd_flow_validate_(const struct rd_flow_table *t)
         n++;
         rd_require(n <= t->max);
     }
-    rd_require(n == t->max);
+    rd_require(n + (t->max - t->fresh) == t->max);
 }

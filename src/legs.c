@@ -34,7 +34,11 @@ struct recent {
     uint64_t        key;            /* hash of method and target */
     rd_usec_t       ts;
     uint32_t        ex;
+    uint32_t        older;          /* ring index + 1 of the previous entry
+                                     * in the same key bucket, 0: none */
 };
+
+#define KEY_BUCKETS 1024u           /* power of two */
 
 struct rd_legs {
     const struct rd_alloc  *alloc;
@@ -45,6 +49,7 @@ struct rd_legs {
     struct recent           ring[RD_LIMITS_PAIR_RING];
     uint32_t                head;           /* next slot to write */
     uint32_t                count;
+    uint32_t                bucket[KEY_BUCKETS];   /* newest, index + 1 */
     uint32_t                version;
     bool                    version_fixed;
 };
@@ -297,7 +302,8 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
     struct recent             *r;
     struct role_ep            *known;
     uint64_t                   key;
-    uint32_t                   i, idx;
+    uint32_t                   link, steps;
+    rd_usec_t                  prev_ts;
 
     e = rd_conn_exchange(c, ex);
     if (e == NULL) {
@@ -309,15 +315,24 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
      * for its answer, from nginx's own address, soon after it */
     known = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
     if (known == NULL || known->leg != RD_LEG_CLIENT) {
-        for (i = 0; i < l->count; i++) {
-            idx = (l->head + RD_LIMITS_PAIR_RING - 1 - i)
-                  % RD_LIMITS_PAIR_RING;
-            r = &l->ring[idx];
-            if (e->req_start - r->ts > (rd_usec_t) RD_LIMITS_PAIR_WINDOW
-                                       * USEC)
+        /* walk only the requests with the same key bucket, newest first;
+         * the ring may have overwritten an entry since: its key or its
+         * age tells */
+        steps = 0;
+        prev_ts = e->req_start;
+        for (link = l->bucket[key & (KEY_BUCKETS - 1)];
+             link != 0 && steps < RD_LIMITS_PAIR_RING; link = r->older)
+        {
+            steps++;
+            r = &l->ring[link - 1];
+            if ((r->key & (KEY_BUCKETS - 1)) != (key & (KEY_BUCKETS - 1))
+                || e->req_start - r->ts > (rd_usec_t) RD_LIMITS_PAIR_WINDOW
+                                          * USEC
+                || r->ts > prev_ts)
             {
-                break;
+                break;              /* overwritten: the chain ends here */
             }
+            prev_ts = r->ts;
             if (r->key != key || r->conn == c || r->conn->id != r->conn_id
                 || r->conn->af != c->af
                 || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0)
@@ -347,6 +362,11 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
     r->key = key;
     r->ts = e->req_start;
     r->ex = ex;
+    r->older = l->bucket[key & (KEY_BUCKETS - 1)];
+    if (r->older == l->head + 1) {
+        r->older = 0;               /* it pointed at the slot we reuse */
+    }
+    l->bucket[key & (KEY_BUCKETS - 1)] = l->head + 1;
     l->head = (l->head + 1) % RD_LIMITS_PAIR_RING;
     if (l->count < RD_LIMITS_PAIR_RING) {
         l->count++;

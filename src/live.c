@@ -34,7 +34,7 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
     if (lv->stop) {
         return;
     }
-    ts = (rd_usec_t) h->ts.tv_sec * 1000000 + (rd_usec_t) h->ts.tv_usec;
+    ts = rd_usec_from_tv((int64_t) h->ts.tv_sec, (int64_t) h->ts.tv_usec);
     rd_pipeline_packet(lv->pl, lv->dlt, data, h->caplen, h->len, ts);
     lv->res->packets++;
     if (lv->count != 0 && lv->res->packets >= lv->count) {

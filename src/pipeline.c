@@ -79,6 +79,15 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     }
     rd_verdict_classify(c, &x, &v);
     pl->stats.verdicts[v.code]++;
+    if (v.elapsed >= 0.5 && v.elapsed < RD_PIPELINE_ELAPSED_BUCKETS - 0.5) {
+        pl->stats.elapsed[v.code][(int) (v.elapsed + 0.5)]++;
+    }
+    if (c->leg == RD_LEG_UPSTREAM && c->nex > 0) {
+        pl->stats.upstream_with_requests++;
+        if (c->nex == 1 && c->close_kind != RD_CLOSE_NONE) {
+            pl->stats.upstream_single_use++;
+        }
+    }
     pl->stats.legs[c->leg < 3 ? c->leg : 0]++;
     for (i = 0; i < 2; i++) {
         pl->stats.gap_bytes += c->side[i].tcp.gap_bytes;

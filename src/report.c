@@ -635,8 +635,8 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     }
     if (c->refused) {
         fputs(" (connection refused)", f);
-    } else if (c->syn && !c->synack) {
-        fputs(" (SYN unanswered)", f);
+    } else if (rd_conn_syn_unanswered(c)) {
+        fputs(" (SYNs unanswered)", f);
     }
     putc('\n', f);
     if (v->code != RD_V_NONE) {
@@ -760,6 +760,101 @@ rd_report_conn(struct rd_report *r, const struct rd_conn *c,
 }
 
 
+/* Known timeouts with their defaults, for clusters of failures at the
+ * same elapsed time. */
+static const char *
+suspects(int secs)
+{
+    switch (secs) {
+    case 30:
+        return "gunicorn --timeout (default 30s), PHP max_execution_time "
+               "(default 30s), a load balancer's or HAProxy's 30s timeout";
+    case 60:
+        return "nginx proxy_read_timeout/fastcgi_read_timeout (default 60s), "
+               "php-fpm request_terminate_timeout set to 60s, an AWS ALB "
+               "idle timeout (60s)";
+    case 5:
+        return "Node.js keepAliveTimeout (default 5s), a short client "
+               "timeout";
+    case 2:
+        return "gunicorn --keep-alive (default 2s), php-fpm or uWSGI "
+               "timeouts set to 2s";
+    default:
+        return "a timeout configured near this value in the upstream "
+               "server, its worker manager (php-fpm request_terminate_timeout,"
+               " uWSGI harakiri), a load balancer, or nginx "
+               "(proxy_read_timeout)";
+    }
+}
+
+
+/* Verdict clusters: 3 or more at the same whole second, and at least half
+ * of that verdict's timed cases.  Calls fn for each. */
+static int
+find_clusters(const struct rd_pipeline_stats *pl,
+    void (*fn)(void *, int, int, uint32_t), void *arg)
+{
+    int       code, b, n;
+    uint64_t  total;
+
+    n = 0;
+    for (code = 1; code < RD_V_NCODES; code++) {
+        total = 0;
+        for (b = 0; b < RD_PIPELINE_ELAPSED_BUCKETS; b++) {
+            total += pl->elapsed[code][b];
+        }
+        for (b = 1; b < RD_PIPELINE_ELAPSED_BUCKETS; b++) {
+            if (pl->elapsed[code][b] >= 3
+                && 2 * (uint64_t) pl->elapsed[code][b] >= total)
+            {
+                fn(arg, code, b, pl->elapsed[code][b]);
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+
+static bool
+churn(const struct rd_pipeline_stats *pl)
+{
+    return pl->upstream_with_requests >= 20
+           && pl->upstream_single_use * 10 >= pl->upstream_with_requests * 9;
+}
+
+
+struct cluster_out {
+    FILE   *f;
+    bool    first;
+};
+
+
+static void
+cluster_json(void *arg, int code, int secs, uint32_t count)
+{
+    struct cluster_out  *o = arg;
+
+    fprintf(o->f, "%s{\"verdict\":\"%s\",\"elapsed_s\":%d,\"count\":%u"
+            ",\"suspects\":", o->first ? "" : ",",
+            rd_tok2str(rd_verdict_names, code, "?"), secs, (unsigned) count);
+    rd_json_cstr(o->f, suspects(secs));
+    putc('}', o->f);
+    o->first = false;
+}
+
+
+static void
+cluster_text(void *arg, int code, int secs, uint32_t count)
+{
+    struct cluster_out  *o = arg;
+
+    fprintf(o->f, "  %u x %s about %d s after the request: a timeout "
+            "somewhere; usual suspects: %s\n", (unsigned) count,
+            rd_tok2str(rd_verdict_names, code, "?"), secs, suspects(secs));
+}
+
+
 static void
 write_summary_json(FILE *f, const struct rd_report_totals *t)
 {
@@ -803,6 +898,24 @@ write_summary_json(FILE *f, const struct rd_report_totals *t)
     fprintf(f, "},\"legs\":{\"client_leg\":%" PRIu64 ",\"upstream_leg\":%"
             PRIu64 ",\"unknown\":%" PRIu64 "}", pl->legs[RD_LEG_CLIENT],
             pl->legs[RD_LEG_UPSTREAM], pl->legs[RD_LEG_UNKNOWN]);
+    {
+        struct cluster_out  o = { f, true };
+
+        fputs(",\"clusters\":[", f);
+        find_clusters(pl, cluster_json, &o);
+        putc(']', f);
+    }
+    fprintf(f, ",\"upstream_reuse\":{\"connections\":%" PRIu64
+            ",\"single_request\":%" PRIu64 "}", pl->upstream_with_requests,
+            pl->upstream_single_use);
+    fputs(",\"advice\":[", f);
+    if (churn(pl)) {
+        rd_json_cstr(f, "nearly every upstream connection carried one "
+                        "request: enable upstream keep-alive (keepalive N; in "
+                        "the upstream block, proxy_http_version 1.1; "
+                        "proxy_set_header Connection \"\";)");
+    }
+    putc(']', f);
     fputs(",\"nginx_version\":", f);
     if (t->nginx_version != 0) {
         fprintf(f, "\"%u.%u.%u\"", t->nginx_version / 10000,
@@ -924,6 +1037,18 @@ write_summary_text(FILE *f, const struct rd_report_totals *t,
             " (an RST, a failed connect, a failed exchange, or a warning)\n",
             pl->reported, findings);
     write_ranking(f, pl);
+    {
+        struct cluster_out  o = { f, true };
+
+        find_clusters(pl, cluster_text, &o);
+    }
+    if (churn(pl)) {
+        fprintf(f, "advice: %" PRIu64 " of %" PRIu64 " upstream connections "
+                "carried a single request: enable upstream keep-alive "
+                "(keepalive N; proxy_http_version 1.1; proxy_set_header "
+                "Connection \"\";)\n", pl->upstream_single_use,
+                pl->upstream_with_requests);
+    }
     fprintf(f, "flow table: peak %" PRIu32 ", evicted %" PRIu64
             ", expired %" PRIu64 ", tuples reused %" PRIu64 "\n",
             t->flows->peak, t->flows->evicted, t->flows->expired,

@@ -215,14 +215,6 @@ hold(struct rd_tcp_pool *pool, struct rd_tcp_dir *d, uint32_t seq,
     uint32_t       need, i, link, first_link, *pp;
     struct chunk  *c, *prev;
 
-    need = (len + RD_TCP_CHUNK_DATA - 1) / RD_TCP_CHUNK_DATA;
-    if (len == 0 || need > pool->nfree || d->ooo_segs >= pool->dir_segs
-        || d->ooo_bytes + len > pool->dir_bytes)
-    {
-        pool->refused++;
-        return false;
-    }
-
     /* a segment already held at the same seq with at least this length is
      * a retransmission of held data: keep the first copy */
     for (link = d->ooo_head; link != 0; link = c->next_seg) {
@@ -231,6 +223,14 @@ hold(struct rd_tcp_pool *pool, struct rd_tcp_dir *d, uint32_t seq,
             d->retrans++;
             return true;
         }
+    }
+
+    need = (len + RD_TCP_CHUNK_DATA - 1) / RD_TCP_CHUNK_DATA;
+    if (len == 0 || need > pool->nfree || d->ooo_segs >= pool->dir_segs
+        || d->ooo_bytes + len > pool->dir_bytes)
+    {
+        pool->refused++;
+        return false;
     }
 
     first_link = 0;
@@ -265,6 +265,34 @@ hold(struct rd_tcp_pool *pool, struct rd_tcp_dir *d, uint32_t seq,
     d->ooo_segs++;
     d->ooo_bytes += len;
     return true;
+}
+
+
+/*
+ * Move next_seq up to seq: held segments below seq are delivered, only
+ * the holes between them are reported as gaps.
+ */
+static void
+skip_to(struct rd_tcp_pool *pool, struct rd_tcp_dir *d, uint32_t seq,
+    const struct rd_tcp_sink *sink, int dir, rd_usec_t ts)
+{
+    struct chunk  *c;
+
+    while (RD_SEQ_GT(seq, d->next_seq)) {
+        if (d->ooo_head != 0) {
+            c = chunk_at(pool, d->ooo_head);
+            if (RD_SEQ_LT(c->seq, seq)) {
+                emit_gap(d, (uint32_t) RD_SEQ_DIFF(c->seq, d->next_seq),
+                         sink, dir, ts);
+                d->next_seq = c->seq;
+                drain(pool, d, sink, dir);
+                continue;
+            }
+        }
+        emit_gap(d, (uint32_t) RD_SEQ_DIFF(seq, d->next_seq), sink, dir, ts);
+        d->next_seq = seq;
+        drain(pool, d, sink, dir);
+    }
 }
 
 
@@ -321,10 +349,13 @@ rd_tcp_segment(struct rd_tcp_pool *pool, struct rd_tcp_dir *d,
     if (cap == len && hold(pool, d, seq, seg->payload.p, len, seg->ts)) {
         return;
     }
+    /* a segment more than 1 GiB ahead is not plausible data (a bogus or
+     * forged sequence number): drop it rather than invent a huge gap */
+    if ((uint32_t) RD_SEQ_DIFF(seq, d->next_seq) > (1u << 30)) {
+        return;
+    }
     /* cannot hold it: the hole before it becomes a gap */
-    emit_gap(d, (uint32_t) RD_SEQ_DIFF(seq, d->next_seq), sink, dir, seg->ts);
-    d->next_seq = seq;
-    drain(pool, d, sink, dir);
+    skip_to(pool, d, seq, sink, dir, seg->ts);
     deliver(d, seq, seg->payload.p, len, cap, sink, dir, seg->ts);
     drain(pool, d, sink, dir);
 }
@@ -352,24 +383,7 @@ rd_tcp_acked(struct rd_tcp_pool *pool, struct rd_tcp_dir *d, uint32_t ack,
     {
         return;
     }
-    while (RD_SEQ_GT(limit, d->next_seq)) {
-        if (d->ooo_head != 0) {
-            struct chunk  *c = chunk_at(pool, d->ooo_head);
-
-            if (RD_SEQ_LT(c->seq, limit)) {
-                emit_gap(d, (uint32_t) RD_SEQ_DIFF(c->seq, d->next_seq),
-                         sink, dir, ts);
-                if (RD_SEQ_GT(c->seq, d->next_seq)) {
-                    d->next_seq = c->seq;
-                }
-                drain(pool, d, sink, dir);
-                continue;
-            }
-        }
-        emit_gap(d, (uint32_t) RD_SEQ_DIFF(limit, d->next_seq), sink, dir, ts);
-        d->next_seq = limit;
-        drain(pool, d, sink, dir);
-    }
+    skip_to(pool, d, limit, sink, dir, ts);
     if (RD_SEQ_GT(d->next_seq, d->snd_max)) {
         d->snd_max = d->next_seq;
     }

@@ -355,7 +355,7 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         set(v, RD_V_UPSTREAM_REFUSED);
         return;
     }
-    if (c->syn && !c->synack && c->rst_total == 0) {
+    if (rd_conn_syn_unanswered(c)) {
         set(v, RD_V_UPSTREAM_CONNECT_TIMEOUT);
         return;
     }

@@ -213,6 +213,7 @@ build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
         c->side[i].ttl_max = 64;
         c->side[i].ttl_samples = 4;
     }
+    c->side[0].syns = k->syn_only ? 3 : 1;
     if (k->rst_by >= 0) {
         r = &c->rst[0];
         c->nrst = 1;

@@ -80,4 +80,24 @@ const struct rd_alloc *rd_alloc_default(void);
 /* Microseconds since the epoch: the only clock any module sees. */
 typedef int64_t rd_usec_t;
 
+/* Seconds beyond which a capture's timestamp is clamped (year 33658):
+ * files can hold any 64-bit time, rd_usec_t cannot. */
+#define RD_USEC_MAX_SEC  1000000000000LL
+
+/* A capture timestamp as rd_usec_t, clamped so that it and differences
+ * between two of them never overflow. */
+static inline rd_usec_t
+rd_usec_from_tv(int64_t sec, int64_t usec)
+{
+    if (sec > RD_USEC_MAX_SEC) {
+        sec = RD_USEC_MAX_SEC;
+    } else if (sec < -RD_USEC_MAX_SEC) {
+        sec = -RD_USEC_MAX_SEC;
+    }
+    if (usec < 0 || usec > 999999) {
+        usec = usec < 0 ? 0 : 999999;
+    }
+    return sec * 1000000 + usec;
+}
+
 #endif /* RD_COMMON_H */

@@ -227,6 +227,9 @@ void rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env,
  * request (bounded: later pairs are dropped). */
 void rd_conn_pair(struct rd_conn *c, uint64_t other);
 
+/* true when SYNs were retransmitted and never answered. */
+bool rd_conn_syn_unanswered(const struct rd_conn *c);
+
 /* Bytes sent in direction dir: captured, missed by the capture, or cut
  * by the snapshot length. */
 uint64_t rd_conn_stream_bytes(const struct rd_conn *c, int dir);

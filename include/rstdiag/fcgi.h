@@ -68,7 +68,12 @@
  *   are kept (nginx logs them as "FastCGI sent in stderr").
  * - Management records (requestId 0) are counted in p->mgmt_records.
  * - At most RD_FCGI_SLOTS exchanges are open at once (nginx opens one per
- *   connection); records of more are counted in p->dropped_records.
+ *   connection, always requestId 1).  Records that belong to no exchange
+ *   (no slot free, client records of a requestId never begun, invalid
+ *   types) are counted in p->dropped_records.  A server record of a
+ *   requestId never begun (capture started late) begins an exchange
+ *   flagged RD_FCGI_F_NO_BEGIN; a second BEGIN_REQUEST for an open
+ *   requestId ends the first with invalid_record.
  */
 #ifndef RD_FCGI_H
 #define RD_FCGI_H
@@ -317,7 +322,7 @@ struct rd_fcgi {
     uint32_t        nexchanges;    /* exchanges begun */
     uint32_t        ncomplete;     /* ended with END_REQUEST */
     uint64_t        mgmt_records;  /* requestId 0 */
-    uint64_t        dropped_records; /* no slot free */
+    uint64_t        dropped_records; /* of no exchange */
 
     /* private */
     rd_usec_t       _ts;

@@ -65,12 +65,14 @@ void rd_flow_destroy(struct rd_flow_table *t);
 struct rd_flow *rd_flow_get(struct rd_flow_table *t, const struct rd_seg *seg,
     bool *created);
 
-/* Finish (why IDLE) every connection silent for idle_usec, and every
- * closed one silent for linger_usec, as of packet time now. */
+/* Finish every connection silent for idle_usec (why IDLE, or CLOSED when
+ * it had closed), and every closed one silent for linger_usec (why
+ * CLOSED), as of packet time now. */
 void rd_flow_expire(struct rd_flow_table *t, rd_usec_t now,
     rd_usec_t idle_usec, rd_usec_t linger_usec);
 
-/* Finish every connection, oldest activity first, with reason why. */
+/* Finish every connection, oldest activity first: why for those still
+ * open, CLOSED for those that had closed. */
 void rd_flow_flush(struct rd_flow_table *t, int why);
 
 const struct rd_flow_stats *rd_flow_stats(const struct rd_flow_table *t);

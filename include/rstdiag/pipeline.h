@@ -29,6 +29,8 @@ struct rd_pipeline_cfg {
 /* Fill cfg with the defaults of limits.h. */
 void rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg);
 
+#define RD_PIPELINE_ELAPSED_BUCKETS 128
+
 struct rd_pipeline_stats {
     uint64_t        packets;            /* frames offered */
     uint64_t        bytes;              /* captured bytes offered */
@@ -44,6 +46,12 @@ struct rd_pipeline_stats {
     uint64_t        abnormal;           /* of which abnormal */
     uint64_t        verdicts[RD_V_NCODES];  /* by verdict code */
     uint64_t        legs[3];            /* by enum rd_leg */
+    /* elapsed seconds (request sent -> close) per verdict, whole seconds
+     * 0..RD_PIPELINE_ELAPSED_BUCKETS-1, for timeout clusters */
+    uint32_t        elapsed[RD_V_NCODES][RD_PIPELINE_ELAPSED_BUCKETS];
+    /* upstream legs that carried one request and closed: churn */
+    uint64_t        upstream_single_use;
+    uint64_t        upstream_with_requests;
 };
 
 /* Called once per finished connection with its verdict; both are valid

@@ -101,8 +101,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.dlt = dlt;
 
     while (pcap_next_ex(p, &hdr, &pkt) == 1) {
-        ts = (rd_usec_t) hdr->ts.tv_sec * 1000000
-             + (rd_usec_t) hdr->ts.tv_usec;
+        ts = rd_usec_from_tv((int64_t) hdr->ts.tv_sec,
+                             (int64_t) hdr->ts.tv_usec);
         rd_pipeline_packet(pl, dlt, pkt, hdr->caplen, hdr->len, ts);
         in.packets++;
     }

@@ -1,0 +1,3 @@
+<?php
+/* fpm lab: Location without Status: 302 */
+header('Location: /index.php');
