@@ -20,6 +20,7 @@ enum {
     OPT_NGINX,
     OPT_UPSTREAM,
     OPT_NGINX_VERSION,
+    OPT_FASTCGI,
     OPT_NO_PROGRESS,
     OPT_PROGRESS,
     OPT_VERSION,
@@ -37,6 +38,7 @@ static const struct option  long_opts[] = {
     { "nginx", required_argument, NULL, OPT_NGINX },
     { "upstream", required_argument, NULL, OPT_UPSTREAM },
     { "nginx-version", required_argument, NULL, OPT_NGINX_VERSION },
+    { "fastcgi", required_argument, NULL, OPT_FASTCGI },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "help", no_argument, NULL, 'h' },
@@ -73,6 +75,9 @@ rd_cli_usage(FILE *f)
 "  --nginx ADDR[:PORT]  nginx listens here (repeatable); default: learnt\n"
 "                     by pairing requests across connections\n"
 "  --upstream ADDR[:PORT]  an upstream server (repeatable)\n"
+"  --fastcgi ADDR[:PORT]  a FastCGI server (php-fpm): read its\n"
+"                     connections as FastCGI (repeatable; default: found\n"
+"                     from the first bytes)\n"
 "  --nginx-version V  the nginx version whose messages to predict\n"
 "                     (default: from Server: headers)\n"
 "  --max-header-bytes N  HTTP header block size before the message is\n"
@@ -214,6 +219,13 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
             } else {
                 o->upstream[o->nupstream++] = optarg;
             }
+            break;
+        case OPT_FASTCGI:
+            if (o->nfastcgi == RD_CLI_MAX_FILES) {
+                snprintf(err, RD_ERRLEN, "too many --fastcgi");
+                return RD_CLI_ERROR;
+            }
+            o->fastcgi[o->nfastcgi++] = optarg;
             break;
         case OPT_NGINX_VERSION:
             o->nginx_version = optarg;

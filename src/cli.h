@@ -33,6 +33,8 @@ struct rd_opts {
     const char             *upstream[RD_CLI_MAX_FILES];   /* --upstream */
     size_t                  nupstream;
     const char             *nginx_version;  /* --nginx-version */
+    const char             *fastcgi[RD_CLI_MAX_FILES];    /* --fastcgi */
+    size_t                  nfastcgi;
     int                     progress;       /* -1 auto, 0 off, 1 on */
     struct rd_report_cfg    report;
     struct rd_pipeline_cfg  pipeline;

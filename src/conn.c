@@ -14,6 +14,13 @@ const struct rd_tok  rd_close_kind_names[] = {
     { 0, NULL }
 };
 
+const struct rd_tok  rd_proto_names[] = {
+    { RD_PROTO_NONE, "none" },
+    { RD_PROTO_HTTP, "http" },
+    { RD_PROTO_FASTCGI, "fastcgi" },
+    { 0, NULL }
+};
+
 const struct rd_tok  rd_phase_names[] = {
     { RD_PHASE_NONE, "none" },
     { RD_PHASE_CONNECT, "connect" },
@@ -315,11 +322,171 @@ looks_like_start(int dir, const uint8_t *p, size_t len)
 }
 
 
+/* ---- FastCGI: the record parser's exchanges into the ring ---------- */
+
+static uint32_t
+fcgi_to_http1_findings(uint32_t f)
+{
+    uint32_t  h = 0;
+
+    if (f & (1u << RD_FCGI_COMPLETE)) {
+        h |= 1u << RD_HTTP1_COMPLETE;
+    }
+    if (f & (1u << RD_FCGI_TRUNCATED)) {
+        h |= 1u << RD_HTTP1_TRUNCATED;
+    }
+    if (f & (1u << RD_FCGI_INCOMPLETE)) {
+        h |= 1u << RD_HTTP1_INCOMPLETE;
+    }
+    if (f & (1u << RD_FCGI_UNKNOWN_GAP)) {
+        h |= 1u << RD_HTTP1_UNKNOWN_GAP;
+    }
+    if (f & (1u << RD_FCGI_HEADER_OVERFLOW)) {
+        h |= 1u << RD_HTTP1_HEADER_OVERFLOW;
+    }
+    return h;
+}
+
+
+static int
+fcgi_primary(int p)
+{
+    switch (p) {
+    case RD_FCGI_TRUNCATED:
+        return RD_HTTP1_TRUNCATED;
+    case RD_FCGI_INCOMPLETE:
+        return RD_HTTP1_INCOMPLETE;
+    case RD_FCGI_UNKNOWN_GAP:
+        return RD_HTTP1_UNKNOWN_GAP;
+    case RD_FCGI_HEADER_OVERFLOW:
+        return RD_HTTP1_HEADER_OVERFLOW;
+    default:
+        return RD_HTTP1_COMPLETE;
+    }
+}
+
+
+static void
+on_fcgi(void *ctx, const struct rd_fcgi *p, const struct rd_fcgi_exchange *x,
+    int event)
+{
+    struct rd_conn      *c = ctx;
+    struct rd_exchange  *e;
+
+    (void) p;
+    if (event == RD_FCGI_EV_BEGIN) {
+        while (c->nex <= x->seq) {
+            ex_new(c);
+        }
+    }
+    e = ex_at(c, x->seq);
+    if (e == NULL) {
+        return;
+    }
+    e->has_req = 1;
+    e->req_start = x->ts_begin;
+    if (x->method_len > 0) {
+        e->method_len = x->method_len;
+        memcpy(e->method, x->method, x->method_len);
+    }
+    if (x->target_len > 0) {
+        e->target_len = (uint8_t) RD_MIN(x->target_len, RD_HTTP1_TARGET_LEN);
+        memcpy(e->target, x->target, e->target_len);
+    }
+    e->keep_alive = (x->begin_flags & RD_FCGI_KEEP_CONN) != 0;
+    if (x->proto_len == 8 && memcmp(x->proto, "HTTP/1.", 7) == 0
+        && (x->proto[7] == '0' || x->proto[7] == '1'))
+    {
+        e->version = (uint8_t) (10 + (x->proto[7] - '0'));  /* the client's */
+    }
+    e->stderr_seen = (x->findings & (1u << RD_FCGI_STDERR_SEEN)) != 0;
+    e->invalid_record = (x->findings & (1u << RD_FCGI_INVALID_RECORD)) != 0;
+    if (x->ts_resp != 0) {
+        e->resp_start = x->ts_resp;
+    }
+
+    switch (event) {
+    case RD_FCGI_EV_REQUEST_DONE:
+        e->req_done = 1;
+        e->req_end = x->ts_req_done;
+        e->req_body_bytes = x->stdin_bytes;
+        e->req_framing = RD_HTTP1_COMPLETE;
+        e->req_header_bytes = x->params_bytes;
+        if (c->env != NULL && c->env->on_request != NULL) {
+            c->env->on_request(c->env->ctx, c, x->seq);
+        }
+        break;
+    case RD_FCGI_EV_HEADERS:
+        e->has_resp = 1;
+        e->status = x->status;
+        e->content_length = x->content_length;
+        e->header_bytes = x->header_bytes;
+        if (c->env != NULL && c->env->on_response != NULL) {
+            c->env->on_response(c->env->ctx, c);
+        }
+        break;
+    case RD_FCGI_EV_END:
+        e->resp_end = x->ts_end;
+        e->body_bytes = x->body_bytes;
+        e->findings = fcgi_to_http1_findings(x->findings);
+        e->framing = (uint8_t) fcgi_primary(x->primary);
+        if (x->findings & (1u << RD_FCGI_HEADER_OVERFLOW)) {
+            e->has_resp = 1;        /* a response too big to be read */
+            e->header_bytes = RD_MAX(e->header_bytes, x->stdout_bytes);
+        }
+        if (e->has_resp) {
+            e->resp_done = 1;
+        }
+        if (x->findings & (1u << RD_FCGI_COMPLETE)) {
+            c->served++;
+        }
+        if (c->next_resp <= x->seq) {
+            c->next_resp = x->seq + 1;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+
+/* The first payload byte decides what the connection speaks. */
+static void
+decide_proto(struct rd_conn *c, int dir, const uint8_t *p, size_t len)
+{
+    const struct rd_conn_env  *env = c->env;
+    bool                       fastcgi;
+
+    fastcgi = env != NULL && env->proto_hint != NULL
+              && env->proto_hint(env->ctx, c) == RD_PROTO_FASTCGI;
+    if (!fastcgi && dir == RD_CONN_CLIENT && p != NULL) {
+        fastcgi = rd_fcgi_sniff(p, len);
+    }
+    if (fastcgi) {
+        c->proto = RD_PROTO_FASTCGI;
+        rd_fcgi_init(&c->fcgi, 0, on_fcgi, c);
+        return;
+    }
+    c->proto = RD_PROTO_HTTP;
+    rd_http1_init(&c->http[RD_CONN_CLIENT], RD_HTTP1_REQUEST,
+                  env != NULL ? env->max_header_bytes : 0, on_http, c);
+    rd_http1_init(&c->http[RD_CONN_SERVER], RD_HTTP1_RESPONSE,
+                  env != NULL ? env->max_header_bytes : 0, on_http, c);
+}
+
+
 static void
 sink_data(void *ctx, int dir, const uint8_t *p, size_t len, rd_usec_t ts)
 {
     struct rd_conn  *c = ctx;
 
+    if (c->proto == RD_PROTO_NONE) {
+        decide_proto(c, dir, p, len);
+    }
+    if (c->proto == RD_PROTO_FASTCGI) {
+        rd_fcgi_feed(&c->fcgi, dir, p, len, ts);
+        return;
+    }
     if (!c->side[dir].tcp.syn && c->http[dir].offset == 0
         && !looks_like_start(dir, p, len))
     {
@@ -336,24 +503,43 @@ sink_gap(void *ctx, int dir, uint64_t n, rd_usec_t ts)
     struct rd_conn  *c = ctx;
 
     (void) ts;
+    if (c->proto == RD_PROTO_NONE) {
+        decide_proto(c, dir, NULL, 0);
+    }
+    if (c->proto == RD_PROTO_FASTCGI) {
+        rd_fcgi_gap(&c->fcgi, dir, n);
+        return;
+    }
     rd_http1_gap(&c->http[dir], n);
 }
 
 
 static void
-http_ready(struct rd_conn *c, const struct rd_conn_env *env,
+stream_sink(struct rd_conn *c, const struct rd_conn_env *env,
     struct rd_tcp_sink *sink)
 {
-    if (!c->http_ready) {
-        c->http_ready = 1;
-        rd_http1_init(&c->http[RD_CONN_CLIENT], RD_HTTP1_REQUEST,
-                      env->max_header_bytes, on_http, c);
-        rd_http1_init(&c->http[RD_CONN_SERVER], RD_HTTP1_RESPONSE,
-                      env->max_header_bytes, on_http, c);
-    }
+    c->env = env;
     sink->data = sink_data;
     sink->gap = sink_gap;
     sink->ctx = c;
+}
+
+
+static int
+fcgi_phase_now(const struct rd_conn *c)
+{
+    switch (rd_fcgi_phase(&c->fcgi)) {
+    case RD_FCGI_PH_SENDING_REQUEST:
+        return RD_PHASE_SENDING_REQUEST;
+    case RD_FCGI_PH_AWAITING_RESPONSE_HEADER:
+        return RD_PHASE_AWAITING_RESPONSE_HEADER;
+    case RD_FCGI_PH_READING_RESPONSE_BODY:
+        return RD_PHASE_READING_RESPONSE_BODY;
+    case RD_FCGI_PH_AFTER_COMPLETE_RESPONSE:
+        return RD_PHASE_AFTER_COMPLETE_RESPONSE;
+    default:
+        return RD_PHASE_IDLE_KEEPALIVE;
+    }
 }
 
 
@@ -367,9 +553,12 @@ phase_now(const struct rd_conn *c, int dir, int kind)
     if (c->syn && !c->established && c->nex == 0) {
         return RD_PHASE_CONNECT;
     }
-    if (!c->http_ready) {
+    if (c->proto == RD_PROTO_NONE) {
         return c->syn && !c->established ? RD_PHASE_CONNECT
                                          : RD_PHASE_IDLE_KEEPALIVE;
+    }
+    if (c->proto == RD_PROTO_FASTCGI) {
+        return fcgi_phase_now(c);
     }
     rq = rd_http1_phase(&c->http[RD_CONN_CLIENT]);
     rs = rd_http1_phase(&c->http[RD_CONN_SERVER]);
@@ -618,7 +807,7 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
 
     retrans = s->tcp.retrans;
     ooo = s->tcp.ooo;
-    http_ready(c, env, &sink);
+    stream_sink(c, env, &sink);
     rd_tcp_segment(env->pool, &s->tcp, seg, &sink, dir);
     if (seg->payload_len > 0 && s->tcp.retrans == retrans) {
         if (s->first_data_ts == 0) {
@@ -658,7 +847,7 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
 
     c->end = (uint8_t) why;
     c->env = env;
-    http_ready(c, env, &sink);
+    stream_sink(c, env, &sink);
     rst = false;
     for (k = 0; k < c->nrst; k++) {
         rst = rst || c->rst[k].exact || !c->rst[k].known;
@@ -676,7 +865,11 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
         } else {
             how = RD_HTTP1_EOF_CAPTURE_END;
         }
-        rd_http1_finish(&c->http[i], how);
+        if (c->proto == RD_PROTO_FASTCGI) {
+            rd_fcgi_finish(&c->fcgi, i, how);
+        } else if (c->proto == RD_PROTO_HTTP) {
+            rd_http1_finish(&c->http[i], how);
+        }
     }
 }
 

@@ -25,6 +25,7 @@ struct role_ep {
     uint16_t        port;
     uint8_t         leg;            /* RD_LEG_CLIENT: nginx listens here */
     bool            declared;       /* from the command line */
+    bool            fastcgi;        /* --fastcgi */
 };
 
 /* A recent request, for pairing. */
@@ -164,13 +165,71 @@ is_nginx_host(const struct rd_legs *l, uint8_t af, const uint8_t *addr)
 }
 
 
+static int
+parse_spec(const char *spec, uint8_t *af_out, uint8_t addr[16],
+    uint16_t *port_out);
+
+
 int
 rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
     char err[RD_ERRLEN])
 {
+    uint8_t   af, addr[16];
+    uint16_t  port;
+
+    if (parse_spec(spec, &af, addr, &port) != 0) {
+        snprintf(err, RD_ERRLEN, "%s: '%s' is not ADDR, ADDR:PORT or "
+                 "[ADDR]:PORT", leg == RD_LEG_CLIENT ? "--nginx"
+                                                     : "--upstream", spec);
+        return -RD_EINVAL;
+    }
+    learn_ep(l, af, addr, port, leg, true);
+    if (leg == RD_LEG_CLIENT) {
+        learn_nginx_host(l, af, addr);
+    }
+    return RD_OK;
+}
+
+
+int
+rd_legs_declare_fastcgi(struct rd_legs *l, const char *spec,
+    char err[RD_ERRLEN])
+{
+    uint8_t          af, addr[16];
+    uint16_t         port;
+    struct role_ep  *e;
+
+    if (parse_spec(spec, &af, addr, &port) != 0) {
+        snprintf(err, RD_ERRLEN, "--fastcgi: '%s' is not ADDR, ADDR:PORT or "
+                 "[ADDR]:PORT", spec);
+        return -RD_EINVAL;
+    }
+    learn_ep(l, af, addr, port, RD_LEG_UPSTREAM, true);
+    e = find_ep(l, af, addr, port);
+    if (e != NULL) {
+        e->fastcgi = true;
+    }
+    return RD_OK;
+}
+
+
+bool
+rd_legs_is_fastcgi(const struct rd_legs *l, const struct rd_conn *c)
+{
+    const struct role_ep  *e;
+
+    e = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
+    return e != NULL && e->fastcgi;
+}
+
+
+/* ADDR, ADDR:PORT or [V6ADDR]:PORT; port 0 when absent. */
+static int
+parse_spec(const char *spec, uint8_t *af_out, uint8_t addr[16],
+    uint16_t *port_out)
+{
     char            host[64];
     const char     *colon, *end;
-    uint8_t         addr[16];
     unsigned long   port;
     size_t          n;
     uint8_t         af;
@@ -206,7 +265,7 @@ rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
             goto bad;
         }
     }
-    memset(addr, 0, sizeof(addr));
+    memset(addr, 0, 16);
     if (inet_pton(AF_INET, host, addr) == 1) {
         af = 4;
     } else if (inet_pton(AF_INET6, host, addr) == 1) {
@@ -214,17 +273,12 @@ rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
     } else {
         goto bad;
     }
-    learn_ep(l, af, addr, (uint16_t) port, leg, true);
-    if (leg == RD_LEG_CLIENT) {
-        learn_nginx_host(l, af, addr);
-    }
-    return RD_OK;
+    *af_out = af;
+    *port_out = (uint16_t) port;
+    return 0;
 
 bad:
-    snprintf(err, RD_ERRLEN, "%s: '%s' is not ADDR, ADDR:PORT or "
-             "[ADDR]:PORT", leg == RD_LEG_CLIENT ? "--nginx" : "--upstream",
-             spec);
-    return -RD_EINVAL;
+    return -1;
 }
 
 

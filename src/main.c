@@ -83,6 +83,11 @@ declare_roles(const struct rd_opts *o, struct rd_legs *legs,
             return -1;
         }
     }
+    for (i = 0; i < o->nfastcgi; i++) {
+        if (rd_legs_declare_fastcgi(legs, o->fastcgi[i], err) != 0) {
+            return -1;
+        }
+    }
     if (o->nginx_version != NULL
         && rd_legs_set_version(legs, o->nginx_version) != 0)
     {
@@ -261,6 +266,14 @@ run_live(struct run *run)
         pcap_close(p);
         return RD_EXIT_ERROR;
     }
+    /* tcpdump's line: scripts wait for it to know the capture is open
+     * (packets are queued by the kernel from here on) */
+    fprintf(stderr, "rstdiag: listening on %s, link-type %s, snapshot "
+            "length %d bytes\n", run->o->iface,
+            pcap_datalink_val_to_name(pcap_datalink(p)) != NULL
+            ? pcap_datalink_val_to_name(pcap_datalink(p)) : "unknown",
+            pcap_snapshot(p));
+    fflush(stderr);
     /* live consumers read lines as they come */
     setvbuf(stdout, NULL, _IOLBF, 0);
 

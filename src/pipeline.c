@@ -46,6 +46,15 @@ on_request(void *ctx, struct rd_conn *c, uint32_t ex)
 }
 
 
+static int
+proto_hint(void *ctx, const struct rd_conn *c)
+{
+    struct rd_pipeline  *pl = ctx;
+
+    return rd_legs_is_fastcgi(pl->legs, c) ? RD_PROTO_FASTCGI : 0;
+}
+
+
 static void
 on_response(void *ctx, struct rd_conn *c)
 {
@@ -132,6 +141,7 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
     pl->env.max_header_bytes = cfg->max_header_bytes;
     pl->env.on_request = on_request;
     pl->env.on_response = on_response;
+    pl->env.proto_hint = proto_hint;
     pl->env.ctx = pl;
     return pl;
 }

@@ -113,7 +113,7 @@ json_version(FILE *f, unsigned v)
 
 
 static void
-json_findings(FILE *f, uint32_t mask)
+json_findings(FILE *f, uint32_t mask, bool invalid_record, bool stderr_seen)
 {
     int   i;
     bool  first = true;
@@ -126,12 +126,51 @@ json_findings(FILE *f, uint32_t mask)
             first = false;
         }
     }
+    if (invalid_record) {
+        fprintf(f, "%s\"invalid_record\"", first ? "" : ",");
+        first = false;
+    }
+    if (stderr_seen) {
+        fprintf(f, "%s\"stderr_seen\"", first ? "" : ",");
+    }
     putc(']', f);
 }
 
 
+/* FastCGI extras of exchange k: STDERR text and END_REQUEST. */
 static void
-write_exchange_json(FILE *f, const struct rd_exchange *e)
+write_fcgi_json(FILE *f, const struct rd_conn *c, uint32_t k)
+{
+    const struct rd_fcgi_exchange  *x;
+    int                             i;
+
+    x = NULL;
+    for (i = 0; i < RD_FCGI_SLOTS; i++) {
+        if (c->fcgi.slot[i].seq == k && c->fcgi.slot[i].ts_begin != 0) {
+            x = &c->fcgi.slot[i];
+        }
+    }
+    fputs(",\"stderr\":", f);
+    if (x != NULL && x->stderr_len > 0) {
+        rd_json_str(f, x->stderr_text, x->stderr_len);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"end_request\":", f);
+    if (x != NULL && (x->flags & RD_FCGI_F_END_REQUEST)) {
+        fprintf(f, "{\"app_status\":%" PRIu32 ",\"protocol_status\":\"%s\"}",
+                x->app_status,
+                rd_tok2str(rd_fcgi_protocol_status_names, x->protocol_status,
+                           "unknown"));
+    } else {
+        fputs("null", f);
+    }
+}
+
+
+static void
+write_exchange_json(FILE *f, const struct rd_conn *c, uint32_t k,
+    const struct rd_exchange *e)
 {
     fputs("{\"method\":", f);
     if (e->has_req && e->method_len > 0) {
@@ -148,7 +187,7 @@ write_exchange_json(FILE *f, const struct rd_exchange *e)
     fputs(",\"version\":", f);
     json_version(f, e->version);
     fputs(",\"status\":", f);
-    if (e->has_resp) {
+    if (e->has_resp && e->status != 0) {
         fprintf(f, "%u", (unsigned) e->status);
     } else {
         fputs("null", f);
@@ -170,7 +209,7 @@ write_exchange_json(FILE *f, const struct rd_exchange *e)
         fputs("null", f);
     }
     fputs(",\"findings\":", f);
-    json_findings(f, e->findings);
+    json_findings(f, e->findings, e->invalid_record, e->stderr_seen);
     fprintf(f, ",\"framing_offset\":%" PRIu64, e->framing_off);
     fprintf(f, ",\"header_bytes\":%" PRIu64, e->header_bytes);
     fprintf(f, ",\"request_header_bytes\":%" PRIu64
@@ -192,6 +231,9 @@ write_exchange_json(FILE *f, const struct rd_exchange *e)
     json_ts_or_null(f, e->resp_start);
     fputs(",\"ts_response_end\":", f);
     json_ts_or_null(f, e->resp_end);
+    if (c->proto == RD_PROTO_FASTCGI) {
+        write_fcgi_json(f, c, k);
+    }
     putc('}', f);
 }
 
@@ -227,7 +269,7 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
     }
     fprintf(f, ",\"verdict\":\"%s\",\"severity\":\"%s\",\"blame\":\"%s\"",
             rd_tok2str(rd_verdict_names, v->code, "?"),
-            rd_tok2str(rd_severity_names, rule->severity, "?"),
+            rd_tok2str(rd_severity_names, v->severity, "?"),
             rd_tok2str(rd_blame_names, rule->blame, "?"));
     fputs(",\"nginx_message\":", f);
     json_cstr_or_null(f, v->message);
@@ -379,7 +421,9 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
                     (unsigned) s->ip_id_last);
         }
     }
-    fprintf(f, "},\"phase\":\"%s\",\"requests_before\":%" PRIu32
+    fprintf(f, "},\"protocol\":\"%s\"",
+            rd_tok2str(rd_proto_names, c->proto, "none"));
+    fprintf(f, ",\"phase\":\"%s\",\"requests_before\":%" PRIu32
             ",\"requests_total\":%" PRIu32 ",\"server_header\":",
             rd_tok2str(rd_phase_names, c->phase, "none"), c->served_at_close,
             c->nex);
@@ -400,7 +444,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
             if (!first) {
                 putc(',', f);
             }
-            write_exchange_json(f, e);
+            write_exchange_json(f, c, k, e);
             first = false;
         }
     }
@@ -642,7 +686,7 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     if (v->code != RD_V_NONE) {
         fprintf(f, "    verdict: %s (%s, blame %s, %s confidence)\n",
                 rd_tok2str(rd_verdict_names, v->code, "?"),
-                rd_tok2str(rd_severity_names, v->rule->severity, "?"),
+                rd_tok2str(rd_severity_names, v->severity, "?"),
                 rd_tok2str(rd_blame_names, v->rule->blame, "?"),
                 rd_tok2str(rd_confidence_names, v->confidence, "?"));
         if (v->message != NULL) {
@@ -744,7 +788,7 @@ rd_report_conn(struct rd_report *r, const struct rd_conn *c,
 {
     bool  abnormal;
 
-    abnormal = rd_conn_abnormal(c) || v->rule->severity >= RD_SEV_WARNING;
+    abnormal = rd_conn_abnormal(c) || v->severity >= RD_SEV_WARNING;
     if (!abnormal && !r->cfg.all && !r->cfg.verbose) {
         return;
     }

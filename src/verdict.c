@@ -4,6 +4,7 @@
  * proxy_buffering on), checked against a real nginx in tests/lab; the
  * rows of ../shared/nginx-messages.md sections 2, 8 and 10.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "rstdiag/legs.h"
@@ -50,6 +51,7 @@ const struct rd_tok  rd_verdict_names[] = {
     { RD_V_BAD_GATEWAY, "bad_gateway" },
     { RD_V_RESPONSE_CUT_TO_CLIENT, "response_cut_to_client" },
     { RD_V_NGINX_CLOSED_WITHOUT_RESPONSE, "nginx_closed_without_response" },
+    { RD_V_FASTCGI_STDERR, "fastcgi_stderr" },
     { 0, NULL }
 };
 
@@ -210,6 +212,13 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "failed after nginx committed to answering (e.g. invalid chunked "
       "body)",
       "see the verdict of the paired upstream leg" },
+    { RD_V_FASTCGI_STDERR, RD_SEV_WARNING, RD_BLAME_UPSTREAM, "error",
+      "FastCGI sent in stderr: \"",
+      "the FastCGI application (PHP) wrote to STDERR: a fatal error (the "
+      "client then gets a 500) or a warning; nginx logs it at [error]",
+      "read the message: fix the script (a fatal error, an uncaught "
+      "exception), or route PHP warnings to a log file (log_errors, "
+      "error_log) instead of STDERR" },
 };
 
 
@@ -330,6 +339,7 @@ set(struct rd_verdict *v, int code)
     v->code = code;
     v->rule = &rules[code];
     v->message = rules[code].message;
+    v->severity = rules[code].severity;
 }
 
 
@@ -337,6 +347,45 @@ static double
 secs(rd_usec_t d)
 {
     return (double) d / 1e6;
+}
+
+
+/*
+ * A FastCGI exchange with STDERR text: nginx logs it as
+ * 'FastCGI sent in stderr: "<text>"'; the message is rebuilt up to the
+ * first line end (error.log entries span lines as the text does).
+ */
+static bool
+fcgi_stderr(const struct rd_conn *c, struct rd_verdict *v)
+{
+    const struct rd_fcgi_exchange  *x, *best;
+    size_t                          i, n;
+    int                             k;
+
+    best = NULL;
+    for (k = 0; k < RD_FCGI_SLOTS; k++) {
+        x = &c->fcgi.slot[k];
+        if (x->stderr_len > 0 && (best == NULL || x->seq > best->seq)) {
+            best = x;
+        }
+    }
+    if (best == NULL) {
+        return false;
+    }
+    set(v, RD_V_FASTCGI_STDERR);
+    n = (size_t) snprintf(v->buf, sizeof(v->buf), "%s", v->message);
+    for (i = 0; i < best->stderr_len && n + 1 < sizeof(v->buf); i++) {
+        if (best->stderr_text[i] == '\n' || best->stderr_text[i] == '\r') {
+            break;
+        }
+        v->buf[n++] = (char) best->stderr_text[i];
+    }
+    v->buf[n] = '\0';
+    v->message = v->buf;
+    if (best->status >= 500) {
+        v->severity = RD_SEV_ERROR;     /* a fatal error: the client got 5xx */
+    }
+    return true;
 }
 
 
@@ -418,6 +467,13 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                 if (e != NULL && e->req_end != 0) {
                     v->elapsed = secs(c->close_ts - e->req_end);
                 }
+                if (c->proto == RD_PROTO_FASTCGI && e != NULL
+                    && e->resp_start != 0 && e->resp_start <= c->close_ts)
+                {
+                    /* STDOUT had begun: the FastCGI module says so */
+                    v->message = "upstream prematurely closed FastCGI stdout "
+                                 "while reading response header from upstream";
+                }
                 return;
             default:
                 break;
@@ -437,6 +493,17 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     if ((f & (1u << RD_HTTP1_TRUNCATED)) && c->close_by == RD_CONN_SERVER) {
         set(v, c->close_kind == RD_CLOSE_RST ? RD_V_UPSTREAM_RESET_MID_BODY
                                              : RD_V_UPSTREAM_TRUNCATED_BODY);
+        if (c->proto == RD_PROTO_FASTCGI && c->close_kind == RD_CLOSE_FIN
+            && e != NULL && !e->keep_alive)
+        {
+            /* fastcgi_keep_conn off: the FIN ends the response for nginx
+             * (catalog 2I) and it logs nothing */
+            v->message = NULL;
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "with fastcgi_keep_conn off nginx takes the FIN as the "
+                     "end of the response: the client gets a truncated body "
+                     "and nothing is logged";
+        }
         return;
     }
     if (f & (1u << RD_HTTP1_EXCESS)) {
@@ -508,6 +575,10 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
             set(v, RD_V_NGINX_RESET);
             return;
         }
+        return;
+    }
+
+    if (c->proto == RD_PROTO_FASTCGI && fcgi_stderr(c, v)) {
         return;
     }
 

@@ -322,7 +322,7 @@ test_verdict_rules_complete(void **state)
         assert_true(r->severity >= RD_SEV_INFO);
         assert_non_null(r->fix);
         assert_non_null(r->causes);
-        if (r->message != NULL) {
+        if (r->message != NULL && i != RD_V_FASTCGI_STDERR) {
             assert_non_null(strstr(r->message, " while "));
             assert_non_null(r->level);
         }
@@ -352,6 +352,35 @@ test_verdict_confidence(void **state)
 }
 
 
+/* A FastCGI exchange with STDERR text names nginx's line, cut at the
+ * first line end as error.log shows it; a 500 makes it an error. */
+static void
+test_verdict_fastcgi_stderr(void **state)
+{
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+    static const char      text[] = "PHP message: PHP Fatal error: boom\nnext";
+
+    (void) state;
+    build(&cases[23], &c, &x);          /* healthy_close_delimited */
+    c.proto = RD_PROTO_FASTCGI;
+    memset(&c.fcgi, 0, sizeof(c.fcgi));
+    c.fcgi.slot[1].seq = 0;
+    c.fcgi.slot[1].status = 500;
+    c.fcgi.slot[1].stderr_len = sizeof(text) - 1;
+    memcpy(c.fcgi.slot[1].stderr_text, text, sizeof(text) - 1);
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_FASTCGI_STDERR);
+    assert_string_equal(v.message, "FastCGI sent in stderr: \"PHP message: "
+                        "PHP Fatal error: boom");
+    assert_int_equal(v.severity, RD_SEV_ERROR);
+    c.fcgi.slot[1].status = 200;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.severity, RD_SEV_WARNING);
+}
+
+
 int
 main(void)
 {
@@ -359,6 +388,7 @@ main(void)
         cmocka_unit_test(test_verdict_table),
         cmocka_unit_test(test_verdict_rules_complete),
         cmocka_unit_test(test_verdict_confidence),
+        cmocka_unit_test(test_verdict_fastcgi_stderr),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

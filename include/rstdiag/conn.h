@@ -15,6 +15,7 @@
 
 #include "rstdiag/common.h"
 #include "rstdiag/decode.h"
+#include "rstdiag/fcgi.h"
 #include "rstdiag/http1.h"
 #include "rstdiag/limits.h"
 #include "rstdiag/tcp.h"
@@ -67,6 +68,15 @@ struct rd_conn_rst {
                                      * side had not acknowledged */
 };
 
+/* What the connection carries, decided at its first payload byte. */
+enum rd_proto {
+    RD_PROTO_NONE = 0,                  /* no payload yet */
+    RD_PROTO_HTTP,
+    RD_PROTO_FASTCGI                    /* nginx -> php-fpm and the like */
+};
+
+extern const struct rd_tok  rd_proto_names[];
+
 /* Where the exchange stood when the first FIN or RST arrived. */
 enum rd_phase {
     RD_PHASE_NONE = 0,                  /* no close seen */
@@ -109,6 +119,8 @@ struct rd_exchange {
     unsigned        keep_alive:1;           /* both allow reuse */
     unsigned        req_keep_alive:1;       /* the request allows it */
     unsigned        head:1;
+    unsigned        stderr_seen:1;          /* FastCGI STDERR records */
+    unsigned        invalid_record:1;       /* FastCGI framing broken */
     uint8_t         method_len;
     uint8_t         target_len;
     uint8_t         method[RD_HTTP1_METHOD_LEN];
@@ -148,7 +160,11 @@ struct rd_conn {
     uint8_t             nrst;           /* entries used in rst[] */
     uint32_t            rst_total;      /* RSTs seen, kept or not */
     struct rd_conn_rst  rst[RD_LIMITS_RST_KEEP];
-    struct rd_http1     http[2];        /* [0] requests, [1] responses */
+    union {
+        struct rd_http1 http[2];        /* HTTP: [0] requests, [1] responses */
+        struct rd_fcgi  fcgi;           /* FastCGI: both directions */
+    };
+    uint8_t             proto;          /* enum rd_proto */
     struct rd_exchange  ex[RD_LIMITS_EXCHANGES_KEEP];   /* ring */
     uint32_t            nex;            /* exchanges begun */
     uint32_t            next_resp;      /* exchange the next response is
@@ -164,7 +180,6 @@ struct rd_conn {
     uint8_t             leg;            /* enum rd_leg, set at finish */
     struct rd_conn     *peer_leg;       /* upstream leg: its client leg */
     uint64_t            peer_leg_id;    /* ... valid while ids match */
-    unsigned            http_ready:1;   /* http[] initialised */
     unsigned            roles_inferred:1;
     unsigned            syn:1;          /* client SYN seen */
     unsigned            synack:1;       /* server SYN/ACK seen */
@@ -182,6 +197,8 @@ struct rd_conn_env {
     void                  (*on_request)(void *ctx, struct rd_conn *c,
                                         uint32_t ex);
     void                  (*on_response)(void *ctx, struct rd_conn *c);
+    /* RD_PROTO_FASTCGI when c's server was declared FastCGI, else 0 */
+    int                   (*proto_hint)(void *ctx, const struct rd_conn *c);
     void                   *ctx;
 };
 

@@ -40,6 +40,15 @@ void rd_legs_destroy(struct rd_legs *l);
 int rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
     char err[RD_ERRLEN]);
 
+/* Declare a FastCGI server (--fastcgi ADDR[:PORT]): connections to it
+ * are read as FastCGI whatever their first bytes.  -RD_EINVAL on a bad
+ * spec. */
+int rd_legs_declare_fastcgi(struct rd_legs *l, const char *spec,
+    char err[RD_ERRLEN]);
+
+/* true when c's server was declared FastCGI */
+bool rd_legs_is_fastcgi(const struct rd_legs *l, const struct rd_conn *c);
+
 /* Use this nginx version instead of the one announced in Server:
  * headers ("1.22.1"); -RD_EINVAL when it does not parse. */
 int rd_legs_set_version(struct rd_legs *l, const char *v);

@@ -40,6 +40,7 @@ enum rd_verdict_code {
     RD_V_BAD_GATEWAY,               /* client leg: nginx answered 502/504 */
     RD_V_RESPONSE_CUT_TO_CLIENT,    /* client leg: body cut by nginx */
     RD_V_NGINX_CLOSED_WITHOUT_RESPONSE,  /* client leg: no answer at all */
+    RD_V_FASTCGI_STDERR,            /* the application wrote to STDERR */
     RD_V_NCODES
 };
 
@@ -98,12 +99,15 @@ struct rd_verdict {
     int                             code;
     const struct rd_verdict_rule   *rule;
     const char                     *message;    /* for this version/kind */
+    int                             severity;   /* the rule's, or raised */
     int                             confidence;
     const char                     *why;        /* reason when not high */
     double                          elapsed;    /* s from request sent to
                                                  * the close, < 0: n/a */
     double                          idle;       /* s idle before reuse,
                                                  * < 0: n/a */
+    char                            buf[256];   /* message, when built
+                                                 * from packet bytes */
 };
 
 /* Classify c.  Always fills *v (code RD_V_NONE for nothing to say). */
