@@ -122,15 +122,91 @@ rd_conn_is_new_syn(const struct rd_conn *c, const struct rd_seg *seg)
 }
 
 
+/* ---- the pool of application states -------------------------------- */
+
+struct rd_app_pool {
+    const struct rd_alloc  *alloc;
+    struct rd_conn_app     *slab;
+    uint32_t                n;
+    uint32_t                fresh;      /* slab[fresh..n) never used */
+    struct rd_conn_app     *free;
+};
+
+
+struct rd_app_pool *
+rd_app_pool_create(const struct rd_alloc *a, uint32_t n)
+{
+    struct rd_app_pool  *pool;
+
+    pool = a->calloc(a->ctx, 1, sizeof(*pool));
+    if (pool == NULL) {
+        return NULL;
+    }
+    pool->alloc = a;
+    pool->n = n;
+    /* calloc'ed and handed out in order: pages are touched only as
+     * connections with payload need them */
+    pool->slab = a->calloc(a->ctx, n ? n : 1, sizeof(struct rd_conn_app));
+    if (pool->slab == NULL) {
+        a->free(a->ctx, pool);
+        return NULL;
+    }
+    return pool;
+}
+
+
+void
+rd_app_pool_destroy(struct rd_app_pool *pool)
+{
+    if (pool == NULL) {
+        return;
+    }
+    pool->alloc->free(pool->alloc->ctx, pool->slab);
+    pool->alloc->free(pool->alloc->ctx, pool);
+}
+
+
+static struct rd_conn_app *
+app_get(struct rd_app_pool *pool)
+{
+    struct rd_conn_app  *a;
+
+    if (pool == NULL) {
+        return NULL;
+    }
+    if (pool->free != NULL) {
+        a = pool->free;
+        pool->free = a->next_free;
+    } else if (pool->fresh < pool->n) {
+        a = &pool->slab[pool->fresh++];
+    } else {
+        return NULL;
+    }
+    memset(a, 0, sizeof(*a));
+    return a;
+}
+
+
+void
+rd_conn_release(struct rd_conn *c, const struct rd_conn_env *env)
+{
+    if (c->app != NULL && env->apps != NULL) {
+        c->app->next_free = env->apps->free;
+        env->apps->free = c->app;
+    }
+    c->app = NULL;
+}
+
+
 /* ---- HTTP: the two parsers and the exchange ring ---------------------- */
 
 static struct rd_exchange *
 ex_at(struct rd_conn *c, uint32_t i)
 {
-    if (i >= c->nex || c->nex - i > RD_LIMITS_EXCHANGES_KEEP) {
+    if (c->app == NULL || i >= c->nex || c->nex - i > RD_LIMITS_EXCHANGES_KEEP) {
         return NULL;
     }
-    return &c->ex[i % RD_LIMITS_EXCHANGES_KEEP];
+    return &c->app->ex[i % RD_LIMITS_EXCHANGES_KEEP];
 }
 
 
@@ -158,9 +234,10 @@ rd_exchange_bad_framing(const struct rd_exchange *e)
 static struct rd_exchange *
 ex_new(struct rd_conn *c)
 {
+    rd_require(c->app != NULL);
     struct rd_exchange  *e;
 
-    e = &c->ex[c->nex % RD_LIMITS_EXCHANGES_KEEP];
+    e = &c->app->ex[c->nex % RD_LIMITS_EXCHANGES_KEEP];
     memset(e, 0, sizeof(*e));
     e->content_length = -1;
     c->nex++;
@@ -193,7 +270,7 @@ on_request(struct rd_conn *c, const struct rd_http1 *p,
         memcpy(e->target, m->target, m->target_len);
         e->head = rd_http1_method_is(m, "HEAD");
         e->req_keep_alive = m->keep_alive;
-        rd_http1_push_request(&c->http[RD_CONN_SERVER], e->head,
+        rd_http1_push_request(&c->app->http[RD_CONN_SERVER], e->head,
                               rd_http1_method_is(m, "CONNECT"),
                               m->version);
         if (c->env != NULL && c->env->on_request != NULL) {
@@ -264,6 +341,19 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
     }
     e = ex_at(c, event == RD_HTTP1_EV_EXCESS && c->next_resp > 0
                  ? c->next_resp - 1 : c->next_resp);
+    if (e != NULL && !e->has_resp && event == RD_HTTP1_EV_END
+        && (m->flags & RD_HTTP1_F_HEADERS_DONE) == 0
+        && (m->findings & (1u << RD_HTTP1_HEADER_OVERFLOW
+                           | 1u << RD_HTTP1_INCOMPLETE)) != 0)
+    {
+        /* the header block failed (overflow, syntax error) before
+         * RD_HTTP1_EV_HEADERS: the response still happened */
+        e->has_resp = 1;
+        e->resp_start = m->ts_begin;
+        e->status = (uint16_t) (m->status >= 100 ? m->status : 0);
+        e->resp_version = (uint8_t) m->version;
+        e->header_bytes = m->header_bytes;
+    }
     if (e != NULL && e->has_resp) {
         e->resp_end = m->ts_end;
         e->body_bytes = m->body_bytes;
@@ -457,6 +547,12 @@ decide_proto(struct rd_conn *c, int dir, const uint8_t *p, size_t len)
     const struct rd_conn_env  *env = c->env;
     bool                       fastcgi;
 
+    c->app = app_get(env != NULL ? env->apps : NULL);
+    if (c->app == NULL) {
+        c->proto = RD_PROTO_NONE;
+        c->no_app = 1;              /* followed at the TCP level only */
+        return;
+    }
     fastcgi = env != NULL && env->proto_hint != NULL
               && env->proto_hint(env->ctx, c) == RD_PROTO_FASTCGI;
     if (!fastcgi && dir == RD_CONN_CLIENT && p != NULL) {
@@ -464,13 +560,13 @@ decide_proto(struct rd_conn *c, int dir, const uint8_t *p, size_t len)
     }
     if (fastcgi) {
         c->proto = RD_PROTO_FASTCGI;
-        rd_fcgi_init(&c->fcgi, 0, on_fcgi, c);
+        rd_fcgi_init(&c->app->fcgi, 0, on_fcgi, c);
         return;
     }
     c->proto = RD_PROTO_HTTP;
-    rd_http1_init(&c->http[RD_CONN_CLIENT], RD_HTTP1_REQUEST,
+    rd_http1_init(&c->app->http[RD_CONN_CLIENT], RD_HTTP1_REQUEST,
                   env != NULL ? env->max_header_bytes : 0, on_http, c);
-    rd_http1_init(&c->http[RD_CONN_SERVER], RD_HTTP1_RESPONSE,
+    rd_http1_init(&c->app->http[RD_CONN_SERVER], RD_HTTP1_RESPONSE,
                   env != NULL ? env->max_header_bytes : 0, on_http, c);
 }
 
@@ -481,19 +577,25 @@ sink_data(void *ctx, int dir, const uint8_t *p, size_t len, rd_usec_t ts)
     struct rd_conn  *c = ctx;
 
     if (c->proto == RD_PROTO_NONE) {
+        if (c->no_app) {
+            return;
+        }
         decide_proto(c, dir, p, len);
+        if (c->app == NULL) {
+            return;
+        }
     }
     if (c->proto == RD_PROTO_FASTCGI) {
-        rd_fcgi_feed(&c->fcgi, dir, p, len, ts);
+        rd_fcgi_feed(&c->app->fcgi, dir, p, len, ts);
         return;
     }
-    if (!c->side[dir].tcp.syn && c->http[dir].offset == 0
+    if (!c->side[dir].tcp.syn && c->app->http[dir].offset == 0
         && !looks_like_start(dir, p, len))
     {
         /* joined mid-message: say so rather than misread the bytes */
-        rd_http1_gap(&c->http[dir], 1);
+        rd_http1_gap(&c->app->http[dir], 1);
     }
-    rd_http1_feed(&c->http[dir], p, len, ts);
+    rd_http1_feed(&c->app->http[dir], p, len, ts);
 }
 
 
@@ -504,13 +606,19 @@ sink_gap(void *ctx, int dir, uint64_t n, rd_usec_t ts)
 
     (void) ts;
     if (c->proto == RD_PROTO_NONE) {
+        if (c->no_app) {
+            return;
+        }
         decide_proto(c, dir, NULL, 0);
+        if (c->app == NULL) {
+            return;
+        }
     }
     if (c->proto == RD_PROTO_FASTCGI) {
-        rd_fcgi_gap(&c->fcgi, dir, n);
+        rd_fcgi_gap(&c->app->fcgi, dir, n);
         return;
     }
-    rd_http1_gap(&c->http[dir], n);
+    rd_http1_gap(&c->app->http[dir], n);
 }
 
 
@@ -528,7 +636,7 @@ stream_sink(struct rd_conn *c, const struct rd_conn_env *env,
 static int
 fcgi_phase_now(const struct rd_conn *c)
 {
-    switch (rd_fcgi_phase(&c->fcgi)) {
+    switch (rd_fcgi_phase(&c->app->fcgi)) {
     case RD_FCGI_PH_SENDING_REQUEST:
         return RD_PHASE_SENDING_REQUEST;
     case RD_FCGI_PH_AWAITING_RESPONSE_HEADER:
@@ -560,13 +668,13 @@ phase_now(const struct rd_conn *c, int dir, int kind)
     if (c->proto == RD_PROTO_FASTCGI) {
         return fcgi_phase_now(c);
     }
-    rq = rd_http1_phase(&c->http[RD_CONN_CLIENT]);
-    rs = rd_http1_phase(&c->http[RD_CONN_SERVER]);
+    rq = rd_http1_phase(&c->app->http[RD_CONN_CLIENT]);
+    rs = rd_http1_phase(&c->app->http[RD_CONN_SERVER]);
     if (rq == RD_HTTP1_PH_HEADER || rq == RD_HTTP1_PH_BODY) {
         return RD_PHASE_SENDING_REQUEST;
     }
     if ((rs == RD_HTTP1_PH_STOPPED || rs == RD_HTTP1_PH_LOST)
-        && (c->http[RD_CONN_SERVER].msg.flags & RD_HTTP1_F_HEADERS_DONE)
+        && (c->app->http[RD_CONN_SERVER].msg.flags & RD_HTTP1_F_HEADERS_DONE)
         && c->next_resp < c->nex)
     {
         /* the body broke the framing (bad chunk line, capture gap) */
@@ -575,7 +683,7 @@ phase_now(const struct rd_conn *c, int dir, int kind)
     if (rs == RD_HTTP1_PH_BODY) {
         /* the server's FIN is how a close-delimited body ends */
         if (dir == RD_CONN_SERVER && kind == RD_CLOSE_FIN
-            && (c->http[RD_CONN_SERVER].msg.findings
+            && (c->app->http[RD_CONN_SERVER].msg.findings
                 & (1u << RD_HTTP1_CLOSE_DELIMITED)))
         {
             return RD_PHASE_AFTER_COMPLETE_RESPONSE;
@@ -866,9 +974,9 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
             how = RD_HTTP1_EOF_CAPTURE_END;
         }
         if (c->proto == RD_PROTO_FASTCGI) {
-            rd_fcgi_finish(&c->fcgi, i, how);
+            rd_fcgi_finish(&c->app->fcgi, i, how);
         } else if (c->proto == RD_PROTO_HTTP) {
-            rd_http1_finish(&c->http[i], how);
+            rd_http1_finish(&c->app->http[i], how);
         }
     }
 }

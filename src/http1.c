@@ -2,6 +2,11 @@
  * Streaming HTTP/1.x framing (RFC 9112), byte at a time in the style of
  * nginx's ngx_http_parse.c.  See include/rstdiag/http1.h for the
  * contract and the decisions taken where the RFC leaves a choice.
+ *
+ * Speed (issue 6): bodies are counted in bulk, and scan_header() takes
+ * the runs of a header block (method, target, reason, names, values and
+ * the plain CRLFs between fields) many bytes at a time, with the same
+ * effects as step() byte by byte; every other byte goes through step().
  */
 #include <string.h>
 
@@ -68,6 +73,10 @@ enum {
 #define STEP_AGAIN  1   /* state changed, look at the byte again */
 
 #define BIT(f)      (1u << (f))
+
+/* a, alen equals the string literal lit */
+#define LIT_EQ(a, alen, lit)                                               \
+    ((alen) == sizeof(lit) - 1 && memcmp(a, lit, sizeof(lit) - 1) == 0)
 
 
 const struct rd_tok  rd_http1_event_names[] = {
@@ -138,6 +147,45 @@ static const int  primary_order[] = {
 
 static const char  http_prefix[] = "HTTP/";
 
+/*
+ * Header name bytes as stored (lower case); 0 for the bytes that end a
+ * name in the fast path: ':', CTLs up to SP and DEL (step() decides).
+ */
+static const uint8_t  name_map[256] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+    0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
+    0x38, 0x39, 0x00, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+    0x40, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67,
+    0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+    0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+    0x78, 0x79, 0x7a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
+    0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67,
+    0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+    0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+    0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x00,
+    0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+    0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f,
+    0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97,
+    0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f,
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+    0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+    0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+    0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+    0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+    0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+    0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7,
+    0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+    0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7,
+    0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+    0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+    0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
+};
+
 #define MAX_OFF     ((uint64_t) INT64_MAX)
 
 
@@ -145,6 +193,13 @@ static uint8_t
 lower(uint8_t c)
 {
     return (c >= 'A' && c <= 'Z') ? (uint8_t) (c | 0x20) : c;
+}
+
+
+static bool
+is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
 }
 
 
@@ -437,30 +492,68 @@ rd_http1_phase(const struct rd_http1 *p)
 static int
 header_kind(const struct rd_http1 *p)
 {
-    static const struct {
-        const char  *name;
-        int          kind;
-    } known[] = {
-        { "content-length", H_CL },
-        { "transfer-encoding", H_TE },
-        { "connection", H_CONN },
-        { "upgrade", H_UPGRADE },
-        { "server", H_SERVER },
-        { "expect", H_EXPECT },
-    };
-    size_t  i;
+    const uint8_t  *n;
 
-    if (p->type == RD_HTTP1_REQUEST && p->_nlen == 6
-        && memcmp(p->_name, "server", 6) == 0)
-    {
-        return H_OTHER;
-    }
-    for (i = 0; i < RD_NELEMS(known); i++) {
-        if (bytes_eq(p->_name, p->_nlen, known[i].name)) {
-            return known[i].kind;
+    n = p->_name;
+    switch (p->_nlen) {
+    case 6:
+        if (memcmp(n, "server", 6) == 0) {
+            return p->type == RD_HTTP1_REQUEST ? H_OTHER : H_SERVER;
         }
+        if (memcmp(n, "expect", 6) == 0) {
+            return H_EXPECT;
+        }
+        break;
+    case 7:
+        if (memcmp(n, "upgrade", 7) == 0) {
+            return H_UPGRADE;
+        }
+        break;
+    case 10:
+        if (memcmp(n, "connection", 10) == 0) {
+            return H_CONN;
+        }
+        break;
+    case 14:
+        if (memcmp(n, "content-length", 14) == 0) {
+            return H_CL;
+        }
+        break;
+    case 17:
+        if (memcmp(n, "transfer-encoding", 17) == 0) {
+            return H_TE;
+        }
+        break;
+    default:
+        break;
     }
     return H_OTHER;
+}
+
+
+/* A header field's name starts at off (the byte is looked at again). */
+static void
+line_begin(struct rd_http1 *p, uint64_t off)
+{
+    p->_line_off = off;
+    p->_nlen = 0;
+    p->_state = S_HDR_NAME;
+}
+
+
+/* The ':' after a non-empty field name was consumed. */
+static void
+name_done(struct rd_http1 *p)
+{
+    p->_hkind = p->_nlen <= sizeof(p->_name) ? header_kind(p) : H_OTHER;
+    p->_clst = CL_LWS;
+    p->_clv = 0;
+    p->_toklen = 0;
+    p->_tok_ws = false;
+    if (p->_hkind == H_SERVER && p->msg.server_len > 0) {
+        p->_hkind = H_OTHER;    /* keep the first Server */
+    }
+    p->_state = S_HDR_VALUE;
 }
 
 
@@ -481,7 +574,7 @@ token_end(struct rd_http1 *p)
 
     switch (p->_hkind) {
     case H_TE:
-        if (n <= sizeof(p->_tok) && bytes_eq(p->_tok, n, "chunked")) {
+        if (n <= sizeof(p->_tok) && LIT_EQ(p->_tok, n, "chunked")) {
             p->_te_last_chunked = true;
         } else {
             p->_te_last_chunked = false;
@@ -490,17 +583,17 @@ token_end(struct rd_http1 *p)
         break;
     case H_CONN:
         if (n <= sizeof(p->_tok)) {
-            if (bytes_eq(p->_tok, n, "close")) {
+            if (LIT_EQ(p->_tok, n, "close")) {
                 m->conn |= RD_HTTP1_CONN_CLOSE;
-            } else if (bytes_eq(p->_tok, n, "keep-alive")) {
+            } else if (LIT_EQ(p->_tok, n, "keep-alive")) {
                 m->conn |= RD_HTTP1_CONN_KEEPALIVE;
-            } else if (bytes_eq(p->_tok, n, "upgrade")) {
+            } else if (LIT_EQ(p->_tok, n, "upgrade")) {
                 m->conn |= RD_HTTP1_CONN_UPGRADE;
             }
         }
         break;
     case H_EXPECT:
-        if (n <= sizeof(p->_tok) && bytes_eq(p->_tok, n, "100-continue")) {
+        if (n <= sizeof(p->_tok) && LIT_EQ(p->_tok, n, "100-continue")) {
             m->flags |= RD_HTTP1_F_EXPECT_CONTINUE;
         }
         break;
@@ -537,52 +630,70 @@ token_byte(struct rd_http1 *p, uint8_t ch)
 }
 
 
-/* A byte of a header value (obs-fold arrives as one SP). */
 static void
-value_byte(struct rd_http1 *p, uint8_t ch)
+cl_byte(struct rd_http1 *p, uint8_t ch)
+{
+    uint64_t  d;
+
+    if (ch >= '0' && ch <= '9' && (p->_clst == CL_LWS
+                                   || p->_clst == CL_DIGITS))
+    {
+        d = (uint64_t) (ch - '0');
+        if (p->_clv > (MAX_OFF - d) / 10) {
+            p->_clst = CL_BAD;      /* > 2^63 - 1 */
+        } else {
+            p->_clv = p->_clv * 10 + d;
+            p->_clst = CL_DIGITS;
+        }
+    } else if (is_ows(ch) && p->_clst != CL_BAD) {
+        if (p->_clst == CL_DIGITS) {
+            p->_clst = CL_TWS;
+        }
+    } else {
+        p->_clst = CL_BAD;
+    }
+}
+
+
+/* n bytes of a header value, none CR, LF or NUL (obs-fold is one SP). */
+static void
+value_bytes(struct rd_http1 *p, const uint8_t *s, size_t n)
 {
     struct rd_http1_msg  *m;
-    uint64_t              d;
+    size_t                i;
 
     m = &p->msg;
     switch (p->_hkind) {
     case H_CL:
-        if (ch >= '0' && ch <= '9' && (p->_clst == CL_LWS
-                                       || p->_clst == CL_DIGITS))
-        {
-            d = (uint64_t) (ch - '0');
-            if (p->_clv > (MAX_OFF - d) / 10) {
-                p->_clst = CL_BAD;      /* > 2^63 - 1 */
-            } else {
-                p->_clv = p->_clv * 10 + d;
-                p->_clst = CL_DIGITS;
-            }
-        } else if (is_ows(ch) && p->_clst != CL_BAD) {
-            if (p->_clst == CL_DIGITS) {
-                p->_clst = CL_TWS;
-            }
-        } else {
-            p->_clst = CL_BAD;
+        for (i = 0; i < n; i++) {
+            cl_byte(p, s[i]);
         }
         break;
     case H_TE:
     case H_CONN:
     case H_EXPECT:
-        token_byte(p, ch);
+        for (i = 0; i < n; i++) {
+            token_byte(p, s[i]);
+        }
         break;
     case H_UPGRADE:
-        if (!is_ows(ch)) {
-            m->flags |= RD_HTTP1_F_UPGRADE_HDR;
+        for (i = 0; i < n; i++) {
+            if (!is_ows(s[i])) {
+                m->flags |= RD_HTTP1_F_UPGRADE_HDR;
+                break;
+            }
         }
         break;
     case H_SERVER:
-        if (m->server_len == 0 && is_ows(ch)) {
-            break;
-        }
-        if (m->server_len < RD_HTTP1_SERVER_LEN) {
-            m->server[m->server_len++] = ch;
-        } else {
-            m->flags |= RD_HTTP1_F_SERVER_TRUNC;
+        for (i = 0; i < n; i++) {
+            if (m->server_len == 0 && is_ows(s[i])) {
+                continue;
+            }
+            if (m->server_len == RD_HTTP1_SERVER_LEN) {
+                m->flags |= RD_HTTP1_F_SERVER_TRUNC;
+                break;
+            }
+            m->server[m->server_len++] = s[i];
         }
         break;
     default:
@@ -680,7 +791,7 @@ request_headers_done(struct rd_http1 *p, uint64_t off)
     struct rd_http1_msg  *m;
 
     m = &p->msg;
-    if (rd_http1_method_is(m, "CONNECT")
+    if (LIT_EQ(m->method, m->method_len, "CONNECT")
         || ((m->flags & RD_HTTP1_F_UPGRADE_HDR)
             && (m->conn & RD_HTTP1_CONN_UPGRADE)))
     {
@@ -1119,7 +1230,7 @@ step_header(struct rd_http1 *p, uint8_t ch)
                             "folded line without a header");
             }
             m->flags |= RD_HTTP1_F_OBS_FOLD;
-            value_byte(p, ' ');
+            value_bytes(p, (const uint8_t *) " ", 1);
             p->_state = S_FOLD_WS;
             return STEP_NEXT;
         }
@@ -1132,9 +1243,7 @@ step_header(struct rd_http1 *p, uint8_t ch)
             m->flags |= RD_HTTP1_F_BARE_LF;
             return headers_done(p, p->offset + 1);
         }
-        p->_line_off = p->offset;
-        p->_nlen = 0;
-        p->_state = S_HDR_NAME;
+        line_begin(p, p->offset);
         return STEP_AGAIN;
 
     case S_HDR_NAME:
@@ -1142,16 +1251,7 @@ step_header(struct rd_http1 *p, uint8_t ch)
             if (p->_nlen == 0) {
                 return fail(p, RD_HTTP1_E_HEADER, "empty header name");
             }
-            p->_hkind = p->_nlen <= sizeof(p->_name) ? header_kind(p)
-                                                     : H_OTHER;
-            p->_clst = CL_LWS;
-            p->_clv = 0;
-            p->_toklen = 0;
-            p->_tok_ws = false;
-            if (p->_hkind == H_SERVER && m->server_len > 0) {
-                p->_hkind = H_OTHER;    /* keep the first Server */
-            }
-            p->_state = S_HDR_VALUE;
+            name_done(p);
             return STEP_NEXT;
         }
         if (ch <= 0x20 || ch == 0x7f) {
@@ -1178,7 +1278,7 @@ step_header(struct rd_http1 *p, uint8_t ch)
         if (ch == '\0') {
             return fail(p, RD_HTTP1_E_HEADER, "NUL in header value");
         }
-        value_byte(p, ch);
+        value_bytes(p, &ch, 1);
         return STEP_NEXT;
 
     case S_FOLD_WS:
@@ -1201,6 +1301,230 @@ step_header(struct rd_http1 *p, uint8_t ch)
         }
         return headers_done(p, p->offset + 1);
     }
+}
+
+
+/* The first CR, LF or NUL in [s, e), or e. */
+static const uint8_t *
+value_end(const uint8_t *s, const uint8_t *e)
+{
+    const uint8_t  *lim;
+    uint64_t        w;
+
+    for ( ;; ) {
+        /* eight bytes at a time while none is below 0x0e */
+        while (e - s >= 8) {
+            memcpy(&w, s, 8);
+            if (((w - 0x0e0e0e0e0e0e0e0eull) & ~w & 0x8080808080808080ull)
+                != 0)
+            {
+                break;
+            }
+            s += 8;
+        }
+        lim = e - s > 8 ? s + 8 : e;
+        for ( ; s < lim; s++) {
+            if (*s == '\r' || *s == '\n' || *s == '\0') {
+                return s;
+            }
+        }
+        if (s == e) {
+            return s;
+        }
+    }
+}
+
+
+/*
+ * Fast path over the bulk of a start line and header block, n bytes at
+ * d (the caller passes no more than the header cap allows).  It takes
+ * runs of target, reason, name and value bytes and the plain CRLF
+ * between header fields, with exactly the effects step() would have had
+ * byte by byte, and stops, leaving p->_state consistent, before any
+ * byte that needs more (an error, a bare LF, a fold, the end of the
+ * block, a start-line delimiter).  Values of header fields that are not
+ * kept are skipped without a look at their bytes beyond the line end.
+ * Returns the bytes consumed (p->offset is advanced by as much).
+ */
+static size_t
+scan_header(struct rd_http1 *p, const uint8_t *d, size_t n)
+{
+    struct rd_http1_msg  *m;
+    const uint8_t        *s, *e, *v;
+    size_t                k, nlen;
+    uint8_t               ch;
+
+    m = &p->msg;
+    s = d;
+    e = d + n;
+
+    switch (p->_state) {
+
+    case S_REQ_METHOD:
+        k = m->method_len;
+        while (s < e && ((*s >= 'A' && *s <= 'Z') || *s == '_' || *s == '-'))
+        {
+            if (k < RD_HTTP1_METHOD_LEN) {
+                m->method[k++] = *s;
+            } else {
+                m->flags |= RD_HTTP1_F_METHOD_TRUNC;
+            }
+            s++;
+        }
+        m->method_len = (uint8_t) k;
+        if (s == e || *s != ' ' || k == 0) {
+            goto done;
+        }
+        s++;
+        p->_state = S_REQ_TARGET;
+        /* fall through */
+
+    case S_REQ_TARGET:
+        /* stop at SP, CR, LF and anything step() rejects */
+        k = m->target_len;
+        while (s < e && *s > 0x20 && *s != 0x7f) {
+            if (k < RD_HTTP1_TARGET_LEN) {
+                m->target[k++] = *s;
+            } else {
+                m->flags |= RD_HTTP1_F_TARGET_TRUNC;
+            }
+            s++;
+        }
+        m->target_len = (uint8_t) k;
+        if (s == e || *s != ' ' || k == 0) {
+            goto done;
+        }
+        s++;
+        p->_state = S_REQ_VERSION;
+        p->_idx = 0;
+        /* fall through */
+
+    case S_REQ_VERSION:
+        /* only the whole "HTTP/1.d" CR; anything else byte by byte */
+        if (p->_idx != 0 || e - s < 9 || memcmp(s, "HTTP/1.", 7) != 0
+            || !is_digit(s[7]) || s[8] != '\r')
+        {
+            goto done;
+        }
+        m->version = 10 + (s[7] - '0');
+        p->_idx = 8;
+        s += 9;
+        p->_state = S_START_LF;
+        goto start_lf;
+
+    case S_RESP_VERSION:
+        /* only the whole "HTTP/d.d ddd"; the next byte begins or not */
+        if (p->_idx == 0 && e - s >= 12 && memcmp(s, http_prefix, 5) == 0
+            && is_digit(s[5]) && s[6] == '.' && is_digit(s[7])
+            && s[8] == ' ' && is_digit(s[9]) && is_digit(s[10])
+            && is_digit(s[11]))
+        {
+            p->_cand_ver = (uint8_t) ((s[5] - '0') * 10 + (s[7] - '0'));
+            p->_cand_status = (uint16_t) ((s[9] - '0') * 100
+                                          + (s[10] - '0') * 10
+                                          + (s[11] - '0'));
+            p->_idx = 3;
+            p->_state = S_RESP_AFTER_STATUS;
+            s += 12;
+        }
+        goto done;
+
+    case S_RESP_REASON:
+        s = value_end(s, e);
+        if (s == e || *s != '\r') {
+            goto done;
+        }
+        s++;
+        p->_state = S_START_LF;
+        /* fall through */
+
+    case S_START_LF:
+    start_lf:
+        if (s == e || *s != '\n'
+            || (p->type == RD_HTTP1_REQUEST && m->version == 9))
+        {
+            goto done;
+        }
+        s++;
+        p->_state = S_LINE_START;
+        goto line_start;
+
+    case S_HDR_VALUE:
+    case S_HDR_LF:
+    case S_LINE_START:
+    case S_HDR_NAME:
+        break;
+
+    default:
+        goto done;
+    }
+
+    for ( ;; ) {
+        switch (p->_state) {
+
+        case S_HDR_VALUE:
+            v = s;
+            s = value_end(s, e);
+            if (p->_hkind != H_OTHER) {
+                value_bytes(p, v, (size_t) (s - v));
+            }
+            if (s == e || *s != '\r') {
+                goto done;
+            }
+            s++;
+            p->_state = S_HDR_LF;
+            /* fall through */
+
+        case S_HDR_LF:
+            if (s == e || *s != '\n') {
+                goto done;
+            }
+            s++;
+            p->_state = S_LINE_START;
+            /* fall through */
+
+        case S_LINE_START:
+        line_start:
+            if (s == e) {
+                goto done;
+            }
+            ch = *s;
+            if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+                goto done;
+            }
+            header_end(p);
+            line_begin(p, p->offset + (uint64_t) (s - d));
+            /* fall through */
+
+        default: /* S_HDR_NAME */
+            nlen = p->_nlen;
+            while (s < e) {
+                ch = name_map[*s];
+                if (ch == 0) {
+                    break;
+                }
+                if (nlen < sizeof(p->_name)) {
+                    p->_name[nlen] = ch;
+                }
+                if (nlen <= sizeof(p->_name)) {
+                    nlen++;
+                }
+                s++;
+            }
+            p->_nlen = (uint8_t) nlen;
+            if (s == e || *s != ':' || nlen == 0) {
+                goto done;
+            }
+            s++;
+            name_done(p);
+            break;
+        }
+    }
+
+done:
+    k = (size_t) (s - d);
+    p->offset += k;
+    return k;
 }
 
 
@@ -1393,8 +1717,8 @@ int
 rd_http1_feed(struct rd_http1 *p, const uint8_t *data, size_t len,
     rd_usec_t ts)
 {
-    size_t    i, n;
-    uint64_t  hdr;
+    size_t    i, n, k;
+    uint64_t  base, hdr;
 
     if (p->_finished) {
         return -RD_EINVAL;
@@ -1442,14 +1766,23 @@ rd_http1_feed(struct rd_http1 *p, const uint8_t *data, size_t len,
             break;
         default:
             if (in_header(p)) {
-                hdr = p->offset + 1 - (p->_in_msg ? p->msg.off_begin
-                                                  : p->_start_off);
+                base = p->_in_msg ? p->msg.off_begin : p->_start_off;
+                hdr = p->offset + 1 - base;
                 if (hdr > p->max_header_bytes) {
                     if (!p->_in_msg) {
                         response_begin(p);
                     }
                     fail(p, RD_HTTP1_E_HEADER_OVERFLOW,
                          "header block too big");
+                    continue;
+                }
+                /* bytes up to the cap: offset < base + max_header_bytes */
+                k = scan_header(p, data + i,
+                                (size_t) RD_MIN((uint64_t) n,
+                                                base + p->max_header_bytes
+                                                - p->offset));
+                if (k > 0) {
+                    i += k;
                     continue;
                 }
             }

@@ -17,6 +17,7 @@ struct rd_pipeline {
     struct rd_flow_table       *flows;
     struct rd_tcp_pool         *pool;
     struct rd_legs             *legs;
+    struct rd_app_pool         *apps;
     struct rd_conn_env          env;
     rd_pipeline_conn_cb         cb;
     void                       *ctx;
@@ -107,6 +108,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
         pl->stats.abnormal++;
     }
     pl->cb(pl->ctx, c, &v);
+    rd_conn_release(c, &pl->env);
 }
 
 
@@ -130,7 +132,10 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
                                   RD_LIMITS_OOO_DIR_BYTES,
                                   RD_LIMITS_OOO_DIR_SEGS);
     pl->legs = rd_legs_create(a);
-    if (pl->flows == NULL || pl->pool == NULL || pl->legs == NULL) {
+    pl->apps = rd_app_pool_create(a, cfg->max_flows);
+    if (pl->flows == NULL || pl->pool == NULL || pl->legs == NULL
+        || pl->apps == NULL)
+    {
         snprintf(err, RD_ERRLEN,
                  "cannot allocate tables for %u flows and %u out-of-order "
                  "bytes", cfg->max_flows, cfg->ooo_pool_bytes);
@@ -138,6 +143,7 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
         return NULL;
     }
     pl->env.pool = pl->pool;
+    pl->env.apps = pl->apps;
     pl->env.max_header_bytes = cfg->max_header_bytes;
     pl->env.on_request = on_request;
     pl->env.on_response = on_response;
@@ -156,6 +162,7 @@ rd_pipeline_destroy(struct rd_pipeline *pl)
     rd_flow_destroy(pl->flows);
     rd_tcp_pool_destroy(pl->pool);
     rd_legs_destroy(pl->legs);
+    rd_app_pool_destroy(pl->apps);
     pl->alloc->free(pl->alloc->ctx, pl);
 }
 

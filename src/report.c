@@ -145,9 +145,9 @@ write_fcgi_json(FILE *f, const struct rd_conn *c, uint32_t k)
     int                             i;
 
     x = NULL;
-    for (i = 0; i < RD_FCGI_SLOTS; i++) {
-        if (c->fcgi.slot[i].seq == k && c->fcgi.slot[i].ts_begin != 0) {
-            x = &c->fcgi.slot[i];
+    for (i = 0; c->app != NULL && i < RD_FCGI_SLOTS; i++) {
+        if (c->app->fcgi.slot[i].seq == k && c->app->fcgi.slot[i].ts_begin != 0) {
+            x = &c->app->fcgi.slot[i];
         }
     }
     fputs(",\"stderr\":", f);

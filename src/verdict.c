@@ -363,8 +363,8 @@ fcgi_stderr(const struct rd_conn *c, struct rd_verdict *v)
     int                             k;
 
     best = NULL;
-    for (k = 0; k < RD_FCGI_SLOTS; k++) {
-        x = &c->fcgi.slot[k];
+    for (k = 0; c->app != NULL && k < RD_FCGI_SLOTS; k++) {
+        x = &c->app->fcgi.slot[k];
         if (x->stderr_len > 0 && (best == NULL || x->seq > best->seq)) {
             best = x;
         }

@@ -1046,6 +1046,144 @@ test_http1_fifo_bounded(void **state)
 }
 
 
+/*
+ * check(), plus the input cut once at every position: long runs reach
+ * the parser's multi-byte scans in both halves.  Result in `whole`.
+ */
+static struct rec *
+check_all_cuts(const struct opts *o, const char *in, size_t len)
+{
+    size_t  cuts[2];
+    size_t  k;
+
+    (void) check(o, in, len);
+    for (k = 1; k < len; k++) {
+        cuts[0] = k;
+        cuts[1] = 0;
+        run(&other, o, in, len, cuts);
+        if (strcmp(whole.log, other.log) != 0) {
+            print_error("whole:\n%s\ncut at %zu:\n%s\n", whole.log, k,
+                        other.log);
+            fail();
+        }
+    }
+    return &whole;
+}
+
+
+/* Long values holding TAB, other control bytes and 8-bit bytes are kept
+ * or skipped exactly: Server truncated at 64 bytes, list tokens and
+ * Content-Length read through the runs, header_bytes exact. */
+static void
+test_http1_long_values_scanned_exactly(void **state)
+{
+    struct rec  *r;
+    const char   in[] = "HTTP/1.1 200 OK\r\n"
+                        "X-Skip: a\tb\x01" "c\x0b\x0c\x0e\x1f\x7f\x80\xff"
+                        "0123456789abcdefghijklmnopqrstuvwxyz\r\n"
+                        "Server: \t nginx/1.22.1 (Debian) with a very long"
+                        " suffix that does not fit\t \r\n"
+                        "connection:   Keep-Alive  ,  x y , upgrade,\r\n"
+                        "X-Other-Long-Header-Name-Beyond-24: close\r\n"
+                        "Content-Length:\t  12345678901234   \r\n"
+                        "Upgrade:    \t h2c\r\n\r\n";
+
+    (void) state;
+    r = check_all_cuts(&resp_get_fin, in, sizeof(in) - 1);
+    assert_int_equal(r->nmsgs, 1);
+    assert_int_equal(r->msgs[0].header_bytes, sizeof(in) - 1);
+    /* the 64 bytes kept end in the TAB, trimmed as trailing OWS */
+    assert_int_equal(r->msgs[0].server_len, RD_HTTP1_SERVER_LEN - 1);
+    assert_memory_equal(r->msgs[0].server, "nginx/1.22.1 (Debian) with a "
+                        "very long suffix that does not fit",
+                        RD_HTTP1_SERVER_LEN - 1);
+    assert_true(r->msgs[0].flags & RD_HTTP1_F_SERVER_TRUNC);
+    assert_true(r->msgs[0].flags & RD_HTTP1_F_UPGRADE_HDR);
+    assert_int_equal(r->msgs[0].conn,
+                     RD_HTTP1_CONN_KEEPALIVE | RD_HTTP1_CONN_UPGRADE);
+    assert_int_equal(r->msgs[0].content_length, 12345678901234);
+    assert_int_equal(r->msgs[0].primary, RD_HTTP1_TRUNCATED);
+    assert_int_equal(r->p.err, RD_HTTP1_E_NONE);
+}
+
+
+/* A NUL or a CR without LF deep inside a long value or reason phrase
+ * stops the parser at that very byte. */
+static void
+test_http1_error_inside_long_run_at_offset(void **state)
+{
+    struct rec  *r;
+    const char   nul[] = "HTTP/1.1 200 OK\r\n"
+                         "X-Long: 0123456789abcdefghij\0klmnop\r\n\r\n";
+    const char   cr[] = "HTTP/1.1 200 OK\r\n"
+                        "X-Long: 0123456789abcdefghij\rklmnop\r\n\r\n";
+    const char   reason[] = "HTTP/1.1 200 A long reason phrase\0 here\r\n"
+                            "\r\n";
+    const char   req[] = "GET /a/very/long/target/path?q=1 HTTP/1.1\r\n"
+                         "Host: example.com\r\nBad Name: x\r\n\r\n";
+
+    (void) state;
+    r = check_all_cuts(&resp_get_fin, nul, sizeof(nul) - 1);
+    assert_int_equal(r->p.err, RD_HTTP1_E_HEADER);
+    assert_string_equal(r->p.reason, "NUL in header value");
+    assert_int_equal(r->msgs[0].finding_off[RD_HTTP1_INCOMPLETE], 45);
+    assert_int_equal(r->msgs[0].off_end, 45);
+
+    r = check_all_cuts(&resp_get_fin, cr, sizeof(cr) - 1);
+    assert_string_equal(r->p.reason, "CR without LF in header");
+    assert_int_equal(r->msgs[0].off_end, 46);
+
+    r = check_all_cuts(&resp_get_fin, reason, sizeof(reason) - 1);
+    assert_int_equal(r->p.err, RD_HTTP1_E_START_LINE);
+    assert_int_equal(r->msgs[0].off_end, 33);
+
+    r = check_all_cuts(&req_fin, req, sizeof(req) - 1);
+    assert_int_equal(r->p.err, RD_HTTP1_E_HEADER);
+    assert_string_equal(r->p.reason, "invalid header name");
+    assert_int_equal(r->msgs[0].off_end, 65);
+    assert_int_equal(r->msgs[0].target_len, 28);
+    assert_int_equal(r->msgs[0].version, 11);
+}
+
+
+/* The header cap holds at every byte, wherever it lands: in the start
+ * line, a name, a skipped or a kept value, a line end. */
+static void
+test_http1_header_cap_at_every_byte(void **state)
+{
+    struct opts  o = resp_get_fin;
+    struct opts  q = req_fin;
+    struct rec  *r;
+    uint32_t     cap;
+    const char   resp[] = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n"
+                          "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
+                          "Content-Length: 2\r\n\r\nok";
+    const char   req[] = "POST /api/v1/items/3?page=2 HTTP/1.1\r\n"
+                         "Host: backend\r\nContent-Length: 1\r\n\r\nx";
+
+    (void) state;
+    for (cap = 1; cap < sizeof(resp) - 3; cap++) {
+        o.cap = cap;
+        r = check_all_cuts(&o, resp, sizeof(resp) - 1);
+        assert_int_equal(r->msgs[0].primary, RD_HTTP1_HEADER_OVERFLOW);
+        assert_int_equal(r->msgs[0].finding_off[RD_HTTP1_HEADER_OVERFLOW],
+                         cap);
+        assert_int_equal(r->msgs[0].header_bytes, cap);
+    }
+    o.cap = cap;
+    r = check_all_cuts(&o, resp, sizeof(resp) - 1);
+    assert_int_equal(r->msgs[0].primary, RD_HTTP1_COMPLETE);
+
+    for (cap = 1; cap < sizeof(req) - 2; cap++) {
+        q.cap = cap;
+        r = check_all_cuts(&q, req, sizeof(req) - 1);
+        assert_int_equal(r->msgs[0].primary, RD_HTTP1_HEADER_OVERFLOW);
+        assert_int_equal(r->msgs[0].header_bytes, cap);
+        assert_int_equal(r->p.ignored_bytes, sizeof(req) - 1 - cap);
+    }
+}
+
+
 int
 main(void)
 {
@@ -1082,6 +1220,9 @@ main(void)
         cmocka_unit_test(test_http1_syntax_error_stops),
         cmocka_unit_test(test_http1_timestamps),
         cmocka_unit_test(test_http1_fifo_bounded),
+        cmocka_unit_test(test_http1_long_values_scanned_exactly),
+        cmocka_unit_test(test_http1_error_inside_long_run_at_offset),
+        cmocka_unit_test(test_http1_header_cap_at_every_byte),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,6 +184,9 @@ static const struct vcase  cases[] = {
 };
 
 
+static struct rd_conn_app  app;
+
+
 static void
 build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
 {
@@ -193,6 +196,8 @@ build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
 
     memset(c, 0, sizeof(*c));
     memset(x, 0, sizeof(*x));
+    memset(&app, 0, sizeof(app));
+    c->app = &app;
     c->id = 7;
     c->af = 4;
     c->ts_start = 100 * S;
@@ -227,7 +232,7 @@ build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
         r->ttl = k->rst_ttl != 0 ? k->rst_ttl : 64;
     }
     if (k->two_exchanges) {
-        e = &c->ex[c->nex++];
+        e = &c->app->ex[c->nex++];
         e->has_req = e->has_resp = e->resp_done = 1;
         e->req_start = 101 * S;
         e->resp_end = 101 * S + 1000;
@@ -238,7 +243,7 @@ build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
     if (k->phase != RD_PHASE_CONNECT && k->phase != RD_PHASE_NONE
         && (k->phase != RD_PHASE_IDLE_KEEPALIVE || k->status != 0))
     {
-        e = &c->ex[c->nex++];
+        e = &c->app->ex[c->nex++];
         e->has_req = 1;
         e->req_start = 104 * S;
         e->req_end = 104 * S;
@@ -365,17 +370,17 @@ test_verdict_fastcgi_stderr(void **state)
     (void) state;
     build(&cases[23], &c, &x);          /* healthy_close_delimited */
     c.proto = RD_PROTO_FASTCGI;
-    memset(&c.fcgi, 0, sizeof(c.fcgi));
-    c.fcgi.slot[1].seq = 0;
-    c.fcgi.slot[1].status = 500;
-    c.fcgi.slot[1].stderr_len = sizeof(text) - 1;
-    memcpy(c.fcgi.slot[1].stderr_text, text, sizeof(text) - 1);
+    memset(&c.app->fcgi, 0, sizeof(c.app->fcgi));
+    c.app->fcgi.slot[1].seq = 0;
+    c.app->fcgi.slot[1].status = 500;
+    c.app->fcgi.slot[1].stderr_len = sizeof(text) - 1;
+    memcpy(c.app->fcgi.slot[1].stderr_text, text, sizeof(text) - 1);
     rd_verdict_classify(&c, &x, &v);
     assert_int_equal(v.code, RD_V_FASTCGI_STDERR);
     assert_string_equal(v.message, "FastCGI sent in stderr: \"PHP message: "
                         "PHP Fatal error: boom");
     assert_int_equal(v.severity, RD_SEV_ERROR);
-    c.fcgi.slot[1].status = 200;
+    c.app->fcgi.slot[1].status = 200;
     rd_verdict_classify(&c, &x, &v);
     assert_int_equal(v.severity, RD_SEV_WARNING);
 }

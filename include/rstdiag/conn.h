@@ -127,6 +127,27 @@ struct rd_exchange {
     uint8_t         target[RD_HTTP1_TARGET_LEN];
 };
 
+/*
+ * The application-level state of a connection (parsers and the last
+ * exchanges): most of a connection's size, so it comes from a pool only
+ * once payload flows.  A SYN flood touches none of it.
+ */
+struct rd_conn_app {
+    union {
+        struct rd_http1 http[2];        /* HTTP: [0] requests, [1] responses */
+        struct rd_fcgi  fcgi;           /* FastCGI: both directions */
+    };
+    struct rd_exchange  ex[RD_LIMITS_EXCHANGES_KEEP];   /* ring */
+    struct rd_conn_app *next_free;
+};
+
+struct rd_app_pool;
+
+/* A pool of n application states, touched only as they are used.  NULL
+ * when memory is short. */
+struct rd_app_pool *rd_app_pool_create(const struct rd_alloc *a, uint32_t n);
+void rd_app_pool_destroy(struct rd_app_pool *pool);
+
 /* Per-sender facts beyond the stream itself. */
 struct rd_conn_side {
     struct rd_tcp_dir   tcp;
@@ -160,12 +181,8 @@ struct rd_conn {
     uint8_t             nrst;           /* entries used in rst[] */
     uint32_t            rst_total;      /* RSTs seen, kept or not */
     struct rd_conn_rst  rst[RD_LIMITS_RST_KEEP];
-    union {
-        struct rd_http1 http[2];        /* HTTP: [0] requests, [1] responses */
-        struct rd_fcgi  fcgi;           /* FastCGI: both directions */
-    };
+    struct rd_conn_app *app;            /* NULL until the first payload */
     uint8_t             proto;          /* enum rd_proto */
-    struct rd_exchange  ex[RD_LIMITS_EXCHANGES_KEEP];   /* ring */
     uint32_t            nex;            /* exchanges begun */
     uint32_t            next_resp;      /* exchange the next response is
                                          * for */
@@ -180,6 +197,7 @@ struct rd_conn {
     uint8_t             leg;            /* enum rd_leg, set at finish */
     struct rd_conn     *peer_leg;       /* upstream leg: its client leg */
     uint64_t            peer_leg_id;    /* ... valid while ids match */
+    unsigned            no_app:1;       /* pool empty: TCP level only */
     unsigned            roles_inferred:1;
     unsigned            syn:1;          /* client SYN seen */
     unsigned            synack:1;       /* server SYN/ACK seen */
@@ -191,6 +209,7 @@ struct rd_conn {
 /* What the connection layer needs from its surroundings. */
 struct rd_conn_env {
     struct rd_tcp_pool     *pool;
+    struct rd_app_pool     *apps;
     uint32_t                max_header_bytes;   /* --max-header-bytes */
     /* told when a request (ex: exchange index) or a response header
      * completes, for leg pairing; may be NULL */
@@ -250,6 +269,9 @@ bool rd_conn_syn_unanswered(const struct rd_conn *c);
 /* Bytes sent in direction dir: captured, missed by the capture, or cut
  * by the snapshot length. */
 uint64_t rd_conn_stream_bytes(const struct rd_conn *c, int dir);
+
+/* Give c's application state back to the pool (after it was reported). */
+void rd_conn_release(struct rd_conn *c, const struct rd_conn_env *env);
 
 /* true when the connection ended abnormally: any RST, refused, or SYNs
  * left unanswered.  Such connections are reported without --all. */
