@@ -3,10 +3,12 @@
  * connection (RFC 9112, following nginx's ngx_http_parse.c rules).
  *
  * One struct rd_http1 per direction, owned by the caller: no allocation,
- * nothing buffered.  The parser is a byte-at-a-time state machine (nginx
- * sw_* style), so input split at any byte boundary yields the same
- * events.  Bodies are counted; of the header block only a few facts are
- * kept in fixed arrays (method, target, Server).
+ * nothing buffered.  The parser is a state machine (nginx sw_* style)
+ * whose every decision is taken byte by byte, so input split at any byte
+ * boundary yields the same events; runs of bytes that decide nothing
+ * (header values we do not keep, bodies) are skipped in bulk.  Of the
+ * header block only a few facts are kept in fixed arrays (method,
+ * target, Server).
  *
  * Events, through p->on_msg(ctx, p, m, event), in this order per message:
  *   RD_HTTP1_EV_BEGIN    the message starts (m->off_begin, m->ts_begin).
