@@ -464,7 +464,13 @@ on_fcgi(void *ctx, const struct rd_fcgi *p, const struct rd_fcgi_exchange *x,
     struct rd_exchange  *e;
 
     (void) p;
+    if (x == NULL) {
+        return;                     /* a direction stopped: nothing to file */
+    }
     if (event == RD_FCGI_EV_BEGIN) {
+        if (x->seq > c->nex + RD_LIMITS_EXCHANGES_KEEP) {
+            c->nex = x->seq - RD_LIMITS_EXCHANGES_KEEP;
+        }
         while (c->nex <= x->seq) {
             ex_new(c);
         }
