@@ -876,8 +876,17 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
         if (r.exact || !r.known) {
             note_close(c, dir, RD_CLOSE_RST, seg->ts);
             c->closed = 1;
+            s->sent_rst = 1;
         }
         return;
+    }
+
+    /* a sender whose own RST took effect has no socket left: data or a
+     * FIN from it afterwards means someone else sent that RST */
+    if (s->sent_rst && !(seg->flags & RD_TCP_SYN)
+        && (seg->payload_len > 0 || (seg->flags & RD_TCP_FIN)))
+    {
+        s->after_rst++;
     }
 
     if (seg->flags & RD_TCP_SYN) {

@@ -291,8 +291,10 @@ findings_any(const struct rd_conn *c)
 
 /*
  * An RST that does not fit its claimed sender: outside the window while
- * the connection went on, or with another TTL than the sender's first
- * packet (a middlebox is some hops away from the real endpoint).
+ * the connection went on, with another TTL than the sender's other
+ * packets (a middlebox is some hops away from the real endpoint), or
+ * followed by data from that sender, whose socket an RST would have
+ * destroyed.
  */
 static const struct rd_conn_rst *
 suspect_rst(const struct rd_conn *c)
@@ -305,6 +307,10 @@ suspect_rst(const struct rd_conn *c)
         r = &c->rst[i];
         s = &c->side[r->by];
         if (r->known && !r->acceptable && !r->answers_syn) {
+            return r;
+        }
+        /* the claimed sender went on talking after its own RST */
+        if (s->after_rst > 0 && (r->exact || !r->known)) {
             return r;
         }
         /* a TTL two or more hops away from every other packet of a

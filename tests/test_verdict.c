@@ -357,6 +357,25 @@ test_verdict_confidence(void **state)
 }
 
 
+/* Data from the claimed sender after its own RST: that RST was forged. */
+static void
+test_verdict_suspect_talks_after_rst(void **state)
+{
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+
+    (void) state;
+    build(&cases[2], &c, &x);           /* reset_before_response */
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_UPSTREAM_RESET_BEFORE_RESPONSE);
+    c.side[RD_CONN_SERVER].after_rst = 3;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_SUSPECT_INJECTED_RST);
+    assert_int_equal(v.rule->blame, RD_BLAME_MIDDLEBOX);
+}
+
+
 /* A FastCGI exchange with STDERR text names nginx's line, cut at the
  * first line end as error.log shows it; a 500 makes it an error. */
 static void
@@ -394,6 +413,7 @@ main(void)
         cmocka_unit_test(test_verdict_rules_complete),
         cmocka_unit_test(test_verdict_confidence),
         cmocka_unit_test(test_verdict_fastcgi_stderr),
+        cmocka_unit_test(test_verdict_suspect_talks_after_rst),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

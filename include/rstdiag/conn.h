@@ -158,6 +158,9 @@ struct rd_conn_side {
     rd_usec_t           syn_ts;         /* first SYN (or SYN/ACK) */
     uint32_t            syns;           /* SYN packets (retransmissions) */
     uint32_t            ttl_samples;    /* non-RST packets in ttl_* */
+    uint32_t            after_rst;      /* data/FIN sent after its own
+                                         * effective RST */
+    bool                sent_rst;       /* an effective RST from this side */
     uint8_t             ttl_first;
     uint8_t             ttl_min;
     uint8_t             ttl_max;
