@@ -358,6 +358,9 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
         e->resp_end = m->ts_end;
         e->body_bytes = m->body_bytes;
         e->findings = m->findings;
+        e->bare_lf_chunks = (m->findings & (1u << RD_HTTP1_INVALID_CHUNKED))
+                            && (m->flags & RD_HTTP1_F_CHUNK_BARE_LF)
+                            && !(m->flags & RD_HTTP1_F_CHUNK_HARD);
         e->framing = (uint8_t) m->primary;
         e->framing_off = m->finding_off[m->primary];
         if (event == RD_HTTP1_EV_END) {

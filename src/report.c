@@ -285,6 +285,8 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
     fprintf(f, ",\"confidence\":\"%s\",\"confidence_reason\":",
             rd_tok2str(rd_confidence_names, v->confidence, "?"));
     json_cstr_or_null(f, v->why);
+    fputs(",\"note\":", f);
+    json_cstr_or_null(f, v->note);
     fputs(",\"elapsed\":", f);
     if (v->elapsed >= 0) {
         fprintf(f, "%.6f", v->elapsed);
@@ -695,6 +697,9 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
         }
         if (v->why != NULL) {
             fprintf(f, "    uncertain: %s\n", v->why);
+        }
+        if (v->note != NULL) {
+            fprintf(f, "    note: %s\n", v->note);
         }
         if (v->elapsed >= 0) {
             fprintf(f, "    %.3f s after the request was sent\n", v->elapsed);

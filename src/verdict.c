@@ -494,6 +494,16 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     }
     if (f & (1u << RD_HTTP1_INVALID_CHUNKED)) {
         set(v, RD_V_UPSTREAM_INVALID_CHUNKED);
+        if (e != NULL && e->bare_lf_chunks && x->nginx_version != 0
+            && x->nginx_version < 12904)
+        {
+            /* only bare LFs: nginx before 1.29.4 reads them fine */
+            v->message = NULL;
+            v->severity = RD_SEV_WARNING;
+            v->note = "only bare LF line ends in the chunk framing: this "
+                      "nginx accepts them, 1.29.4 and later fail the "
+                      "response";
+        }
         return;
     }
     if ((f & (1u << RD_HTTP1_TRUNCATED)) && c->close_by == RD_CONN_SERVER) {
@@ -520,6 +530,11 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         set(v, RD_V_CL_AND_TE);
         if (x->nginx_version >= 12300) {
             v->message = MSG_CL_AND_TE;
+            v->severity = RD_SEV_ERROR;
+            v->note = "nginx 1.23.0 and later reject the response (502)";
+        } else if (x->nginx_version != 0) {
+            v->note = "this nginx lets chunked win; 1.23.0 and later "
+                      "answer 502";
         }
         return;
     }

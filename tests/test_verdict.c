@@ -357,6 +357,29 @@ test_verdict_confidence(void **state)
 }
 
 
+/* The nginx version decides: both CL and TE is a warning for 1.22 and
+ * an error (a 502) from 1.23.0 on. */
+static void
+test_verdict_version_changes_severity(void **state)
+{
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+
+    (void) state;
+    build(&cases[16], &c, &x);          /* cl_and_te_1_22 */
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_CL_AND_TE);
+    assert_int_equal(v.severity, RD_SEV_WARNING);
+    assert_null(v.message);
+    x.nginx_version = 12905;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.severity, RD_SEV_ERROR);
+    assert_non_null(v.message);
+    assert_non_null(v.note);
+}
+
+
 /* Data from the claimed sender after its own RST: that RST was forged. */
 static void
 test_verdict_suspect_talks_after_rst(void **state)
@@ -414,6 +437,7 @@ main(void)
         cmocka_unit_test(test_verdict_confidence),
         cmocka_unit_test(test_verdict_fastcgi_stderr),
         cmocka_unit_test(test_verdict_suspect_talks_after_rst),
+        cmocka_unit_test(test_verdict_version_changes_severity),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,6 +121,9 @@ struct rd_exchange {
     unsigned        head:1;
     unsigned        stderr_seen:1;          /* FastCGI STDERR records */
     unsigned        invalid_record:1;       /* FastCGI framing broken */
+    unsigned        bare_lf_chunks:1;       /* invalid_chunked only for a
+                                             * bare LF (nginx < 1.29.4
+                                             * accepts it) */
     uint8_t         method_len;
     uint8_t         target_len;
     uint8_t         method[RD_HTTP1_METHOD_LEN];

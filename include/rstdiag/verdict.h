@@ -102,6 +102,7 @@ struct rd_verdict {
     int                             severity;   /* the rule's, or raised */
     int                             confidence;
     const char                     *why;        /* reason when not high */
+    const char                     *note;       /* version remark, or NULL */
     double                          elapsed;    /* s from request sent to
                                                  * the close, < 0: n/a */
     double                          idle;       /* s idle before reuse,
