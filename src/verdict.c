@@ -52,6 +52,7 @@ const struct rd_tok  rd_verdict_names[] = {
     { RD_V_RESPONSE_CUT_TO_CLIENT, "response_cut_to_client" },
     { RD_V_NGINX_CLOSED_WITHOUT_RESPONSE, "nginx_closed_without_response" },
     { RD_V_FASTCGI_STDERR, "fastcgi_stderr" },
+    { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, "upstream_bad_content_length" },
     { 0, NULL }
 };
 
@@ -219,6 +220,13 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "read the message: fix the script (a fatal error, an uncaught "
       "exception), or route PHP warnings to a log file (log_errors, "
       "error_log) instead of STDERR" },
+    { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, RD_SEV_WARNING, RD_BLAME_UPSTREAM,
+      NULL, NULL,
+      "the response's Content-Length is not a number, overflows, or is "
+      "given twice with different values; nginx before 1.23.0 reads the "
+      "body to the close, 1.23.0 and later answer 502 (upstream sent "
+      "invalid \"Content-Length\" header)",
+      "fix the backend's Content-Length header" },
 };
 
 
@@ -526,6 +534,16 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         set(v, RD_V_UPSTREAM_EXCESS_BODY);
         return;
     }
+    if (f & (1u << RD_HTTP1_BAD_CONTENT_LENGTH)) {
+        set(v, RD_V_UPSTREAM_BAD_CONTENT_LENGTH);
+        if (x->nginx_version >= 12300) {
+            v->severity = RD_SEV_ERROR;
+            v->note = "nginx 1.23.0 and later reject the response (502) "
+                      "and log 'upstream sent invalid \"Content-Length\" "
+                      "header' with the header's value";
+        }
+        return;
+    }
     if (f & (1u << RD_HTTP1_CL_AND_TE)) {
         set(v, RD_V_CL_AND_TE);
         if (x->nginx_version >= 12300) {
@@ -545,8 +563,15 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT) {
         /* nginx closed first */
-        if (c->close_kind == RD_CLOSE_RST && e != NULL && e->has_resp
-            && e->header_bytes > PROXY_BUFFER_SIZE)
+        /* nginx resets (it closes with data unread) a response whose
+         * header outgrew its buffer: whole on the wire, or still coming */
+        if (c->close_kind == RD_CLOSE_RST
+            && ((e != NULL && e->has_resp
+                 && e->header_bytes > PROXY_BUFFER_SIZE)
+                || (ph == RD_PHASE_AWAITING_RESPONSE_HEADER
+                    && c->served_at_close == 0
+                    && rd_conn_stream_bytes(c, RD_CONN_SERVER)
+                       >= PROXY_BUFFER_SIZE)))
         {
             set(v, RD_V_UPSTREAM_HEADER_TOO_BIG);
             v->confidence = RD_CONF_MEDIUM;
@@ -577,6 +602,11 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                     v->message = MSG_ABORT_PREFIX
                         "reading response header from upstream";
                 }
+                return;
+            }
+            if (c->close_kind == RD_CLOSE_RST) {
+                /* a timed-out upstream socket is closed with a FIN */
+                set(v, RD_V_NGINX_RESET);
                 return;
             }
             set(v, RD_V_UPSTREAM_TIMEOUT);

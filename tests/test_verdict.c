@@ -380,6 +380,29 @@ test_verdict_version_changes_severity(void **state)
 }
 
 
+/* nginx resets while the header is still arriving and 4k or more came:
+ * too big a header (lab huge_header), not a timeout; a reset with little
+ * data is nginx's own. */
+static void
+test_verdict_reset_mid_header_is_too_big(void **state)
+{
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+
+    (void) state;
+    build(&cases[11], &c, &x);          /* timeout: nginx FIN, waiting */
+    c.close_kind = RD_CLOSE_RST;
+    c.side[RD_CONN_SERVER].tcp.bytes = 8192;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_UPSTREAM_HEADER_TOO_BIG);
+    assert_int_equal(v.confidence, RD_CONF_MEDIUM);
+    c.side[RD_CONN_SERVER].tcp.bytes = 100;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_NGINX_RESET);
+}
+
+
 /* Data from the claimed sender after its own RST: that RST was forged. */
 static void
 test_verdict_suspect_talks_after_rst(void **state)
@@ -438,6 +461,7 @@ main(void)
         cmocka_unit_test(test_verdict_fastcgi_stderr),
         cmocka_unit_test(test_verdict_suspect_talks_after_rst),
         cmocka_unit_test(test_verdict_version_changes_severity),
+        cmocka_unit_test(test_verdict_reset_mid_header_is_too_big),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

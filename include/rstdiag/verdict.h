@@ -41,6 +41,7 @@ enum rd_verdict_code {
     RD_V_RESPONSE_CUT_TO_CLIENT,    /* client leg: body cut by nginx */
     RD_V_NGINX_CLOSED_WITHOUT_RESPONSE,  /* client leg: no answer at all */
     RD_V_FASTCGI_STDERR,            /* the application wrote to STDERR */
+    RD_V_UPSTREAM_BAD_CONTENT_LENGTH,
     RD_V_NCODES
 };
 

@@ -30,6 +30,7 @@
 
 #define LAB_MAX_HEADER      65536   /* request header cap, then close */
 #define LAB_BIG_HEADER      10240   /* big_header: > proxy_buffer_size 4k */
+#define LAB_HUGE_HEADER_LEN 70000   /* huge_header: > rstdiag's 64 KiB cap */
 #define LAB_MID_CL          100000  /* rst_mid_body: announced length */
 #define LAB_MID_SENT        30000   /* rst_mid_body: bytes sent before RST */
 #define LAB_IDLE_MS         10000   /* close idle connections after this */
@@ -57,7 +58,9 @@ enum lab_mode {
     LAB_KA_IDLE_FIN,
     LAB_KA_IDLE_RST,
     LAB_EARLY_413,
-    LAB_CL_AND_TE
+    LAB_CL_AND_TE,
+    LAB_HUGE_HEADER,
+    LAB_BAD_CL
 };
 
 /* What to do once the output buffer has drained. */
@@ -92,6 +95,8 @@ static const struct lab_tok lab_modes[] = {
     { LAB_KA_IDLE_RST,       "keepalive_idle_rst" },
     { LAB_EARLY_413,         "early_413" },
     { LAB_CL_AND_TE,         "cl_and_te" },
+    { LAB_HUGE_HEADER,       "huge_header" },
+    { LAB_BAD_CL,            "bad_content_length" },
     { 0, NULL }
 };
 
@@ -442,6 +447,18 @@ respond(struct lab_conn *c)
             perror("lab-upstream: send 413");
         }
         conn_free(c);
+        return 0;
+
+    case LAB_HUGE_HEADER:
+        LAB_SEND_LIT(c, "HTTP/1.1 200 OK\r\nX-Huge: ", LAB_AFTER_WAIT);
+        send_fill(c, 'h', LAB_HUGE_HEADER_LEN);
+        LAB_SEND_LIT(c, "\r\nContent-Length: 2\r\n\r\nok", LAB_AFTER_WAIT);
+        return 0;
+
+    case LAB_BAD_CL:
+        /* not a number: nginx before 1.23.0 reads to the close */
+        LAB_SEND_LIT(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: 12abc\r\n\r\nhello", LAB_AFTER_FIN);
         return 0;
 
     case LAB_CL_AND_TE:
