@@ -709,7 +709,8 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
                     "this request\n", v->idle);
         }
     }
-    fprintf(f, "    leg: %s", rd_tok2str(rd_leg_names, c->leg, "unknown"));
+    fprintf(f, "    leg: %s%s", rd_tok2str(rd_leg_names, c->leg, "unknown"),
+            c->proto == RD_PROTO_FASTCGI ? " (FastCGI)" : "");
     for (i = 0; i < c->npaired; i++) {
         fprintf(f, "%s#%" PRIu64, i ? ", " : "; paired with ", c->paired[i]);
     }
