@@ -40,6 +40,13 @@ struct recent {
 };
 
 #define KEY_BUCKETS 1024u           /* power of two */
+#define CONNECTS    256u            /* recent SYNs remembered */
+
+struct connect {
+    struct rd_conn *conn;
+    uint64_t        conn_id;
+    rd_usec_t       ts;
+};
 
 struct rd_legs {
     const struct rd_alloc  *alloc;
@@ -51,6 +58,8 @@ struct rd_legs {
     uint32_t                head;           /* next slot to write */
     uint32_t                count;
     uint32_t                bucket[KEY_BUCKETS];   /* newest, index + 1 */
+    struct connect          connects[CONNECTS];
+    uint32_t                connects_head;
     uint32_t                version;
     bool                    version_fixed;
 };
@@ -350,6 +359,53 @@ request_key(const struct rd_exchange *e)
 
 
 void
+rd_legs_connect(struct rd_legs *l, struct rd_conn *c)
+{
+    struct connect  *k;
+
+    k = &l->connects[l->connects_head];
+    k->conn = c;
+    k->conn_id = c->id;
+    k->ts = c->ts_start;
+    l->connects_head = (l->connects_head + 1) % CONNECTS;
+}
+
+
+/*
+ * up carries the client request of client (sent at since): earlier
+ * connections from nginx's address that began after the client request
+ * and never carried a request (a refused connect, a timed-out SYN) were
+ * attempts for the same request (proxy_next_upstream).
+ */
+static void
+pair_failed_attempts(struct rd_legs *l, struct rd_conn *up,
+    struct rd_conn *client, rd_usec_t since)
+{
+    struct connect  *k;
+    uint32_t         i;
+
+    for (i = 0; i < CONNECTS; i++) {
+        k = &l->connects[i];
+        /* a failed attempt: began between the client's request and this
+         * connection, carried no request, and is already over */
+        if (k->conn == NULL || k->conn == up || k->conn->id != k->conn_id
+            || k->ts < since || k->ts > up->ts_start || k->conn->nex != 0
+            || (k->conn->close_kind == RD_CLOSE_NONE
+                && !rd_conn_syn_unanswered(k->conn))
+            || k->conn->af != up->af
+            || memcmp(k->conn->ep[0].addr, up->ep[0].addr, 16) != 0)
+        {
+            continue;
+        }
+        rd_conn_pair(k->conn, client->id);
+        rd_conn_pair(client, k->conn->id);
+        k->conn->peer_leg = client;
+        k->conn->peer_leg_id = client->id;
+    }
+}
+
+
+void
 rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
 {
     const struct rd_exchange  *e, *pe;
@@ -406,6 +462,7 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
             rd_conn_pair(r->conn, c->id);
             c->peer_leg = r->conn;
             c->peer_leg_id = r->conn_id;
+            pair_failed_attempts(l, c, r->conn, r->ts);
             return;
         }
     }

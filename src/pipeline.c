@@ -210,6 +210,9 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
     }
 
     f = rd_flow_get(pl->flows, &seg, &created);
+    if (created && (seg.flags & (RD_TCP_SYN | RD_TCP_ACK)) == RD_TCP_SYN) {
+        rd_legs_connect(pl->legs, &f->conn);
+    }
     rd_conn_packet(&f->conn, &pl->env, &seg);
 }
 

@@ -59,6 +59,11 @@ int rd_legs_set_version(struct rd_legs *l, const char *v);
  */
 void rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex);
 
+/* A connection began with a SYN: remembered for a while, so that an
+ * attempt that never carried a request (refused, timed out) can be paired
+ * with the client request whose retry comes next. */
+void rd_legs_connect(struct rd_legs *l, struct rd_conn *c);
+
 /* A response's header completed on c: learns nginx's version. */
 void rd_legs_response(struct rd_legs *l, const struct rd_conn *c);
 

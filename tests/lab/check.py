@@ -201,6 +201,8 @@ def match_conn(conn, want, res, notes):
         for by in want['rst_by']:
             if by not in got:
                 why.append('no rst by %s (rst by %s)' % (by, got))
+    if want.get('paired') and not conn.get('paired_with'):
+        why.append('paired_with is empty, expected the other leg')
     if want.get('no_rst') and conn.get('rst'):
         why.append('rst present (by %s), expected none' % rst_senders(conn))
     if 'phase' in want:
@@ -241,7 +243,8 @@ def assert_conns(res, path, expect, meta, tag, what, wire=False):
         if wire:
             # The lab's own reading knows nothing about HTTP.
             want = {k: v for k, v in want.items()
-                    if k not in ('phase', 'framing', 'resp_status')}
+                    if k not in ('phase', 'framing', 'resp_status',
+                                 'paired', 'verdict')}
         addr = meta['legs'][want['leg']]
         cands = [c for c in conns if c.get('server') == addr]
         if not cands:
