@@ -12,12 +12,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "guard.h"
 #include "rstdiag/common.h"
 #include "rstdiag/cur.h"
 
 
-static uint8_t  *guard_base;
-static size_t    guard_page;
 
 static const uint8_t  bytes[8] = {
     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08
@@ -49,48 +48,6 @@ static const struct read_case  cases[] = {
     { R_SKIP3, 3, 0 },
     { R_SPAN5, 5, 5 },
 };
-
-
-static int
-guard_setup(void **state)
-{
-    long  ps;
-
-    (void) state;
-    ps = sysconf(_SC_PAGESIZE);
-    if (ps <= 0) {
-        return -1;
-    }
-    guard_page = (size_t) ps;
-    guard_base = mmap(NULL, 2 * guard_page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (guard_base == MAP_FAILED) {
-        return -1;
-    }
-    return mprotect(guard_base + guard_page, guard_page, PROT_NONE);
-}
-
-
-static int
-guard_teardown(void **state)
-{
-    (void) state;
-    return munmap(guard_base, 2 * guard_page);
-}
-
-
-/* The first len bytes of bytes[], ending just before the guard page. */
-static const uint8_t *
-guard_place(size_t len)
-{
-    uint8_t  *dst;
-
-    dst = guard_base + guard_page - len;
-    if (len > 0) {
-        memcpy(dst, bytes, len);
-    }
-    return dst;
-}
 
 
 /* Run one reader; spans report their length, skips 0. */
@@ -135,7 +92,7 @@ test_cur_short_reads_at_guard_page(void **state)
     (void) state;
     for (i = 0; i < RD_NELEMS(cases); i++) {
         for (len = 0; len < cases[i].need; len++) {
-            p = guard_place(len);
+            p = guard_place(bytes, len);
             rd_cur_init(&c, p, len);
             assert_int_equal(run(&c, cases[i].r, &sp), 0);
             assert_null(sp);
@@ -159,7 +116,7 @@ test_cur_exact_reads_at_guard_page(void **state)
     (void) state;
     for (i = 0; i < RD_NELEMS(cases); i++) {
         need = cases[i].need;
-        p = guard_place(need);
+        p = guard_place(bytes, need);
         rd_cur_init(&c, p, need);
         assert_int_equal(run(&c, cases[i].r, &sp), cases[i].value);
         assert_false(c.err);
@@ -183,7 +140,7 @@ test_cur_err_is_sticky(void **state)
     struct rd_span   s;
 
     (void) state;
-    p = guard_place(3);
+    p = guard_place(bytes, 3);
     rd_cur_init(&c, p, 3);
     assert_int_equal(rd_cur_u8(&c), 0x01);
     assert_false(c.err);
@@ -218,7 +175,7 @@ test_cur_sequence_to_end(void **state)
     struct rd_span   s;
 
     (void) state;
-    p = guard_place(8);
+    p = guard_place(bytes, 8);
     rd_cur_init(&c, p, 8);
     assert_int_equal(rd_cur_u8(&c), 0x01);
     assert_int_equal(rd_cur_le16(&c), 0x0302);
@@ -244,7 +201,7 @@ test_cur_huge_length_refused(void **state)
     struct rd_span   s;
 
     (void) state;
-    p = guard_place(4);
+    p = guard_place(bytes, 4);
     rd_cur_init(&c, p, 4);
     rd_cur_skip(&c, SIZE_MAX);
     assert_true(c.err);

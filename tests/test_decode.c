@@ -15,6 +15,7 @@
 
 #include <pcap/dlt.h>
 
+#include "guard.h"
 #include "rstdiag/common.h"
 #include "rstdiag/decode.h"
 
@@ -41,8 +42,6 @@
 #define T_TTL6    57
 
 
-static uint8_t  *guard_base;
-static size_t    guard_page;
 
 static const uint8_t  v4src[4] = { 192, 0, 2, 1 };
 static const uint8_t  v4dst[4] = { 198, 51, 100, 7 };
@@ -102,49 +101,6 @@ struct frame {
     size_t    tcp;                      /* TCP header with options */
     size_t    pay;                      /* payload bytes */
 };
-
-
-static int
-guard_setup(void **state)
-{
-    long  ps;
-
-    (void) state;
-    ps = sysconf(_SC_PAGESIZE);
-    if (ps <= 0) {
-        return -1;
-    }
-    guard_page = (size_t) ps;
-    guard_base = mmap(NULL, 2 * guard_page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (guard_base == MAP_FAILED) {
-        return -1;
-    }
-    return mprotect(guard_base + guard_page, guard_page, PROT_NONE);
-}
-
-
-static int
-guard_teardown(void **state)
-{
-    (void) state;
-    return munmap(guard_base, 2 * guard_page);
-}
-
-
-/* Copy len bytes so that the last one sits just before the guard page. */
-static const uint8_t *
-guard_place(const uint8_t *src, size_t len)
-{
-    uint8_t  *dst;
-
-    assert_true(len <= guard_page);
-    dst = guard_base + guard_page - len;
-    if (len > 0) {
-        memcpy(dst, src, len);
-    }
-    return dst;
-}
 
 
 static enum rd_decode_status
