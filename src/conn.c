@@ -1052,10 +1052,7 @@ rd_conn_abnormal(const struct rd_conn *c)
     {
         return true;
     }
-    for (i = c->nex > RD_LIMITS_EXCHANGES_KEEP
-             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
-         i < c->nex; i++)
-    {
+    for (i = rd_conn_first_kept(c); i < c->nex; i++) {
         e = rd_conn_exchange(c, i);
         if (e != NULL && rd_exchange_bad_framing(e)) {
             return true;

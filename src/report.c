@@ -436,10 +436,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     }
     fputs(",\"requests\":[", f);
     first = true;
-    for (k = c->nex > RD_LIMITS_EXCHANGES_KEEP
-             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
-         k < c->nex; k++)
-    {
+    for (k = rd_conn_first_kept(c); k < c->nex; k++) {
         const struct rd_exchange  *e = rd_conn_exchange(c, k);
 
         if (e != NULL) {
@@ -526,10 +523,7 @@ lad_conn(struct lad *l, const struct rd_conn *c, int cc, int sc)
     if (c->side[1].syn_ts != 0) {
         lad_add(l, c->side[1].syn_ts, sc, cc, "SYN/ACK");
     }
-    for (k = c->nex > RD_LIMITS_EXCHANGES_KEEP
-             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
-         k < c->nex; k++)
-    {
+    for (k = rd_conn_first_kept(c); k < c->nex; k++) {
         e = rd_conn_exchange(c, k);
         if (e == NULL) {
             continue;
@@ -728,10 +722,7 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
                 rd_tok2str(rd_phase_names, c->phase, "none"),
                 c->served_at_close);
     }
-    for (k = c->nex > RD_LIMITS_EXCHANGES_KEEP
-             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
-         k < c->nex; k++)
-    {
+    for (k = rd_conn_first_kept(c); k < c->nex; k++) {
         const struct rd_exchange  *e = rd_conn_exchange(c, k);
 
         if (e == NULL) {

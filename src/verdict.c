@@ -248,10 +248,7 @@ ex_at_close(const struct rd_conn *c)
     uint32_t                   i;
 
     best = NULL;
-    for (i = c->nex > RD_LIMITS_EXCHANGES_KEEP
-             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
-         i < c->nex; i++)
-    {
+    for (i = rd_conn_first_kept(c); i < c->nex; i++) {
         e = rd_conn_exchange(c, i);
         if (e != NULL && (c->close_kind == RD_CLOSE_NONE
                           || e->req_start <= c->close_ts))
@@ -284,10 +281,7 @@ findings_any(const struct rd_conn *c)
     uint32_t                   i, f;
 
     f = 0;
-    for (i = c->nex > RD_LIMITS_EXCHANGES_KEEP
-             ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
-         i < c->nex; i++)
-    {
+    for (i = rd_conn_first_kept(c); i < c->nex; i++) {
         e = rd_conn_exchange(c, i);
         if (e != NULL && e->has_resp) {
             f |= e->findings;

@@ -236,6 +236,14 @@ struct rd_conn_env {
  */
 void rd_conn_start(struct rd_conn *c, uint64_t id, const struct rd_seg *seg);
 
+/* Index of the oldest exchange the ring still holds. */
+static inline uint32_t
+rd_conn_first_kept(const struct rd_conn *c)
+{
+    return c->nex > RD_LIMITS_EXCHANGES_KEEP
+           ? c->nex - RD_LIMITS_EXCHANGES_KEEP : 0;
+}
+
 /* The exchange with absolute index i (< c->nex), or NULL when the ring
  * no longer holds it. */
 const struct rd_exchange *rd_conn_exchange(const struct rd_conn *c,
