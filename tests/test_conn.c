@@ -14,6 +14,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "talloc.h"
+
 #include "rstdiag/common.h"
 #include "rstdiag/conn.h"
 #include "rstdiag/decode.h"
@@ -29,23 +31,6 @@
 #define T_CWIN_SC   (502u << 7)
 
 
-static void *
-t_calloc(void *ctx, size_t n, size_t size)
-{
-    (void) ctx;
-    return test_calloc(n, size);
-}
-
-
-static void
-t_free(void *ctx, void *p)
-{
-    (void) ctx;
-    test_free(p);
-}
-
-
-static const struct rd_alloc  talloc = { t_calloc, t_free, NULL };
 
 static uint8_t  payload[4096];
 

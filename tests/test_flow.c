@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "talloc.h"
+
 #include "rstdiag/common.h"
 #include "rstdiag/conn.h"
 #include "rstdiag/decode.h"
@@ -23,25 +25,6 @@
 #define T_CLIENT    0x0a000001u             /* 10.0.0.1 */
 #define T_SERVER    0x0a000002u             /* 10.0.0.2 */
 #define T_MAXDONE   256u
-
-
-static void *
-t_calloc(void *ctx, size_t n, size_t size)
-{
-    (void) ctx;
-    return test_calloc(n, size);
-}
-
-
-static void
-t_free(void *ctx, void *p)
-{
-    (void) ctx;
-    test_free(p);
-}
-
-
-static const struct rd_alloc  talloc = { t_calloc, t_free, NULL };
 
 
 struct done_rec {

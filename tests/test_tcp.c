@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "talloc.h"
+
 #include "rstdiag/common.h"
 #include "rstdiag/decode.h"
 #include "rstdiag/tcp.h"
@@ -27,23 +29,6 @@
 
 /* ---- allocator, stream bytes and the recording sink -------------------- */
 
-static void *
-t_calloc(void *ctx, size_t n, size_t size)
-{
-    (void) ctx;
-    return test_calloc(n, size);
-}
-
-
-static void
-t_free(void *ctx, void *p)
-{
-    (void) ctx;
-    test_free(p);
-}
-
-
-static const struct rd_alloc  talloc = { t_calloc, t_free, NULL };
 
 /* the bytes of the test stream: byte i of the stream is stream[i] */
 static uint8_t  stream[T_STREAM];
