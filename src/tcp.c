@@ -25,8 +25,10 @@ struct rd_tcp_pool {
     const struct rd_alloc  *alloc;
     struct chunk           *chunks;
     uint32_t                nchunks;
-    uint32_t                free_head;      /* index + 1 */
-    uint32_t                nfree;
+    uint32_t                free_head;      /* index + 1, returned chunks */
+    uint32_t                fresh;          /* chunks never handed out
+                                             * start here */
+    uint32_t                nfree;          /* returned + never used */
     uint32_t                dir_bytes;
     uint32_t                dir_segs;
     uint64_t                refused;
@@ -37,7 +39,6 @@ struct rd_tcp_pool *
 rd_tcp_pool_create(const struct rd_alloc *a, uint32_t pool_bytes,
     uint32_t dir_bytes, uint32_t dir_segs)
 {
-    uint32_t             i;
     struct rd_tcp_pool  *pool;
 
     pool = a->calloc(a->ctx, 1, sizeof(*pool));
@@ -55,10 +56,11 @@ rd_tcp_pool_create(const struct rd_alloc *a, uint32_t pool_bytes,
             return NULL;
         }
     }
-    for (i = 0; i < pool->nchunks; i++) {
-        pool->chunks[i].next = i + 2 <= pool->nchunks ? i + 2 : 0;
-    }
-    pool->free_head = pool->nchunks > 0 ? 1 : 0;
+    /* chunks are handed out from the never-used end first and linked
+     * only when returned, so the pool's pages are touched as segments
+     * are held, not at start-up (resident memory follows use) */
+    pool->free_head = 0;
+    pool->fresh = 0;
     pool->nfree = pool->nchunks;
     return pool;
 }
@@ -236,9 +238,14 @@ hold(struct rd_tcp_pool *pool, struct rd_tcp_dir *d, uint32_t seq,
     first_link = 0;
     prev = NULL;
     for (i = 0; i < need; i++) {
-        link = pool->free_head;
-        c = chunk_at(pool, link);
-        pool->free_head = c->next;
+        if (pool->free_head != 0) {
+            link = pool->free_head;
+            c = chunk_at(pool, link);
+            pool->free_head = c->next;
+        } else {
+            link = ++pool->fresh;
+            c = chunk_at(pool, link);
+        }
         pool->nfree--;
         c->next = 0;
         memcpy(c->data, p + (size_t) i * RD_TCP_CHUNK_DATA,
@@ -451,4 +458,5 @@ rd_tcp_validate_(const struct rd_tcp_pool *pool, const struct rd_tcp_dir *d)
     rd_require(segs == d->ooo_segs);
     rd_require(bytes == d->ooo_bytes);
     rd_require(pool->nfree <= pool->nchunks);
+    rd_require(pool->fresh <= pool->nchunks);
 }
