@@ -124,12 +124,21 @@ rd_conn_is_new_syn(const struct rd_conn *c, const struct rd_seg *seg)
 
 /* ---- the pool of application states -------------------------------- */
 
+/* FastCGI parser state, in a slab of its own */
+union fcgi_slot {
+    struct rd_fcgi          fcgi;
+    union fcgi_slot        *next_free;
+};
+
 struct rd_app_pool {
     const struct rd_alloc  *alloc;
     struct rd_conn_app     *slab;
     uint32_t                n;
     uint32_t                fresh;      /* slab[fresh..n) never used */
     struct rd_conn_app     *free;
+    union fcgi_slot        *fslab;
+    uint32_t                ffresh;     /* fslab[ffresh..n) never used */
+    union fcgi_slot        *ffree;
 };
 
 
@@ -147,8 +156,9 @@ rd_app_pool_create(const struct rd_alloc *a, uint32_t n)
     /* calloc'ed and handed out in order: pages are touched only as
      * connections with payload need them */
     pool->slab = a->calloc(a->ctx, n ? n : 1, sizeof(struct rd_conn_app));
-    if (pool->slab == NULL) {
-        a->free(a->ctx, pool);
+    pool->fslab = a->calloc(a->ctx, n ? n : 1, sizeof(union fcgi_slot));
+    if (pool->slab == NULL || pool->fslab == NULL) {
+        rd_app_pool_destroy(pool);
         return NULL;
     }
     return pool;
@@ -161,7 +171,12 @@ rd_app_pool_destroy(struct rd_app_pool *pool)
     if (pool == NULL) {
         return;
     }
-    pool->alloc->free(pool->alloc->ctx, pool->slab);
+    if (pool->slab != NULL) {
+        pool->alloc->free(pool->alloc->ctx, pool->slab);
+    }
+    if (pool->fslab != NULL) {
+        pool->alloc->free(pool->alloc->ctx, pool->fslab);
+    }
     pool->alloc->free(pool->alloc->ctx, pool);
 }
 
@@ -187,10 +202,36 @@ app_get(struct rd_app_pool *pool)
 }
 
 
+/* FastCGI parser state; the pool holds one per application state, so it
+ * is never short when app_get was not */
+static struct rd_fcgi *
+fcgi_get(struct rd_app_pool *pool)
+{
+    union fcgi_slot  *f;
+
+    if (pool->ffree != NULL) {
+        f = pool->ffree;
+        pool->ffree = f->next_free;
+    } else if (pool->ffresh < pool->n) {
+        f = &pool->fslab[pool->ffresh++];
+    } else {
+        return NULL;
+    }
+    return &f->fcgi;
+}
+
+
 void
 rd_conn_release(struct rd_conn *c, const struct rd_conn_env *env)
 {
+    union fcgi_slot  *f;
+
     if (c->app != NULL && env->apps != NULL) {
+        if (c->proto == RD_PROTO_FASTCGI && c->app->fcgi != NULL) {
+            f = (union fcgi_slot *) (void *) c->app->fcgi;
+            f->next_free = env->apps->ffree;
+            env->apps->ffree = f;
+        }
         c->app->next_free = env->apps->free;
         env->apps->free = c->app;
     }
@@ -568,8 +609,15 @@ decide_proto(struct rd_conn *c, int dir, const uint8_t *p, size_t len)
         fastcgi = rd_fcgi_sniff(p, len);
     }
     if (fastcgi) {
+        c->app->fcgi = fcgi_get(env->apps);
+        if (c->app->fcgi == NULL) {
+            rd_conn_release(c, env);
+            c->proto = RD_PROTO_NONE;
+            c->no_app = 1;
+            return;
+        }
         c->proto = RD_PROTO_FASTCGI;
-        rd_fcgi_init(&c->app->fcgi, 0, on_fcgi, c);
+        rd_fcgi_init(c->app->fcgi, 0, on_fcgi, c);
         return;
     }
     c->proto = RD_PROTO_HTTP;
@@ -595,7 +643,7 @@ sink_data(void *ctx, int dir, const uint8_t *p, size_t len, rd_usec_t ts)
         }
     }
     if (c->proto == RD_PROTO_FASTCGI) {
-        rd_fcgi_feed(&c->app->fcgi, dir, p, len, ts);
+        rd_fcgi_feed(c->app->fcgi, dir, p, len, ts);
         return;
     }
     if (!c->side[dir].tcp.syn && c->app->http[dir].offset == 0
@@ -624,7 +672,7 @@ sink_gap(void *ctx, int dir, uint64_t n, rd_usec_t ts)
         }
     }
     if (c->proto == RD_PROTO_FASTCGI) {
-        rd_fcgi_gap(&c->app->fcgi, dir, n);
+        rd_fcgi_gap(c->app->fcgi, dir, n);
         return;
     }
     rd_http1_gap(&c->app->http[dir], n);
@@ -645,7 +693,7 @@ stream_sink(struct rd_conn *c, const struct rd_conn_env *env,
 static int
 fcgi_phase_now(const struct rd_conn *c)
 {
-    switch (rd_fcgi_phase(&c->app->fcgi)) {
+    switch (rd_fcgi_phase(c->app->fcgi)) {
     case RD_FCGI_PH_SENDING_REQUEST:
         return RD_PHASE_SENDING_REQUEST;
     case RD_FCGI_PH_AWAITING_RESPONSE_HEADER:
@@ -992,7 +1040,7 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
             how = RD_HTTP1_EOF_CAPTURE_END;
         }
         if (c->proto == RD_PROTO_FASTCGI) {
-            rd_fcgi_finish(&c->app->fcgi, i, how);
+            rd_fcgi_finish(c->app->fcgi, i, how);
         } else if (c->proto == RD_PROTO_HTTP) {
             rd_http1_finish(&c->app->http[i], how);
         }

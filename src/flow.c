@@ -165,13 +165,12 @@ rd_flow_destroy(struct rd_flow_table *t)
 }
 
 
-/* Report f as finished and return its slot to the free list. */
+/* Take f out of the table and return its slot to the free list. */
 static void
-finish(struct rd_flow_table *t, struct rd_flow *f, int why)
+unlink_flow(struct rd_flow_table *t, struct rd_flow *f)
 {
     struct rd_flow  **pp;
 
-    t->done(t->ctx, f, why);
     for (pp = &t->buckets[f->hash & (t->nbuckets - 1)]; *pp != NULL;
          pp = &(*pp)->hnext)
     {
@@ -185,6 +184,15 @@ finish(struct rd_flow_table *t, struct rd_flow *f, int why)
     f->hnext = t->free;
     t->free = f;
     t->stats.active--;
+}
+
+
+/* Report f as finished and return its slot to the free list. */
+static void
+finish(struct rd_flow_table *t, struct rd_flow *f, int why)
+{
+    t->done(t->ctx, f, why);
+    unlink_flow(t, f);
 }
 
 
@@ -317,4 +325,23 @@ rd_flow_validate_(const struct rd_flow_table *t)
         rd_require(n <= t->max);
     }
     rd_require(n + (t->max - t->fresh) == t->max);
+}
+
+
+void
+rd_flow_finish(struct rd_flow_table *t, struct rd_flow *f)
+{
+    t->stats.closed++;
+    finish(t, f, RD_END_CLOSED);
+}
+
+
+void
+rd_flow_discard(struct rd_flow_table *t, struct rd_flow *f)
+{
+    if (f->conn.id + 1 == t->next_id) {
+        t->next_id--;
+    }
+    t->stats.created--;
+    unlink_flow(t, f);
 }

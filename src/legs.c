@@ -377,6 +377,33 @@ rd_legs_connect(struct rd_legs *l, struct rd_conn *c)
  * and never carried a request (a refused connect, a timed-out SYN) were
  * attempts for the same request (proxy_next_upstream).
  */
+/* up is an upstream leg serving client: the client leg stays in the
+ * table until up is reported (peer_refs), so that up's verdict and
+ * ladder can read it */
+static void
+set_peer(struct rd_conn *up, struct rd_conn *client)
+{
+    if (up->peer_leg == client && up->peer_leg_id == client->id) {
+        return;
+    }
+    rd_legs_unref_peer(up);
+    up->peer_leg = client;
+    up->peer_leg_id = client->id;
+    client->peer_refs++;
+}
+
+
+void
+rd_legs_unref_peer(struct rd_conn *up)
+{
+    if (up->peer_leg != NULL && up->peer_leg->id == up->peer_leg_id
+        && up->peer_leg->peer_refs > 0)
+    {
+        up->peer_leg->peer_refs--;
+    }
+}
+
+
 static void
 pair_failed_attempts(struct rd_legs *l, struct rd_conn *up,
     struct rd_conn *client, rd_usec_t since)
@@ -399,8 +426,7 @@ pair_failed_attempts(struct rd_legs *l, struct rd_conn *up,
         }
         rd_conn_pair(k->conn, client->id);
         rd_conn_pair(client, k->conn->id);
-        k->conn->peer_leg = client;
-        k->conn->peer_leg_id = client->id;
+        set_peer(k->conn, client);
     }
 }
 
@@ -460,8 +486,7 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
                      RD_LEG_UPSTREAM, false);
             rd_conn_pair(c, r->conn_id);
             rd_conn_pair(r->conn, c->id);
-            c->peer_leg = r->conn;
-            c->peer_leg_id = r->conn_id;
+            set_peer(c, r->conn);
             pair_failed_attempts(l, c, r->conn, r->ts);
             return;
         }

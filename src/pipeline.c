@@ -10,6 +10,25 @@
 
 #define USEC 1000000
 
+/* late packets are matched to a finished connection when their sequence
+ * number is at most this far from the highest the sender had used */
+#define TOMB_SEQ_SPAN   (1u << 20)
+
+/*
+ * A connection finished after its close (at once after a clean one, or
+ * after the linger) leaves a tombstone: a packet that arrives later on its
+ * tuple (a retransmitted FIN, an RST answering data in flight) is counted
+ * as late instead of starting a bogus connection.  Direct-mapped by the
+ * flow hash, sized from --max-flows; a collision forgets the older one.
+ */
+struct tomb {
+    uint32_t        hash;               /* the flow table's tuple hash */
+    uint16_t        cport, sport;       /* client and server ports */
+    uint32_t        end[2];             /* per side: highest seq sent */
+    rd_usec_t       ts;                 /* when it was laid: it lasts
+                                         * one linger */
+};
+
 
 struct rd_pipeline {
     const struct rd_alloc      *alloc;
@@ -19,6 +38,8 @@ struct rd_pipeline {
     struct rd_legs             *legs;
     struct rd_app_pool         *apps;
     struct rd_conn_env          env;
+    struct tomb                *tombs;
+    uint32_t                    ntombs;     /* power of two */
     rd_pipeline_conn_cb         cb;
     void                       *ctx;
     rd_usec_t                   last_expiry;
@@ -66,6 +87,21 @@ on_response(void *ctx, struct rd_conn *c)
 
 
 static void
+tomb_add(struct rd_pipeline *pl, const struct rd_flow *f)
+{
+    struct tomb           *t = &pl->tombs[f->hash & (pl->ntombs - 1)];
+    const struct rd_conn  *c = &f->conn;
+
+    t->hash = f->hash;
+    t->cport = c->ep[RD_CONN_CLIENT].port;
+    t->sport = c->ep[RD_CONN_SERVER].port;
+    t->end[0] = c->side[0].tcp.snd_max;
+    t->end[1] = c->side[1].tcp.snd_max;
+    t->ts = RD_MAX(c->ts_end, pl->stats.ts_last);  /* laid now */
+}
+
+
+static void
 conn_done(void *ctx, struct rd_flow *f, int why)
 {
     struct rd_pipeline     *pl = ctx;
@@ -76,6 +112,9 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     int                     i;
 
     rd_conn_finish(c, &pl->env, why);
+    if (why == RD_END_CLOSED) {
+        tomb_add(pl, f);
+    }
     c->leg = (uint8_t) rd_legs_classify(pl->legs, c);
     memset(&x, 0, sizeof(x));
     x.leg = c->leg;
@@ -109,6 +148,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     }
     pl->cb(pl->ctx, c, &v);
     rd_conn_release(c, &pl->env);
+    rd_legs_unref_peer(c);
 }
 
 
@@ -133,8 +173,13 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
                                   RD_LIMITS_OOO_DIR_SEGS);
     pl->legs = rd_legs_create(a);
     pl->apps = rd_app_pool_create(a, cfg->max_flows);
+    pl->ntombs = 64;
+    while (pl->ntombs < cfg->max_flows / 4) {
+        pl->ntombs <<= 1;
+    }
+    pl->tombs = a->calloc(a->ctx, pl->ntombs, sizeof(struct tomb));
     if (pl->flows == NULL || pl->pool == NULL || pl->legs == NULL
-        || pl->apps == NULL)
+        || pl->apps == NULL || pl->tombs == NULL)
     {
         snprintf(err, RD_ERRLEN,
                  "cannot allocate tables for %u flows and %u out-of-order "
@@ -163,6 +208,9 @@ rd_pipeline_destroy(struct rd_pipeline *pl)
     rd_tcp_pool_destroy(pl->pool);
     rd_legs_destroy(pl->legs);
     rd_app_pool_destroy(pl->apps);
+    if (pl->tombs != NULL) {
+        pl->alloc->free(pl->alloc->ctx, pl->tombs);
+    }
     pl->alloc->free(pl->alloc->ctx, pl);
 }
 
@@ -173,6 +221,63 @@ rd_pipeline_tick(struct rd_pipeline *pl, rd_usec_t now)
     pl->last_expiry = now;
     rd_flow_expire(pl->flows, now, (rd_usec_t) pl->cfg.idle_timeout * USEC,
                    (rd_usec_t) pl->cfg.closed_linger * USEC);
+}
+
+
+/*
+ * Both FINs sent and acknowledged, no RST, nothing held out of order,
+ * nothing abnormal so far, and no upstream leg waiting to read it: no
+ * later packet can change the record, so it need not linger.
+ */
+static bool
+clean_close(const struct rd_conn *c)
+{
+    const struct rd_tcp_dir  *d, *p;
+    int                       i;
+
+    if (c->rst_total != 0 || c->peer_refs != 0) {
+        return false;
+    }
+    for (i = 0; i < 2; i++) {
+        d = &c->side[i].tcp;
+        p = &c->side[1 - i].tcp;
+        if (!d->fin || d->ooo_segs != 0 || !p->ack_seen
+            || p->max_ack != d->fin_seq + 1)
+        {
+            return false;
+        }
+    }
+    return !rd_conn_abnormal(c);
+}
+
+
+/* true when seg, which found no connection, is a late packet of one
+ * finished after a clean close */
+static bool
+tomb_late(const struct rd_pipeline *pl, const struct rd_flow *f,
+    const struct rd_seg *seg)
+{
+    const struct tomb  *t = &pl->tombs[f->hash & (pl->ntombs - 1)];
+    int                 dir;
+    uint32_t            end;
+
+    if (t->hash != f->hash
+        || seg->ts - t->ts > (rd_usec_t) pl->cfg.closed_linger * USEC)
+    {
+        return false;
+    }
+    if (seg->sport == t->cport && seg->dport == t->sport) {
+        dir = RD_CONN_CLIENT;
+    } else if (seg->sport == t->sport && seg->dport == t->cport) {
+        dir = RD_CONN_SERVER;
+    } else {
+        return false;
+    }
+    /* a retransmission lies below what the side had sent, data in
+     * flight when an RST ended the connection a little above it */
+    end = t->end[dir];
+    return RD_SEQ_LEQ(seg->seq, end) ? end - seg->seq <= TOMB_SEQ_SPAN
+                                     : seg->seq - end <= TOMB_SEQ_SPAN;
 }
 
 
@@ -210,10 +315,20 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
     }
 
     f = rd_flow_get(pl->flows, &seg, &created);
-    if (created && (seg.flags & (RD_TCP_SYN | RD_TCP_ACK)) == RD_TCP_SYN) {
-        rd_legs_connect(pl->legs, &f->conn);
+    if (created) {
+        if (!(seg.flags & RD_TCP_SYN) && tomb_late(pl, f, &seg)) {
+            rd_flow_discard(pl->flows, f);
+            pl->stats.late++;
+            return;
+        }
+        if ((seg.flags & (RD_TCP_SYN | RD_TCP_ACK)) == RD_TCP_SYN) {
+            rd_legs_connect(pl->legs, &f->conn);
+        }
     }
     rd_conn_packet(&f->conn, &pl->env, &seg);
+    if (f->conn.closed && clean_close(&f->conn)) {
+        rd_flow_finish(pl->flows, f);
+    }
 }
 
 

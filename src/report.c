@@ -146,8 +146,8 @@ write_fcgi_json(FILE *f, const struct rd_conn *c, uint32_t k)
 
     x = NULL;
     for (i = 0; c->app != NULL && i < RD_FCGI_SLOTS; i++) {
-        if (c->app->fcgi.slot[i].seq == k && c->app->fcgi.slot[i].ts_begin != 0) {
-            x = &c->app->fcgi.slot[i];
+        if (c->app->fcgi->slot[i].seq == k && c->app->fcgi->slot[i].ts_begin != 0) {
+            x = &c->app->fcgi->slot[i];
         }
     }
     fputs(",\"stderr\":", f);
@@ -966,9 +966,10 @@ write_summary_json(FILE *f, const struct rd_report_totals *t)
     }
     fprintf(f, ",\"flows\":{\"created\":%" PRIu64 ",\"peak\":%" PRIu32
             ",\"evicted\":%" PRIu64 ",\"expired\":%" PRIu64
-            ",\"tuple_reused\":%" PRIu64 "}",
+            ",\"tuple_reused\":%" PRIu64 ",\"closed_clean\":%" PRIu64
+            ",\"late_packets\":%" PRIu64 "}",
             t->flows->created, t->flows->peak, t->flows->evicted,
-            t->flows->expired, t->flows->reused);
+            t->flows->expired, t->flows->reused, t->flows->closed, pl->late);
     fprintf(f, ",\"evictions\":%" PRIu64, t->flows->evicted);
     fprintf(f, ",\"gaps\":{\"count\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
             pl->gaps, pl->gap_bytes);

@@ -372,7 +372,7 @@ fcgi_stderr(const struct rd_conn *c, struct rd_verdict *v)
 
     best = NULL;
     for (k = 0; c->app != NULL && k < RD_FCGI_SLOTS; k++) {
-        x = &c->app->fcgi.slot[k];
+        x = &c->app->fcgi->slot[k];
         if (x->stderr_len > 0 && (best == NULL || x->seq > best->seq)) {
             best = x;
         }

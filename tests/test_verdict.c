@@ -185,6 +185,7 @@ static const struct vcase  cases[] = {
 
 
 static struct rd_conn_app  app;
+static struct rd_fcgi      fcgi_state;
 
 
 static void
@@ -435,17 +436,18 @@ test_verdict_fastcgi_stderr(void **state)
     (void) state;
     build(&cases[23], &c, &x);          /* healthy_close_delimited */
     c.proto = RD_PROTO_FASTCGI;
-    memset(&c.app->fcgi, 0, sizeof(c.app->fcgi));
-    c.app->fcgi.slot[1].seq = 0;
-    c.app->fcgi.slot[1].status = 500;
-    c.app->fcgi.slot[1].stderr_len = sizeof(text) - 1;
-    memcpy(c.app->fcgi.slot[1].stderr_text, text, sizeof(text) - 1);
+    memset(&fcgi_state, 0, sizeof(fcgi_state));
+    c.app->fcgi = &fcgi_state;
+    c.app->fcgi->slot[1].seq = 0;
+    c.app->fcgi->slot[1].status = 500;
+    c.app->fcgi->slot[1].stderr_len = sizeof(text) - 1;
+    memcpy(c.app->fcgi->slot[1].stderr_text, text, sizeof(text) - 1);
     rd_verdict_classify(&c, &x, &v);
     assert_int_equal(v.code, RD_V_FASTCGI_STDERR);
     assert_string_equal(v.message, "FastCGI sent in stderr: \"PHP message: "
                         "PHP Fatal error: boom");
     assert_int_equal(v.severity, RD_SEV_ERROR);
-    c.app->fcgi.slot[1].status = 200;
+    c.app->fcgi->slot[1].status = 200;
     rd_verdict_classify(&c, &x, &v);
     assert_int_equal(v.severity, RD_SEV_WARNING);
 }

@@ -138,7 +138,9 @@ struct rd_exchange {
 struct rd_conn_app {
     union {
         struct rd_http1 http[2];        /* HTTP: [0] requests, [1] responses */
-        struct rd_fcgi  fcgi;           /* FastCGI: both directions */
+        struct rd_fcgi *fcgi;           /* FastCGI: both directions, from
+                                         * the pool's own slab (it is twice
+                                         * the size of the HTTP parsers) */
     };
     struct rd_exchange  ex[RD_LIMITS_EXCHANGES_KEEP];   /* ring */
     struct rd_conn_app *next_free;
@@ -203,6 +205,9 @@ struct rd_conn {
     uint8_t             leg;            /* enum rd_leg, set at finish */
     struct rd_conn     *peer_leg;       /* upstream leg: its client leg */
     uint64_t            peer_leg_id;    /* ... valid while ids match */
+    uint32_t            peer_refs;      /* client leg: live upstream legs
+                                         * whose peer_leg it is (kept in
+                                         * the table for their report) */
     unsigned            no_app:1;       /* pool empty: TCP level only */
     unsigned            roles_inferred:1;
     unsigned            syn:1;          /* client SYN seen */

@@ -37,6 +37,7 @@ struct rd_flow_stats {
     uint64_t        evicted;        /* finished because the table was full */
     uint64_t        expired;        /* finished by idle timeout or linger */
     uint64_t        reused;         /* finished by a new SYN on the tuple */
+    uint64_t        closed;         /* finished at once after a clean close */
     uint32_t        active;         /* in the table now */
     uint32_t        peak;           /* most in the table at once */
 };
@@ -74,6 +75,14 @@ void rd_flow_expire(struct rd_flow_table *t, rd_usec_t now,
 /* Finish every connection, oldest activity first: why for those still
  * open, CLOSED for those that had closed. */
 void rd_flow_flush(struct rd_flow_table *t, int why);
+
+/* Finish f now (why CLOSED): a clean close needs no linger.  Counted in
+ * stats.closed.  f must not be used afterwards. */
+void rd_flow_finish(struct rd_flow_table *t, struct rd_flow *f);
+
+/* Forget f, which rd_flow_get has just created, without reporting it:
+ * its packet belonged to a connection already finished. */
+void rd_flow_discard(struct rd_flow_table *t, struct rd_flow *f);
 
 const struct rd_flow_stats *rd_flow_stats(const struct rd_flow_table *t);
 

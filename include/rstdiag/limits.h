@@ -14,7 +14,7 @@
 
 /* seconds a fully closed connection (both FINs, or an RST) is kept for
  * late packets (retransmissions, an RST answering late data) */
-#define RD_LIMITS_CLOSED_LINGER      5u
+#define RD_LIMITS_CLOSED_LINGER      2u
 
 /* option --max-ooo-bytes: out-of-order bytes held for all flows together */
 #define RD_LIMITS_OOO_POOL_BYTES     (8u * 1024u * 1024u)

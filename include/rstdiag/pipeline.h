@@ -38,6 +38,8 @@ struct rd_pipeline_stats {
     uint64_t        status[RD_DECODE_NSTATUS];  /* by rd_decode_status */
     uint64_t        ts_backwards;       /* frames older than the previous */
     uint64_t        ooo_refused;        /* early segments not held */
+    uint64_t        late;               /* packets after a clean close,
+                                         * once the record was written */
     rd_usec_t       ts_first;
     rd_usec_t       ts_last;
     uint64_t        gap_bytes;          /* over finished connections */
