@@ -411,8 +411,13 @@ pair_failed_attempts(struct rd_legs *l, struct rd_conn *up,
     struct connect  *k;
     uint32_t         i;
 
-    for (i = 0; i < CONNECTS; i++) {
-        k = &l->connects[i];
+    /* newest first: SYNs are remembered in capture order, so the walk
+     * stops at the first one older than the client's request */
+    for (i = 1; i <= CONNECTS; i++) {
+        k = &l->connects[(l->connects_head + CONNECTS - i) % CONNECTS];
+        if (k->conn == NULL || k->ts < since) {
+            break;
+        }
         /* a failed attempt: began between the client's request and this
          * connection, carried no request, and is already over */
         if (k->conn == NULL || k->conn == up || k->conn->id != k->conn_id
@@ -438,7 +443,7 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
     struct recent             *r;
     struct role_ep            *known;
     uint64_t                   key;
-    uint32_t                   link, steps;
+    uint32_t                   link, next, steps, *lp;
     rd_usec_t                  prev_ts;
 
     e = rd_conn_exchange(c, ex);
@@ -456,8 +461,9 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
          * age tells */
         steps = 0;
         prev_ts = e->req_start;
-        for (link = l->bucket[key & (KEY_BUCKETS - 1)];
-             link != 0 && steps < RD_LIMITS_PAIR_RING; link = r->older)
+        lp = &l->bucket[key & (KEY_BUCKETS - 1)];
+        for (link = *lp; link != 0 && steps < RD_LIMITS_PAIR_RING;
+             link = next)
         {
             steps++;
             r = &l->ring[link - 1];
@@ -469,14 +475,21 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
                 break;              /* overwritten: the chain ends here */
             }
             prev_ts = r->ts;
-            if (r->key != key || r->conn == c || r->conn->id != r->conn_id
-                || r->conn->af != c->af
-                || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0)
-            {
+            next = r->older;
+            /* a request that was answered (or whose connection is gone)
+             * can never be paired again: unlink it, so that a run of
+             * identical requests (a health check, a load test) is not
+             * walked again by every later one */
+            pe = r->conn->id == r->conn_id
+                 ? rd_conn_exchange(r->conn, r->ex) : NULL;
+            if (pe == NULL || pe->has_resp) {
+                *lp = next;
                 continue;
             }
-            pe = rd_conn_exchange(r->conn, r->ex);
-            if (pe == NULL || pe->has_resp) {
+            lp = &r->older;
+            if (r->key != key || r->conn == c || r->conn->af != c->af
+                || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0)
+            {
                 continue;
             }
             learn_ep(l, c->af, r->conn->ep[1].addr, r->conn->ep[1].port,
