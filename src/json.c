@@ -56,6 +56,16 @@ rd_json_str(FILE *f, const uint8_t *p, size_t len)
 
     putc('"', f);
     for (i = 0; i < len; i += n) {
+        /* printable ASCII needs no escape: write it as one run */
+        for (n = 0; i + n < len && p[i + n] >= 0x20 && p[i + n] < 0x7f
+                    && p[i + n] != '"' && p[i + n] != '\\'; n++)
+        {
+            /* counting */
+        }
+        if (n > 0) {
+            fwrite(p + i, 1, n, f);
+            continue;
+        }
         c = p[i];
         n = 1;
         if (c == '"' || c == '\\') {
