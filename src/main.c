@@ -4,6 +4,7 @@
  * status.
  */
 #include <grp.h>
+#include <stdio_ext.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,9 @@ main(int argc, char **argv)
     struct run       run;
     char             err[RD_ERRLEN];
     int              rc;
+
+    /* one thread writes the report: no lock per character */
+    __fsetlocking(stdout, FSETLOCKING_BYCALLER);
 
     switch (rd_cli_parse(argc, argv, &o, err)) {
     case RD_CLI_HELP:
