@@ -118,6 +118,10 @@
 #define RD_DECODE_TCPOPT_SACK     5
 #define RD_DECODE_TCPOPT_TS       8
 
+/* Fast path: a link header, then IPv4 and TCP without options */
+#define RD_DECODE_FAST_MIN(link)  \
+    ((link) + RD_DECODE_IPV4_HLEN + RD_DECODE_TCP_HLEN)
+
 
 const struct rd_tok  rd_decode_status_names[] = {
     { RD_DECODE_OK,               "ok" },
@@ -206,6 +210,23 @@ bsd_af_version(uint32_t af)
     default:
         return 0;
     }
+}
+
+
+/*
+ * IP version of a DLT_NULL header read little-endian.  The AF_ value is
+ * in the capturing host's byte order, which the file does not record;
+ * AF_ values are small, so a value with its upper half set was written
+ * by the other byte order (libpcap, tcpdump print-null.c).
+ */
+static unsigned
+null_af_version(uint32_t af)
+{
+    if (af & 0xffff0000u) {
+        af = (af >> 24) | ((af >> 8) & 0xff00u)
+             | ((af << 8) & 0xff0000u) | (af << 24);
+    }
+    return bsd_af_version(af);
 }
 
 
@@ -429,21 +450,12 @@ decode_link(int dlt, struct rd_cur *c, bool cut, unsigned *ver,
     }
 
     if (dlt == DLT_NULL) {
-        /*
-         * The AF_ value is in the capturing host's byte order, which the
-         * file does not record.  AF_ values are small, so a value with
-         * its upper half set was written by the other byte order
-         * (libpcap, tcpdump print-null.c).
-         */
+        /* the AF_ value is in the capturing host's byte order */
         if (!rd_cur_has(c, RD_DECODE_NULL_HLEN)) {
             return RD_DECODE_SHORT_LINK;
         }
         af = rd_cur_le32(c);
-        if (af & 0xffff0000u) {
-            af = (af >> 24) | ((af >> 8) & 0xff00u)
-                 | ((af << 8) & 0xff0000u) | (af << 24);
-        }
-        *ver = bsd_af_version(af);
+        *ver = null_af_version(af);
         return *ver ? RD_DECODE_OK : RD_DECODE_SKIP_NOT_IP;
     }
 
@@ -805,8 +817,12 @@ decode_tcp(struct rd_cur *c, uint32_t wire, struct rd_seg *seg)
 }
 
 
+/*
+ * The general path: every link type, IP options, extension headers,
+ * fragments, BIG TCP lengths, and a status naming what was wrong.
+ */
 enum rd_decode_status
-rd_decode(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
+rd_decode_slow_(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
     rd_usec_t ts, struct rd_seg *seg)
 {
     static const uint8_t   empty[1];
@@ -868,6 +884,307 @@ rd_decode(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
     }
 
     return decode_tcp(&c, wire, seg);
+}
+
+
+/*
+ * ---- the fast path ------------------------------------------------------
+ *
+ * Nearly every frame captured at an nginx host is Ethernet (or Linux
+ * cooked, BSD loopback, raw IP) carrying IPv4 without options or IPv6
+ * without extension headers, then TCP.  decode_fast() takes only that
+ * shape.  It checks once that the link header and the smallest IP + TCP
+ * header block are captured, once more that the TCP header with its
+ * options is, and reads at fixed offsets inside those bounds, so no
+ * per-field check and no sticky error flag is left to evaluate.
+ *
+ * It never decides a status: anything it does not take (a VLAN tag, IPv4
+ * options, a fragment, an extension header, a length field that does not
+ * add up, a header cut by the snaplen, a malformed option) goes to
+ * rd_decode_slow_(), which starts over and names the problem.  What it
+ * does take it fills exactly as rd_decode_slow_() would, field by field;
+ * tests/test_decode.c and the decode fuzzer compare the two on every
+ * frame they decode.
+ */
+
+
+/*
+ * Loads from a block the caller has bounds-checked (tcpdump's
+ * EXTRACT_BE_U_2 behind one ND_TTEST_LEN).  The shifts compile to a load
+ * and a byte swap.
+ */
+static inline uint16_t
+ld_be16(const uint8_t *b)
+{
+    return (uint16_t) ((unsigned) b[0] << 8 | b[1]);
+}
+
+
+static inline uint32_t
+ld_be32(const uint8_t *b)
+{
+    return (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16
+           | (uint32_t) b[2] << 8 | (uint32_t) b[3];
+}
+
+
+static inline uint32_t
+ld_le32(const uint8_t *b)
+{
+    return (uint32_t) b[3] << 24 | (uint32_t) b[2] << 16
+           | (uint32_t) b[1] << 8 | (uint32_t) b[0];
+}
+
+
+/*
+ * The option area o[0..n), all captured: decode_tcp_opts()'s rules by
+ * index.  false when it is malformed (the general path then returns
+ * BAD_TCP_OPT).
+ */
+static bool
+fast_tcp_opts(const uint8_t *o, uint32_t n, struct rd_tcp_opts *to)
+{
+    uint32_t  i, len;
+
+    for (i = 0; i < n; i += len) {
+        if (o[i] == RD_DECODE_TCPOPT_EOL) {
+            break;
+        }
+        if (o[i] == RD_DECODE_TCPOPT_NOP) {
+            len = 1;
+            continue;
+        }
+        if (n - i < 2) {
+            return false;                   /* no room for length */
+        }
+        len = o[i + 1];
+        if (len < 2 || len > n - i) {
+            return false;
+        }
+
+        /* i + len <= n: the option body o[i + 2 .. i + len) is in */
+        switch (o[i]) {
+        case RD_DECODE_TCPOPT_MSS:
+            if (len == 4) {
+                to->mss = ld_be16(o + i + 2);
+            }
+            break;
+        case RD_DECODE_TCPOPT_WS:
+            if (len == 3) {
+                to->wscale = o[i + 2];
+                to->has_wscale = true;
+            }
+            break;
+        case RD_DECODE_TCPOPT_SACKOK:
+            if (len == 2) {
+                to->sack_perm = true;
+            }
+            break;
+        case RD_DECODE_TCPOPT_SACK:
+            if (len >= 10 && (len - 2) % 8 == 0) {
+                to->has_sack = true;
+            }
+            break;
+        case RD_DECODE_TCPOPT_TS:
+            if (len == 10) {
+                to->tsval = ld_be32(o + i + 2);
+                to->tsecr = ld_be32(o + i + 6);
+                to->has_ts = true;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+
+    return true;
+}
+
+
+/*
+ * The common frame, or false.  On true every field of *seg is written
+ * (no memset of the whole struct first: a field added to struct rd_seg
+ * must be set here too, and compared in tests/test_decode.c), except
+ * that TCP options other than none or NOP NOP TS are left for
+ * decode_fast_opts(): *optlen is then their length, else 0.
+ */
+static inline bool
+decode_fast(int dlt, const uint8_t *p, uint32_t caplen, rd_usec_t ts,
+    struct rd_seg *seg, uint32_t *optlen)
+{
+    unsigned        vers;
+    uint32_t        off, cap, wire, hlen;
+    uint16_t        frag;
+    const uint8_t  *ip, *th;
+
+    if (p == NULL) {
+        return false;
+    }
+
+    /*
+     * Link layer.  vers is the set of IP versions the link allows, as
+     * bits 1 << version: one for a link that names it, none for one that
+     * carries something else (the general path counts it), both for raw
+     * IP, where the version nibble decides.
+     */
+    if (dlt == DLT_EN10MB) {
+        if (caplen < RD_DECODE_FAST_MIN(RD_DECODE_ETH_HLEN)) {
+            return false;
+        }
+        off = RD_DECODE_ETH_HLEN;
+        vers = 1u << ethertype_version(ld_be16(p + 12));  /* 802.1Q: slow */
+    } else if (dlt == DLT_LINUX_SLL2) {
+        if (caplen < RD_DECODE_FAST_MIN(RD_DECODE_SLL2_HLEN)) {
+            return false;
+        }
+        off = RD_DECODE_SLL2_HLEN;
+        vers = 1u << ethertype_version(ld_be16(p));
+    } else if (dlt == DLT_LINUX_SLL) {
+        if (caplen < RD_DECODE_FAST_MIN(RD_DECODE_SLL_HLEN)) {
+            return false;
+        }
+        off = RD_DECODE_SLL_HLEN;
+        vers = 1u << ethertype_version(ld_be16(p + 14));
+    } else if (dlt == DLT_NULL || dlt == DLT_LOOP) {
+        if (caplen < RD_DECODE_FAST_MIN(RD_DECODE_NULL_HLEN)) {
+            return false;
+        }
+        off = RD_DECODE_NULL_HLEN;
+        vers = 1u << ((dlt == DLT_NULL) ? null_af_version(ld_le32(p))
+                                        : bsd_af_version(ld_be32(p)));
+    } else if (dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt_is_raw(dlt)) {
+        if (caplen < RD_DECODE_FAST_MIN(0)) {
+            return false;
+        }
+        off = 0;
+        vers = (dlt == DLT_IPV4) ? 1u << 4
+               : (dlt == DLT_IPV6) ? 1u << 6 : (1u << 4 | 1u << 6);
+    } else {
+        return false;                       /* NFLOG, PKTAP */
+    }
+
+    ip = p + off;
+    cap = caplen - off;
+
+    if (ip[0] == 0x45 && (vers & 1u << 4)) {
+        /* IPv4 with IHL 5 (RFC 791 sec. 3.1); cap >= 40 */
+        wire = ld_be16(ip + 2);
+        frag = ld_be16(ip + 6);
+        if (wire < RD_DECODE_IPV4_HLEN + RD_DECODE_TCP_HLEN
+            || (frag & (RD_DECODE_IPV4_MF | RD_DECODE_IPV4_OFFMASK))
+            || ip[9] != RD_DECODE_PROTO_TCP)
+        {
+            return false;                   /* BIG TCP length 0 too */
+        }
+        seg->af = 4;
+        seg->ttl = ip[8];
+        seg->ip_id = ld_be16(ip + 4);
+        seg->df = (frag & RD_DECODE_IPV4_DF) != 0;
+        memcpy(seg->src, ip + 12, 4);
+        memset(seg->src + 4, 0, sizeof(seg->src) - 4);
+        memcpy(seg->dst, ip + 16, 4);
+        memset(seg->dst + 4, 0, sizeof(seg->dst) - 4);
+        wire -= RD_DECODE_IPV4_HLEN;
+        th = ip + RD_DECODE_IPV4_HLEN;
+        cap -= RD_DECODE_IPV4_HLEN;
+
+    } else if ((ip[0] >> 4) == 6 && (vers & 1u << 6)) {
+        /* IPv6, TCP as the first next header (RFC 8200 sec. 3) */
+        if (cap < RD_DECODE_IPV6_HLEN + RD_DECODE_TCP_HLEN) {
+            return false;
+        }
+        wire = ld_be16(ip + 4);
+        if (wire < RD_DECODE_TCP_HLEN || ip[6] != RD_DECODE_PROTO_TCP) {
+            return false;                   /* jumbo/BIG TCP length 0 too */
+        }
+        seg->af = 6;
+        seg->ttl = ip[7];
+        seg->ip_id = 0;
+        seg->df = false;
+        memcpy(seg->src, ip + 8, 16);
+        memcpy(seg->dst, ip + 24, 16);
+        th = ip + RD_DECODE_IPV6_HLEN;
+        cap -= RD_DECODE_IPV6_HLEN;
+
+    } else {
+        return false;
+    }
+
+    /*
+     * TCP (RFC 9293 sec. 3.1).  wire >= 20 and cap >= 20 here; the data
+     * offset must fit both the IP length and the captured bytes.
+     */
+    hlen = (uint32_t) (th[12] >> 4) * 4;
+    if (hlen < RD_DECODE_TCP_HLEN || hlen > wire || hlen > cap) {
+        return false;
+    }
+    /*
+     * Linux and the BSDs send NOP NOP TS on every segment after the
+     * handshake (RFC 7323 appendix A): one compare instead of the loop.
+     */
+    memset(&seg->opts, 0, sizeof(seg->opts));
+    *optlen = 0;
+    if (hlen == RD_DECODE_TCP_HLEN + 12
+        && ld_be32(th + RD_DECODE_TCP_HLEN) == 0x0101080au)
+    {
+        seg->opts.has_ts = true;
+        seg->opts.tsval = ld_be32(th + RD_DECODE_TCP_HLEN + 4);
+        seg->opts.tsecr = ld_be32(th + RD_DECODE_TCP_HLEN + 8);
+    } else {
+        *optlen = hlen - RD_DECODE_TCP_HLEN;
+    }
+
+    seg->ts = ts;
+    seg->sport = ld_be16(th);
+    seg->dport = ld_be16(th + 2);
+    seg->seq = ld_be32(th + 4);
+    seg->ack = ld_be32(th + 8);
+    seg->flags = th[13];
+    seg->win = ld_be16(th + 14);
+
+    /* Ethernet padding past the IP length is not payload */
+    seg->payload_len = wire - hlen;
+    seg->payload.p = th + hlen;
+    seg->payload.len = RD_MIN(cap, wire) - hlen;
+    return true;
+}
+
+
+/*
+ * Out of line on purpose (GCC and clang would inline a static function
+ * called once): rd_decode() then makes no call but tail calls, keeps the
+ * fast path in scratch registers and saves none.
+ */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static enum rd_decode_status
+decode_fast_opts(int dlt, const uint8_t *p, uint32_t caplen,
+    uint32_t wirelen, struct rd_seg *seg, uint32_t optlen)
+{
+    /* the option area ends where the payload starts */
+    if (fast_tcp_opts(seg->payload.p - optlen, optlen, &seg->opts)) {
+        return RD_DECODE_OK;
+    }
+    return rd_decode_slow_(dlt, p, caplen, wirelen, seg->ts, seg);
+}
+
+
+enum rd_decode_status
+rd_decode(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
+    rd_usec_t ts, struct rd_seg *seg)
+{
+    uint32_t  optlen;
+
+    /* seg == NULL: the general path's rd_require() reports it */
+    if (seg == NULL || !decode_fast(dlt, p, caplen, ts, seg, &optlen)) {
+        return rd_decode_slow_(dlt, p, caplen, wirelen, ts, seg);
+    }
+    if (optlen > 0) {
+        /* SYN options, SACK blocks, ... */
+        return decode_fast_opts(dlt, p, caplen, wirelen, seg, optlen);
+    }
+    return RD_DECODE_OK;
 }
 
 

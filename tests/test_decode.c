@@ -103,6 +103,65 @@ struct frame {
 };
 
 
+/*
+ * The two decoders fill the same segment, field by field (padding is
+ * not compared: the fast path does not zero the struct first).
+ */
+static void
+check_same_seg(const struct rd_seg *a, const struct rd_seg *b)
+{
+    assert_int_equal(a->ts, b->ts);
+    assert_int_equal(a->af, b->af);
+    assert_int_equal(a->ttl, b->ttl);
+    assert_int_equal(a->ip_id, b->ip_id);
+    assert_int_equal(a->df, b->df);
+    assert_memory_equal(a->src, b->src, sizeof(a->src));
+    assert_memory_equal(a->dst, b->dst, sizeof(a->dst));
+    assert_int_equal(a->sport, b->sport);
+    assert_int_equal(a->dport, b->dport);
+    assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->ack, b->ack);
+    assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->win, b->win);
+    assert_int_equal(a->opts.mss, b->opts.mss);
+    assert_int_equal(a->opts.wscale, b->opts.wscale);
+    assert_int_equal(a->opts.has_wscale, b->opts.has_wscale);
+    assert_int_equal(a->opts.sack_perm, b->opts.sack_perm);
+    assert_int_equal(a->opts.has_sack, b->opts.has_sack);
+    assert_int_equal(a->opts.has_ts, b->opts.has_ts);
+    assert_int_equal(a->opts.tsval, b->opts.tsval);
+    assert_int_equal(a->opts.tsecr, b->opts.tsecr);
+    assert_int_equal(a->payload_len, b->payload_len);
+    assert_ptr_equal(a->payload.p, b->payload.p);
+    assert_int_equal(a->payload.len, b->payload.len);
+}
+
+
+/*
+ * rd_decode() with its fast path, checked against the general path
+ * forced (rd_decode_slow_): same status and, on OK, the same segment.
+ * Every frame of these tests goes through here.
+ */
+static enum rd_decode_status
+decode_both(int dlt, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
+    rd_usec_t ts, struct rd_seg *seg)
+{
+    struct rd_seg           slow;
+    enum rd_decode_status   st, st_slow;
+
+    /* different garbage in both, so an unwritten field shows */
+    memset(seg, 0xa5, sizeof(*seg));
+    memset(&slow, 0x5a, sizeof(slow));
+    st = rd_decode(dlt, p, caplen, wirelen, ts, seg);
+    st_slow = rd_decode_slow_(dlt, p, caplen, wirelen, ts, &slow);
+    assert_int_equal(st, st_slow);
+    if (st == RD_DECODE_OK) {
+        check_same_seg(seg, &slow);
+    }
+    return st;
+}
+
+
 static enum rd_decode_status
 decode_cut(int dlt, const struct frame *f, size_t caplen, struct rd_seg *seg,
     const uint8_t **at)
@@ -113,8 +172,8 @@ decode_cut(int dlt, const struct frame *f, size_t caplen, struct rd_seg *seg,
     if (at != NULL) {
         *at = p;
     }
-    return rd_decode(dlt, p, (uint32_t) caplen, (uint32_t) f->len, T_TS,
-                     seg);
+    return decode_both(dlt, p, (uint32_t) caplen, (uint32_t) f->len, T_TS,
+                       seg);
 }
 
 
@@ -600,9 +659,9 @@ test_decode_null_buffer_short(void **state)
     struct rd_seg  seg;
 
     (void) state;
-    assert_int_equal(rd_decode(DLT_EN10MB, NULL, 0, 0, 0, &seg),
+    assert_int_equal(decode_both(DLT_EN10MB, NULL, 0, 0, 0, &seg),
                      RD_DECODE_SHORT_LINK);
-    assert_int_equal(rd_decode(DLT_RAW, NULL, 0, 0, 0, &seg),
+    assert_int_equal(decode_both(DLT_RAW, NULL, 0, 0, 0, &seg),
                      RD_DECODE_SHORT_IP);
 }
 
@@ -663,7 +722,7 @@ test_decode_ipv4_bad_lengths(void **state)
     put16(f.b + 2, 0);
     assert_int_equal(decode_all(DLT_RAW, &f, &seg), RD_DECODE_OK);
     assert_int_equal(seg.payload_len, 10);
-    assert_int_equal(rd_decode(DLT_RAW, f.b, 20, 20, 0, &seg),
+    assert_int_equal(decode_both(DLT_RAW, f.b, 20, 20, 0, &seg),
                      RD_DECODE_BAD_IP_LEN);
 
     f.b[0] = 0x47;                      /* 28-byte header, 24-byte packet */
@@ -801,7 +860,7 @@ test_decode_ipv6_ext_malformed(void **state)
     put16(f.b + 4, 0);
     assert_int_equal(decode_all(DLT_RAW, &f, &seg),
                      RD_DECODE_BAD_IPV6_EXT);
-    assert_int_equal(rd_decode(DLT_RAW, f.b, 40, 40, 0, &seg),
+    assert_int_equal(decode_both(DLT_RAW, f.b, 40, 40, 0, &seg),
                      RD_DECODE_BAD_IP_LEN);
 
     /* hop-by-hop after destination options */
@@ -1264,9 +1323,9 @@ test_decode_nflog_not_ip_and_malformed(void **state)
     /* a whole record without a payload TLV is not IP; cut, it is short */
     put_nflog(&f, 2);
     f.len = 20;
-    assert_int_equal(rd_decode(DLT_NFLOG, f.b, 20, 20, 0, &seg),
+    assert_int_equal(decode_both(DLT_NFLOG, f.b, 20, 20, 0, &seg),
                      RD_DECODE_SKIP_NOT_IP);
-    assert_int_equal(rd_decode(DLT_NFLOG, f.b, 20, 60, 0, &seg),
+    assert_int_equal(decode_both(DLT_NFLOG, f.b, 20, 60, 0, &seg),
                      RD_DECODE_SHORT_LINK);
 }
 
@@ -1363,8 +1422,8 @@ test_decode_big_tcp_length_zero(void **state)
     put_ipv4_tcp(&f, NULL, 0, NULL, 0, 100);
     put16(f.b + 14 + 2, 0);
     p = guard_place(f.b, f.len);
-    assert_int_equal(rd_decode(DLT_EN10MB, p, (uint32_t) f.len, 80066, T_TS,
-                               &seg), RD_DECODE_OK);
+    assert_int_equal(decode_both(DLT_EN10MB, p, (uint32_t) f.len, 80066,
+                                 T_TS, &seg), RD_DECODE_OK);
     check_v4(&seg);
     assert_int_equal(seg.payload_len, 80066 - 14 - 20 - 20);
     assert_int_equal(seg.payload.len, 100);
@@ -1375,8 +1434,8 @@ test_decode_big_tcp_length_zero(void **state)
     put_ipv6_tcp(&f, 6, NULL, 0, NULL, 0, 100);
     put16(f.b + 20 + 4, 0);
     p = guard_place(f.b, f.len);
-    assert_int_equal(rd_decode(DLT_LINUX_SLL2, p, (uint32_t) f.len, 185000,
-                               T_TS, &seg), RD_DECODE_OK);
+    assert_int_equal(decode_both(DLT_LINUX_SLL2, p, (uint32_t) f.len,
+                                 185000, T_TS, &seg), RD_DECODE_OK);
     check_v6(&seg);
     assert_int_equal(seg.payload_len, 185000 - 20 - 40 - 20);
     assert_int_equal(seg.payload.len, 100);
@@ -1395,8 +1454,118 @@ test_decode_big_tcp_length_zero(void **state)
     put_link(&f, eth4, sizeof(eth4));
     put_ipv4_tcp(&f, NULL, 0, NULL, 0, 0);
     put16(f.b + 14 + 2, 0);
-    assert_int_equal(rd_decode(DLT_EN10MB, f.b, 34, 10, T_TS, &seg),
+    assert_int_equal(decode_both(DLT_EN10MB, f.b, 34, 10, T_TS, &seg),
                      RD_DECODE_BAD_IP_LEN);
+}
+
+
+/*
+ * The fast path against the general one on the frames it is meant for
+ * and on every one-byte corruption of their headers, at every caplen and
+ * with a wire length beyond caplen: each corruption either stays on the
+ * fast path with the general path's result or falls back to it.  Pins
+ * the fast path's shortcuts (one bounds check up front, NOP NOP TS in one
+ * compare, no memset of the segment).
+ */
+static void
+test_decode_fast_matches_general(void **state)
+{
+    static const uint8_t  null4_be[4] = { 0, 0, 0, 2 };
+    static const uint8_t  null6_le[4] = { 30, 0, 0, 0 };
+    static const uint8_t  sll6[16] = {
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0, 1, 2, 3, 4, 5, 0, 0,
+        0x86, 0xdd
+    };
+    static const uint8_t  sll2_4[20] = {
+        0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00,
+        0x06, 0, 1, 2, 3, 4, 5, 0, 0
+    };
+    /* NOP NOP TS, then the same with a SACK block after it */
+    static const uint8_t  opts_ts[12] = {
+        1, 1, 8, 10, 0x71, 0xe7, 0x6e, 0x21, 0, 0, 0x10, 0x01
+    };
+    static const uint8_t  opts_ts_sack[24] = {
+        1, 1, 8, 10, 0x71, 0xe7, 0x6e, 0x21, 0, 0, 0x10, 0x01,
+        1, 1, 5, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0
+    };
+    static const uint8_t  vals[] = { 0x00, 0x01, 0x45, 0x60, 0x7f, 0xff };
+    static const struct {
+        int             dlt;
+        const uint8_t  *link;
+        size_t          linklen;
+        int             v;
+        const uint8_t  *opt;
+        size_t          optlen;
+    } cases[] = {
+        { DLT_EN10MB, eth4, sizeof(eth4), 4, opts_ts, sizeof(opts_ts) },
+        { DLT_EN10MB, eth4, sizeof(eth4), 4, opts_syn, sizeof(opts_syn) },
+        { DLT_EN10MB, eth4, sizeof(eth4), 4, NULL, 0 },
+        { DLT_EN10MB, eth6, sizeof(eth6), 6, opts_ts_sack,
+          sizeof(opts_ts_sack) },
+        { DLT_LINUX_SLL, sll4, sizeof(sll4), 4, opts_ts, sizeof(opts_ts) },
+        { DLT_LINUX_SLL, sll6, sizeof(sll6), 6, NULL, 0 },
+        { DLT_LINUX_SLL2, sll2_4, sizeof(sll2_4), 4, opts_ts,
+          sizeof(opts_ts) },
+        { DLT_LINUX_SLL2, sll2_6, sizeof(sll2_6), 6, opts_syn,
+          sizeof(opts_syn) },
+        { DLT_NULL, null4_le, sizeof(null4_le), 4, opts_ts, sizeof(opts_ts) },
+        { DLT_NULL, null4_be, sizeof(null4_be), 4, NULL, 0 },
+        { DLT_NULL, null6_le, sizeof(null6_le), 6, opts_ts, sizeof(opts_ts) },
+        { DLT_LOOP, loop4, sizeof(loop4), 4, opts_ts_sack,
+          sizeof(opts_ts_sack) },
+        { DLT_RAW, NULL, 0, 4, opts_ts, sizeof(opts_ts) },
+        { DLT_RAW, NULL, 0, 6, opts_syn, sizeof(opts_syn) },
+        { DLT_IPV4, NULL, 0, 6, opts_ts, sizeof(opts_ts) },
+        { DLT_IPV6, NULL, 0, 6, opts_ts, sizeof(opts_ts) },
+        { LT_PKTAP, NULL, 0, 4, NULL, 0 },
+    };
+    struct frame            f, m;
+    struct rd_seg           seg;
+    const uint8_t          *p;
+    size_t                  i, pos, v, k, hdr, nok;
+    enum rd_decode_status   st;
+
+    (void) state;
+    nok = 0;
+    for (i = 0; i < RD_NELEMS(cases); i++) {
+        put_link(&f, cases[i].link, cases[i].linklen);
+        if (cases[i].v == 4) {
+            put_ipv4_tcp(&f, NULL, 0, cases[i].opt, cases[i].optlen, 7);
+        } else {
+            put_ipv6_tcp(&f, 6, NULL, 0, cases[i].opt, cases[i].optlen, 7);
+        }
+        hdr = f.link + f.ip + f.tcp;
+
+        /* the unmodified frame decodes on every link type but one */
+        st = decode_all(cases[i].dlt, &f, &seg);
+        if (cases[i].dlt == DLT_IPV4 || cases[i].dlt == LT_PKTAP) {
+            assert_int_not_equal(st, RD_DECODE_OK);
+        } else {
+            assert_int_equal(st, RD_DECODE_OK);
+            assert_int_equal(seg.af, cases[i].v);
+        }
+
+        for (pos = 0; pos < hdr + 1; pos++) {
+            for (v = 0; v <= RD_NELEMS(vals); v++) {
+                m = f;
+                /* the last round flips the low bit: a near miss */
+                m.b[pos] = (v < RD_NELEMS(vals)) ? vals[v]
+                                                 : (uint8_t) (f.b[pos] ^ 1);
+                for (k = 0; k <= m.len; k++) {
+                    if (decode_cut(cases[i].dlt, &m, k, &seg, NULL)
+                        == RD_DECODE_OK)
+                    {
+                        nok++;
+                    }
+                    p = guard_place(m.b, k);
+                    (void) decode_both(cases[i].dlt, p, (uint32_t) k,
+                                       (uint32_t) k + 70000, T_TS, &seg);
+                }
+            }
+        }
+    }
+    /* the corpus reached OK often, so the fast path had work to check */
+    assert_true(nok > 10000);
 }
 
 
@@ -1484,6 +1653,7 @@ main(void)
         cmocka_unit_test(test_decode_pktap_inner_frames),
         cmocka_unit_test(test_decode_truncations_nflog_pktap),
         cmocka_unit_test(test_decode_big_tcp_length_zero),
+        cmocka_unit_test(test_decode_fast_matches_general),
         cmocka_unit_test(test_decode_status_names),
         cmocka_unit_test(test_decode_ep_format),
     };

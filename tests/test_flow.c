@@ -557,6 +557,177 @@ test_flow_flush_reasons(void **state)
 }
 
 
+/*
+ * A new SYN on the tuple of the newest flow (the shortcut that skips the
+ * hash) still finishes the old connection and starts another, and the
+ * slot it frees can be the new one's.
+ */
+static void
+test_flow_tuple_reuse_right_after_close(void **state)
+{
+    struct fx        x;
+    struct rd_flow  *old, *f;
+    bool             created;
+
+    (void) state;
+    fx_init(&x, 1);
+    old = full_conn(&x, 40000, 1000, 9000, T_T0);
+    f = pkt(&x, cli(40000, RD_TCP_SYN, 5555, 0, T_T0 + T_SEC), &created);
+    assert_true(created);
+    assert_ptr_equal(f, old);
+    assert_int_equal(x.ndone, 1);
+    assert_int_equal(x.done[0].why, RD_END_REUSED);
+    assert_int_equal(f->conn.id, 2);
+    assert_int_equal(f->conn.side[RD_CONN_CLIENT].tcp.isn, 5555);
+    assert_ptr_equal(pkt(&x, srv(40000, RD_TCP_SYN | RD_TCP_ACK, 7, 5556,
+                                 T_T0 + T_SEC + 1), &created), f);
+    assert_false(created);
+    fx_fini(&x);
+}
+
+
+static struct rd_seg
+mk6(const uint8_t *src, uint16_t sport, const uint8_t *dst, uint16_t dport,
+    uint8_t flags, rd_usec_t ts)
+{
+    struct rd_seg  s;
+
+    memset(&s, 0, sizeof(s));
+    s.ts = ts;
+    s.af = 6;
+    s.ttl = 64;
+    memcpy(s.src, src, 16);
+    memcpy(s.dst, dst, 16);
+    s.sport = sport;
+    s.dport = dport;
+    s.flags = flags;
+    s.win = 1000;
+    return s;
+}
+
+
+/*
+ * IPv6 tuples find their flow from both sides; an IPv6 tuple whose
+ * addresses start with the bytes of an IPv4 tuple's (the rest zero) is
+ * another connection.
+ */
+static void
+test_flow_ipv6_and_ipv4_apart(void **state)
+{
+    static const uint8_t  a6[16] = { 0x0a, 0, 0, 1 };
+    static const uint8_t  b6[16] = { 0x0a, 0, 0, 2 };
+    static const uint8_t  c6[16] = {
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9
+    };
+    struct fx        x;
+    struct rd_flow  *v4, *v6, *f;
+    bool             created;
+
+    (void) state;
+    fx_init(&x, 8);
+    v4 = pkt(&x, cli(40000, RD_TCP_SYN, 1, 0, T_T0), &created);
+    assert_true(created);
+    v6 = pkt(&x, mk6(a6, 40000, b6, 80, RD_TCP_SYN, T_T0 + 1), &created);
+    assert_true(created);
+    assert_ptr_not_equal(v4, v6);
+    f = pkt(&x, mk6(b6, 80, a6, 40000, RD_TCP_SYN | RD_TCP_ACK, T_T0 + 2),
+            &created);
+    assert_false(created);
+    assert_ptr_equal(f, v6);
+    assert_ptr_equal(pkt(&x, srv(40000, RD_TCP_SYN | RD_TCP_ACK, 9, 2,
+                                 T_T0 + 3), &created), v4);
+    assert_false(created);
+    /* same ports, another address: another flow, found again later */
+    f = pkt(&x, mk6(c6, 40000, b6, 80, RD_TCP_SYN, T_T0 + 4), &created);
+    assert_true(created);
+    assert_ptr_equal(pkt(&x, mk6(b6, 80, a6, 40000, RD_TCP_ACK, T_T0 + 5),
+                         &created), v6);
+    assert_ptr_equal(pkt(&x, mk6(b6, 80, c6, 40000, RD_TCP_ACK, T_T0 + 6),
+                         &created), f);
+    assert_int_equal(rd_flow_stats(x.t)->active, 3);
+    fx_fini(&x);
+}
+
+
+static void
+on_done_count(void *ctx, struct rd_flow *f, int why)
+{
+    struct fx  *x = ctx;
+
+    x->ndone++;
+    rd_conn_finish(&f->conn, &x->env, why);
+}
+
+
+/*
+ * Tuples a flood would send, all at one server port: every source port
+ * of one address, addresses that differ only in their first or last two
+ * bytes, IPv6 sources that differ only in their last 32 bits.  With one
+ * bucket per flow the longest chain stays short under two seeds: the
+ * keyed hash spreads patterned tuples like random ones (a hash whose
+ * bucket bits ignore part of the tuple would chain them by thousands).
+ */
+static void
+test_flow_chosen_tuples_short_chains(void **state)
+{
+    static const uint64_t  seeds[] = { 0x5eed, 0x9e3779b97f4a7c15ULL };
+    struct fx              x;
+    struct rd_seg          s;
+    uint32_t               i, n, addr;
+    unsigned               pat, k;
+    bool                   created;
+
+    (void) state;
+    n = 16384;
+    for (k = 0; k < RD_NELEMS(seeds); k++) {
+        for (pat = 0; pat < 4; pat++) {
+            memset(&x, 0, sizeof(x));
+            x.pool = rd_tcp_pool_create(&talloc, 64 * 1024, 16 * 1024, 16);
+            assert_non_null(x.pool);
+            x.env.pool = x.pool;
+            x.env.max_header_bytes = 65536;
+            x.t = rd_flow_create(&talloc, n, seeds[k], on_done_count, &x);
+            assert_non_null(x.t);
+            for (i = 0; i < n; i++) {
+                switch (pat) {
+                case 0:
+                    s = mk(T_CLIENT, (uint16_t) (1 + i), T_SERVER, 80,
+                           RD_TCP_SYN, i, 0, T_T0);
+                    break;
+                case 1:
+                    addr = (i << 16) | 0x0001u;
+                    s = mk(addr, 40000, T_SERVER, 80, RD_TCP_SYN, i, 0, T_T0);
+                    break;
+                case 2:
+                    addr = 0x0a000000u | i;
+                    s = mk(addr, 40000, T_SERVER, 80, RD_TCP_SYN, i, 0, T_T0);
+                    break;
+                default:
+                    s = mk(T_CLIENT, 40000, T_SERVER, 80, RD_TCP_SYN, i, 0,
+                           T_T0);
+                    s.af = 6;
+                    s.src[0] = 0x20;
+                    s.src[12] = (uint8_t) (i >> 24);
+                    s.src[13] = (uint8_t) (i >> 16);
+                    s.src[14] = (uint8_t) (i >> 8);
+                    s.src[15] = (uint8_t) i;
+                    break;
+                }
+                (void) rd_flow_get(x.t, &s, &created);
+                assert_true(created);
+            }
+            rd_flow_validate_(x.t);
+            assert_int_equal(rd_flow_stats(x.t)->active, n);
+            assert_in_range(rd_flow_chain_max_(x.t), 1, 12);
+            rd_flow_flush(x.t, RD_END_CAPTURE);
+            assert_int_equal(x.ndone, n);
+            rd_flow_destroy(x.t);
+            rd_tcp_pool_destroy(x.pool);
+        }
+    }
+}
+
+
 /* A table of 0 flows cannot be made. */
 static void
 test_flow_create_zero_refused(void **state)
@@ -580,6 +751,9 @@ main(void)
         cmocka_unit_test(test_flow_syn_retransmission_same_conn),
         cmocka_unit_test(test_flow_syn_retransmission_after_synack_first),
         cmocka_unit_test(test_flow_flush_reasons),
+        cmocka_unit_test(test_flow_tuple_reuse_right_after_close),
+        cmocka_unit_test(test_flow_ipv6_and_ipv4_apart),
+        cmocka_unit_test(test_flow_chosen_tuples_short_chains),
         cmocka_unit_test(test_flow_create_zero_refused),
     };
 

@@ -104,6 +104,14 @@ struct rd_seg {
 enum rd_decode_status rd_decode(int dlt, const uint8_t *p, uint32_t caplen,
     uint32_t wirelen, rd_usec_t ts, struct rd_seg *seg);
 
+/*
+ * Tests only: rd_decode() without its fast path for the common frame
+ * (Ethernet/SLL/NULL/raw, IPv4 without options or IPv6 without extension
+ * headers, TCP).  Same contract; the two must agree on every frame.
+ */
+enum rd_decode_status rd_decode_slow_(int dlt, const uint8_t *p,
+    uint32_t caplen, uint32_t wirelen, rd_usec_t ts, struct rd_seg *seg);
+
 /* true when dlt is a link type rd_decode() understands */
 bool rd_decode_dlt_supported(int dlt);
 

@@ -17,12 +17,21 @@
 #include "rstdiag/conn.h"
 #include "rstdiag/decode.h"
 
+/* words of a flow's lookup key */
+#define RD_FLOW_KEY_WORDS  5
+
+/*
+ * The fields before conn are flow.c's; a hash chain walk reads hnext,
+ * hash and key only, which share the first cache line.
+ */
 struct rd_flow {
     struct rd_flow *hnext;          /* hash chain, or free list */
-    struct rd_flow *prev;           /* LRU: older */
-    struct rd_flow *next;           /* LRU: newer */
     uint32_t        hash;
     bool            used;
+    uint64_t        key[RD_FLOW_KEY_WORDS];    /* both endpoints, lower
+                                                 * first (flow.c) */
+    struct rd_flow *prev;           /* LRU: older */
+    struct rd_flow *next;           /* LRU: newer */
     struct rd_conn  conn;
 };
 
@@ -45,9 +54,11 @@ struct rd_flow_stats {
 struct rd_flow_table;
 
 /*
- * Create a table for max_flows connections (>= 1).  seed perturbs the
- * hash.  done is called for every finished connection.  Returns NULL when
- * memory is short.
+ * Create a table for max_flows connections (>= 1).  seed keys the hash:
+ * chains stay short against chosen tuples (a SYN flood from spoofed
+ * addresses) only while the seed is unknown to the sender, so pass a
+ * random one.  done is called for every finished connection.  Returns
+ * NULL when memory is short.
  */
 struct rd_flow_table *rd_flow_create(const struct rd_alloc *a,
     uint32_t max_flows, uint64_t seed, rd_flow_done_cb done, void *ctx);
@@ -61,7 +72,8 @@ void rd_flow_destroy(struct rd_flow_table *t);
  * tuple whose old one is over finishes the old one first (why REUSED).
  * When no connection exists one is created (evicting the oldest when the
  * table is full).  Moves the flow to the newest end of the LRU.  Never
- * returns NULL.  *created is set when the returned flow is new.
+ * returns NULL.  *created is set when the returned flow is new.  Cheapest
+ * when consecutive packets belong to one flow.
  */
 struct rd_flow *rd_flow_get(struct rd_flow_table *t, const struct rd_seg *seg,
     bool *created);
@@ -88,5 +100,8 @@ const struct rd_flow_stats *rd_flow_stats(const struct rd_flow_table *t);
 
 /* Debug: check hash chains, LRU and counters; aborts on violation. */
 void rd_flow_validate_(const struct rd_flow_table *t);
+
+/* Tests: the number of flows in the longest hash chain. */
+uint32_t rd_flow_chain_max_(const struct rd_flow_table *t);
 
 #endif /* RD_FLOW_H */

@@ -5,7 +5,10 @@
  * 7: wirelen = caplen + 70000), the rest is the frame.  The frame is
  * copied into a buffer of exactly its size so that ASan sees any read
  * past caplen.  On OK the
- * segment's invariants are checked and a violation aborts.
+ * segment's invariants are checked and a violation aborts.  Every frame
+ * is decoded twice, by rd_decode() and by the general path alone
+ * (rd_decode_slow_): a different status or segment aborts, so the fuzzer
+ * also hunts for frames where the fast path cuts a corner.
  *
  *   clang -fsanitize=fuzzer,address,undefined -Iinclude -I. \
  *       tests/fuzz/fuzz_decode.c src/decode.c src/common.c -o fuzz_decode
@@ -28,14 +31,39 @@ static const int  dlts[] = {
 };
 
 
+/* Field by field: the fast path does not zero the padding. */
+static int
+same_seg(const struct rd_seg *a, const struct rd_seg *b)
+{
+    return a->ts == b->ts && a->af == b->af && a->ttl == b->ttl
+           && a->ip_id == b->ip_id && a->df == b->df
+           && memcmp(a->src, b->src, sizeof(a->src)) == 0
+           && memcmp(a->dst, b->dst, sizeof(a->dst)) == 0
+           && a->sport == b->sport && a->dport == b->dport
+           && a->seq == b->seq && a->ack == b->ack
+           && a->flags == b->flags && a->win == b->win
+           && a->opts.mss == b->opts.mss
+           && a->opts.wscale == b->opts.wscale
+           && a->opts.has_wscale == b->opts.has_wscale
+           && a->opts.sack_perm == b->opts.sack_perm
+           && a->opts.has_sack == b->opts.has_sack
+           && a->opts.has_ts == b->opts.has_ts
+           && a->opts.tsval == b->opts.tsval
+           && a->opts.tsecr == b->opts.tsecr
+           && a->payload_len == b->payload_len
+           && a->payload.p == b->payload.p
+           && a->payload.len == b->payload.len;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                     dlt;
     uint8_t                *buf;
     uint32_t                caplen, wirelen;
-    struct rd_seg           seg;
-    enum rd_decode_status   st;
+    struct rd_seg           seg, slow;
+    enum rd_decode_status   st, st_slow;
     char                    ep[RD_EP_STRLEN];
 
     if (size < 1) {
@@ -54,7 +82,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(buf, data + 1, caplen);
     }
 
+    /* different garbage in both, so a field left unwritten shows */
+    memset(&seg, 0xa5, sizeof(seg));
+    memset(&slow, 0x5a, sizeof(slow));
     st = rd_decode(dlt, buf, caplen, wirelen, 0, &seg);
+    st_slow = rd_decode_slow_(dlt, buf, caplen, wirelen, 0, &slow);
+    if (st != st_slow || (st == RD_DECODE_OK && !same_seg(&seg, &slow))) {
+        abort();
+    }
 
     if (st >= RD_DECODE_NSTATUS
         || rd_tok2str(rd_decode_status_names, (int) st, NULL) == NULL)
