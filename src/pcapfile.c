@@ -315,8 +315,18 @@ rd_pcapfile_parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n,
     rec->data = p + RD_PCAPFILE_RECLEN;
     rec->caplen = caplen > pf->snapshot ? pf->snapshot : caplen;
     rec->len = len;
-    rec->sec = signed32(sec);
-    rec->usec = pf->nsec ? signed32(frac) / 1000 : signed32(frac);
+    if (pf->swapped) {
+        /* libpcap's SWAPLONG() yields an unsigned int: swapped files
+         * have their fields zero-extended, native ones sign-extended */
+        rec->sec = (int64_t) sec;
+        rec->usec = (int64_t) frac;
+    } else {
+        rec->sec = signed32(sec);
+        rec->usec = signed32(frac);
+    }
+    if (pf->nsec) {
+        rec->usec /= 1000;          /* truncated toward 0, as there */
+    }
 
     if (pf->swapped) {
         if (pf->dlt == DLT_LINUX_SLL) {
