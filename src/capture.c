@@ -272,61 +272,69 @@ own_fill(struct offline_file *f, char err[RD_ERRLEN])
 }
 
 
-/* pcap_next_ex() for a file read by pcapfile: 1, 0 at the end, -1. */
-static int
-own_next(struct offline_file *f, char err[RD_ERRLEN])
+/* Record rec is file f's next packet. */
+static inline void
+own_take(struct offline_file *f, const struct rd_pcapfile_rec *rec)
 {
-    struct rd_pcapfile_rec  rec;
-    struct pcap_pkthdr      h;
-    int                     rc;
+    f->pkt.data = rec->data;
+    f->pkt.caplen = rec->caplen;
+    f->pkt.len = rec->len;
+    f->pkt.ts = rd_usec_from_tv(rec->sec, rec->usec);
+}
+
+
+/*
+ * pcap_next_ex() for a file read by pcapfile, going on from rc and *rec,
+ * what rd_pcapfile_read() last returned: 1, 0 at the end, -1 and err.
+ */
+static int
+own_next(struct offline_file *f, int rc, struct rd_pcapfile_rec *rec,
+    char err[RD_ERRLEN])
+{
+    struct pcap_pkthdr  h;
 
     for ( ;; ) {
-        rc = rd_pcapfile_read(&f->pf, &f->rd, &rec, err);
         if (rc == RD_AGAIN) {
             if (own_fill(f, err) != 0) {
                 return -1;
             }
-            continue;
-        }
-        if (rc == RD_PCAPFILE_END) {
+        } else if (rc == RD_PCAPFILE_END) {
             return 0;
-        }
-        if (rc != RD_OK) {
+        } else if (rc != RD_OK) {
             return -1;
-        }
-        if (f->has_prog) {
+        } else if (!f->has_prog) {
+            own_take(f, rec);
+            return 1;
+        } else {
             /* pcap_offline_read()'s test: only the lengths matter */
             memset(&h, 0, sizeof(h));
-            h.caplen = rec.caplen;
-            h.len = rec.len;
-            if (pcap_offline_filter(&f->prog, &h, rec.data) == 0) {
-                continue;
+            h.caplen = rec->caplen;
+            h.len = rec->len;
+            if (pcap_offline_filter(&f->prog, &h, rec->data) != 0) {
+                own_take(f, rec);
+                return 1;
             }
         }
-        f->pkt.data = rec.data;
-        f->pkt.caplen = rec.caplen;
-        f->pkt.len = rec.len;
-        f->pkt.ts = rd_usec_from_tv(rec.sec, rec.usec);
-        return 1;
+        rc = rd_pcapfile_read(&f->pf, &f->rd, rec, err);
     }
 }
 
 
-/* Make sure file i holds its next packet, if it has one. */
+/*
+ * prime() for all but the usual case: libpcap's files, and ours when the
+ * buffer needs a read, a filter applies or the file ends.  rc, rec and
+ * err are what rd_pcapfile_read() returned for a file of ours.
+ */
 static void
-prime(struct rd_offline *o, size_t i)
+prime_slow(struct rd_offline *o, size_t i, int rc,
+    struct rd_pcapfile_rec *rec, char err[RD_ERRLEN])
 {
     struct offline_file  *f = &o->f[i];
     struct pcap_pkthdr   *hdr;
     const u_char         *data;
-    char                  err[RD_ERRLEN];
-    int                   rc;
 
-    if (f->ready || f->done) {
-        return;
-    }
     if (f->own) {
-        rc = own_next(f, err);
+        rc = own_next(f, rc, rec, err);
     } else {
         rc = pcap_next_ex(f->p, &hdr, &data);
         if (rc == 1) {
@@ -336,7 +344,7 @@ prime(struct rd_offline *o, size_t i)
             f->pkt.ts = rd_usec_from_tv((int64_t) hdr->ts.tv_sec,
                                         (int64_t) hdr->ts.tv_usec);
         } else if (rc == PCAP_ERROR) {
-            snprintf(err, sizeof(err), "%s", pcap_geterr(f->p));
+            snprintf(err, RD_ERRLEN, "%s", pcap_geterr(f->p));
             rc = -1;
         }
     }
@@ -354,20 +362,55 @@ prime(struct rd_offline *o, size_t i)
 }
 
 
+/*
+ * Make sure file i holds its next packet, if it has one.  The usual case,
+ * a whole record of ours in the buffer and no filter, is inline: it is
+ * most of a packet's reading cost.
+ */
+static inline void
+prime(struct rd_offline *o, size_t i)
+{
+    struct offline_file     *f = &o->f[i];
+    struct rd_pcapfile_rec   rec;
+    char                     err[RD_ERRLEN];
+    int                      rc;
+
+    if (f->ready || f->done) {
+        return;
+    }
+    rc = RD_AGAIN;
+    if (f->own) {
+        rc = rd_pcapfile_read(&f->pf, &f->rd, &rec, err);
+        if (rc == RD_OK && !f->has_prog) {
+            own_take(f, &rec);
+            f->ready = true;
+            return;
+        }
+    }
+    prime_slow(o, i, rc, &rec, err);
+}
+
+
 int
 rd_offline_next(struct rd_offline *o, struct rd_capture_pkt *pkt)
 {
     size_t               i, best;
     struct offline_file *f;
 
-    best = o->n;
-    for (i = 0; i < o->n; i++) {
-        prime(o, i);
-        if (!o->f[i].ready) {
-            continue;
-        }
-        if (best == o->n || o->f[i].pkt.ts < o->f[best].pkt.ts) {
-            best = i;
+    if (o->n == 1) {
+        /* one file, the usual case: nothing to merge */
+        prime(o, 0);
+        best = o->f[0].ready ? 0 : 1;
+    } else {
+        best = o->n;
+        for (i = 0; i < o->n; i++) {
+            prime(o, i);
+            if (!o->f[i].ready) {
+                continue;
+            }
+            if (best == o->n || o->f[i].pkt.ts < o->f[best].pkt.ts) {
+                best = i;
+            }
         }
     }
     if (best == o->n) {

@@ -240,24 +240,94 @@ fix_nflog(uint8_t *d, uint32_t caplen, uint32_t len)
 }
 
 
-int
-rd_pcapfile_parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n,
-    bool eof, struct rd_pcapfile_rec *rec, size_t *used, char err[RD_ERRLEN])
+/*
+ * The bytes ended (eof) before the record did: n bytes of it, whose
+ * header says caplen when n covers the header.  A clean end when n is 0,
+ * else libpcap's message.
+ */
+static int
+cut(const struct rd_pcapfile *pf, size_t n, uint32_t caplen,
+    char err[RD_ERRLEN])
+{
+    size_t  got;
+
+    if (n == 0) {
+        return RD_PCAPFILE_END;
+    }
+    if (n < RD_PCAPFILE_RECLEN) {
+        snprintf(err, RD_ERRLEN, "truncated dump file; tried to read %u "
+                 "header bytes, only got %zu", RD_PCAPFILE_RECLEN, n);
+        return -RD_EPROTO;
+    }
+    /* libpcap reads a record longer than the snapshot in two steps, and
+     * says which one came up short */
+    got = n - RD_PCAPFILE_RECLEN;
+    if (caplen > pf->snapshot && got < pf->snapshot) {
+        snprintf(err, RD_ERRLEN, "truncated dump file; tried to read %d "
+                 "captured bytes, only got %zu", (int) pf->snapshot, got);
+    } else {
+        snprintf(err, RD_ERRLEN, "truncated dump file; tried to read %u "
+                 "captured bytes, only got %zu", caplen, got);
+    }
+    return -RD_EPROTO;
+}
+
+
+/* caplen is above the link type's maximum: a damaged or fuzzed file. */
+static int
+bogus(const struct rd_pcapfile *pf, uint32_t caplen, char err[RD_ERRLEN])
+{
+    /* libpcap names the snapshot length when caplen exceeds it too */
+    if (caplen > pf->snapshot) {
+        snprintf(err, RD_ERRLEN, "invalid packet capture length %u, "
+                 "bigger than snaplen of %d", caplen, (int) pf->snapshot);
+    } else {
+        snprintf(err, RD_ERRLEN, "invalid packet capture length %u, "
+                 "bigger than maximum of %u", caplen, pf->max_caplen);
+    }
+    return -RD_EPROTO;
+}
+
+
+/* pcap_post_process() for a swapped file of the link types we read. */
+static void
+fixup(const struct rd_pcapfile *pf, uint8_t *d, uint32_t caplen,
+    uint32_t len)
+{
+    switch (pf->dlt) {
+    case DLT_LINUX_SLL:
+        fix_sll(d, caplen, len, RD_PCAPFILE_SLL_HLEN, RD_PCAPFILE_SLL_PROTO);
+        break;
+    case DLT_LINUX_SLL2:
+        fix_sll(d, caplen, len, RD_PCAPFILE_SLL2_HLEN,
+                RD_PCAPFILE_SLL2_PROTO);
+        break;
+    case DLT_NFLOG:
+        fix_nflog(d, caplen, len);
+        break;
+    default:
+        break;
+    }
+}
+
+
+/*
+ * rd_pcapfile_parse(), inline so that rd_pcapfile_read() has it without
+ * a call: the rare cases (cut, bogus, swapped) are functions of their own.
+ */
+static inline int
+parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n, bool eof,
+    struct rd_pcapfile_rec *rec, size_t *used, char err[RD_ERRLEN])
 {
     uint32_t  sec, frac, caplen, len, t;
-    size_t    want, got;
+    size_t    want;
 
     if (n < RD_PCAPFILE_RECLEN) {
         if (!eof) {
             *used = RD_PCAPFILE_RECLEN;
             return RD_AGAIN;
         }
-        if (n == 0) {
-            return RD_PCAPFILE_END;
-        }
-        snprintf(err, RD_ERRLEN, "truncated dump file; tried to read %u "
-                 "header bytes, only got %zu", RD_PCAPFILE_RECLEN, n);
-        return -RD_EPROTO;
+        return cut(pf, n, 0, err);
     }
 
     sec = load32(p);
@@ -270,8 +340,8 @@ rd_pcapfile_parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n,
         caplen = swap32(caplen);
         len = swap32(len);
     }
-    if (pf->lengths == RD_PCAPFILE_LEN_SWAPPED
-        || (pf->lengths == RD_PCAPFILE_LEN_MAYBE && caplen > len))
+    if (pf->lengths != RD_PCAPFILE_LEN_AS_IS
+        && (pf->lengths == RD_PCAPFILE_LEN_SWAPPED || caplen > len))
     {
         t = caplen;
         caplen = len;
@@ -279,35 +349,15 @@ rd_pcapfile_parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n,
     }
 
     if (caplen > pf->max_caplen) {
-        /* libpcap names the snapshot length when caplen exceeds it too */
-        if (caplen > pf->snapshot) {
-            snprintf(err, RD_ERRLEN, "invalid packet capture length %u, "
-                     "bigger than snaplen of %d", caplen, (int) pf->snapshot);
-        } else {
-            snprintf(err, RD_ERRLEN, "invalid packet capture length %u, "
-                     "bigger than maximum of %u", caplen, pf->max_caplen);
-        }
-        return -RD_EPROTO;
+        return bogus(pf, caplen, err);
     }
-
     want = RD_PCAPFILE_RECLEN + (size_t) caplen;
     if (n < want) {
         if (!eof) {
             *used = want;
             return RD_AGAIN;
         }
-        /* libpcap reads a record longer than the snapshot in two steps,
-         * and says which one came up short */
-        got = n - RD_PCAPFILE_RECLEN;
-        if (caplen > pf->snapshot && got < pf->snapshot) {
-            snprintf(err, RD_ERRLEN, "truncated dump file; tried to read "
-                     "%d captured bytes, only got %zu", (int) pf->snapshot,
-                     got);
-        } else {
-            snprintf(err, RD_ERRLEN, "truncated dump file; tried to read "
-                     "%u captured bytes, only got %zu", caplen, got);
-        }
-        return -RD_EPROTO;
+        return cut(pf, n, caplen, err);
     }
 
     /* a record longer than the snapshot is cut to it (a Solaris 2.3
@@ -320,6 +370,7 @@ rd_pcapfile_parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n,
          * have their fields zero-extended, native ones sign-extended */
         rec->sec = (int64_t) sec;
         rec->usec = (int64_t) frac;
+        fixup(pf, p + RD_PCAPFILE_RECLEN, rec->caplen, len);
     } else {
         rec->sec = signed32(sec);
         rec->usec = signed32(frac);
@@ -327,20 +378,16 @@ rd_pcapfile_parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n,
     if (pf->nsec) {
         rec->usec /= 1000;          /* truncated toward 0, as there */
     }
-
-    if (pf->swapped) {
-        if (pf->dlt == DLT_LINUX_SLL) {
-            fix_sll(p + RD_PCAPFILE_RECLEN, rec->caplen, len,
-                    RD_PCAPFILE_SLL_HLEN, RD_PCAPFILE_SLL_PROTO);
-        } else if (pf->dlt == DLT_LINUX_SLL2) {
-            fix_sll(p + RD_PCAPFILE_RECLEN, rec->caplen, len,
-                    RD_PCAPFILE_SLL2_HLEN, RD_PCAPFILE_SLL2_PROTO);
-        } else if (pf->dlt == DLT_NFLOG) {
-            fix_nflog(p + RD_PCAPFILE_RECLEN, rec->caplen, len);
-        }
-    }
     *used = want;
     return RD_OK;
+}
+
+
+int
+rd_pcapfile_parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n,
+    bool eof, struct rd_pcapfile_rec *rec, size_t *used, char err[RD_ERRLEN])
+{
+    return parse(pf, p, n, eof, rec, used, err);
 }
 
 
@@ -360,30 +407,39 @@ rd_pcapfile_rd_init(struct rd_pcapfile_rd *rd, uint8_t *buf, size_t cap)
 }
 
 
+/* The record at the head needs more bytes than the buffer holds. */
+static void
+make_room(const struct rd_pcapfile *pf, struct rd_pcapfile_rd *rd)
+{
+    size_t  have;
+
+    /* move its start to the front, so that it fits and the next read is
+     * long; the buffer holds the largest record */
+    rd_require(rd->_cap >= rd_pcapfile_rd_min(pf));
+    if (rd->_head > 0) {
+        have = rd->_tail - rd->_head;
+        memmove(rd->_buf, rd->_buf + rd->_head, have);
+        rd->_head = 0;
+        rd->_tail = have;
+    }
+}
+
+
 int
 rd_pcapfile_read(const struct rd_pcapfile *pf, struct rd_pcapfile_rd *rd,
     struct rd_pcapfile_rec *rec, char err[RD_ERRLEN])
 {
-    size_t  used, have;
+    size_t  used;
     int     rc;
 
-    have = rd->_tail - rd->_head;
-    rc = rd_pcapfile_parse(pf, rd->_buf + rd->_head, have, rd->_eof, rec,
-                           &used, err);
+    used = 0;
+    rc = parse(pf, rd->_buf + rd->_head, rd->_tail - rd->_head, rd->_eof,
+               rec, &used, err);
     if (rc == RD_OK) {
         rd->_head += used;
         rd->_done += used;
-        return RD_OK;
-    }
-    if (rc == RD_AGAIN) {
-        /* the record runs past the bytes read: move its start to the
-         * front, so that it fits and the next read is long */
-        rd_require(rd->_cap >= rd_pcapfile_rd_min(pf));
-        if (rd->_head > 0) {
-            memmove(rd->_buf, rd->_buf + rd->_head, have);
-            rd->_head = 0;
-            rd->_tail = have;
-        }
+    } else if (rc == RD_AGAIN) {
+        make_room(pf, rd);
     }
     return rc;
 }
