@@ -5,7 +5,8 @@
  * errors.  Classic pcap files in regular files are then read by pcapfile
  * instead of pcap_next_ex(): large read(2)s into one buffer and packets
  * handed out in place, where libpcap copies each packet twice (stdio's
- * buffer, then its own) and costs some 300 instructions a packet.
+ * 4 KiB reads, then its own buffer): about 670 instructions a packet for
+ * the reading there, 166 here (callgrind, 20 MB synthetic capture).
  * pcapng, pipes and RSTDIAG_READER=libpcap stay on libpcap.
  */
 #include <errno.h>
