@@ -1,7 +1,10 @@
 /*
  * capture: packets from libpcap.  Offline: any number of pcap/pcapng files
- * read as one capture in timestamp order (a merge, like mergecap).  Live:
- * an activated handle for the event loop (live.c drives it).
+ * read as one capture in timestamp order (a merge, like mergecap); every
+ * file is opened by libpcap, and classic pcap regular files are then read
+ * in place by pcapfile.h (same packets and messages), unless the
+ * environment has RSTDIAG_READER=libpcap.  Live: an activated handle for
+ * the event loop (live.c drives it).
  */
 #ifndef RD_CAPTURE_H
 #define RD_CAPTURE_H
