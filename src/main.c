@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,6 +317,7 @@ main(int argc, char **argv)
     struct run       run;
     char             err[RD_ERRLEN];
     int              rc;
+    uint64_t         seed;
 
     /* one thread writes the report: no lock per character */
     __fsetlocking(stdout, FSETLOCKING_BYCALLER);
@@ -345,6 +347,12 @@ main(int argc, char **argv)
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
+    }
+    /* the flow hash is keyed: chains stay short against a flood of chosen
+     * tuples only while the key is unknown to the sender */
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t) sizeof(seed))
+    {
+        o.pipeline.seed = seed;
     }
     run.pl = rd_pipeline_create(rd_alloc_default(), &o.pipeline, on_conn,
                                 &run, err);

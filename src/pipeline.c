@@ -22,7 +22,7 @@
  * flow hash, sized from --max-flows; a collision forgets the older one.
  */
 struct tomb {
-    uint32_t        hash;               /* the flow table's tuple hash */
+    uint32_t        hash;               /* tomb_hash() of the tuple */
     uint16_t        cport, sport;       /* client and server ports */
     uint32_t        end[2];             /* per side: highest seq sent */
     rd_usec_t       ts;                 /* when it was laid: it lasts
@@ -86,13 +86,35 @@ on_response(void *ctx, struct rd_conn *c)
 }
 
 
+/*
+ * The tombstone slot of f's tuple.  Not the flow table's keyed hash: with
+ * a random key, which tombstone a collision forgets would change from run
+ * to run, and so would the report.  A flood aimed at these slots only
+ * makes late packets look like new connections, as without tombstones.
+ */
+static uint32_t
+tomb_hash(const struct rd_flow *f)
+{
+    uint64_t  h;
+    int       i;
+
+    h = 0;
+    for (i = 0; i < RD_FLOW_KEY_WORDS; i++) {
+        h = (h ^ f->key[i]) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    return (uint32_t) (h ^ (h >> 32));
+}
+
+
 static void
 tomb_add(struct rd_pipeline *pl, const struct rd_flow *f)
 {
-    struct tomb           *t = &pl->tombs[f->hash & (pl->ntombs - 1)];
+    uint32_t               h = tomb_hash(f);
+    struct tomb           *t = &pl->tombs[h & (pl->ntombs - 1)];
     const struct rd_conn  *c = &f->conn;
 
-    t->hash = f->hash;
+    t->hash = h;
     t->cport = c->ep[RD_CONN_CLIENT].port;
     t->sport = c->ep[RD_CONN_SERVER].port;
     t->end[0] = c->side[0].tcp.snd_max;
@@ -257,11 +279,12 @@ static bool
 tomb_late(const struct rd_pipeline *pl, const struct rd_flow *f,
     const struct rd_seg *seg)
 {
-    const struct tomb  *t = &pl->tombs[f->hash & (pl->ntombs - 1)];
+    uint32_t            h = tomb_hash(f);
+    const struct tomb  *t = &pl->tombs[h & (pl->ntombs - 1)];
     int                 dir;
     uint32_t            end;
 
-    if (t->hash != f->hash
+    if (t->hash != h
         || seg->ts - t->ts > (rd_usec_t) pl->cfg.closed_linger * USEC)
     {
         return false;
