@@ -340,8 +340,8 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
     }
     if (event == RD_HTTP1_EV_HEADERS) {
         if (m->server_len > 0) {
-            c->server_len = m->server_len;
-            memcpy(c->server_hdr, m->server, m->server_len);
+            c->app->server_len = m->server_len;
+            memcpy(c->app->server_hdr, m->server, m->server_len);
         }
         if ((m->flags & RD_HTTP1_F_INFORMATIONAL) && m->status != 101) {
             e = ex_at(c, c->next_resp);
@@ -917,7 +917,7 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
             c->refused = 1;
         }
         if (c->nrst < RD_LIMITS_RST_KEEP) {
-            c->rst[c->nrst++] = r;
+            c->cold->rst[c->nrst++] = r;
         }
         c->rst_total++;
         s->tcp.pkts++;
@@ -1024,7 +1024,7 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
     stream_sink(c, env, &sink);
     rst = false;
     for (k = 0; k < c->nrst; k++) {
-        rst = rst || c->rst[k].exact || !c->rst[k].known;
+        rst = rst || c->cold->rst[k].exact || !c->cold->rst[k].known;
     }
     for (i = 0; i < 2; i++) {
         rd_tcp_flush(env->pool, &c->side[i].tcp, &sink, i, c->ts_end);
@@ -1054,12 +1054,12 @@ rd_conn_pair(struct rd_conn *c, uint64_t other)
     unsigned  i;
 
     for (i = 0; i < c->npaired; i++) {
-        if (c->paired[i] == other) {
+        if (c->cold->paired[i] == other) {
             return;
         }
     }
     if (c->npaired < RD_CONN_PAIRED_MAX) {
-        c->paired[c->npaired++] = other;
+        c->cold->paired[c->npaired++] = other;
     }
 }
 

@@ -10,6 +10,7 @@
 struct rd_flow_table {
     const struct rd_alloc  *alloc;
     struct rd_flow         *slab;
+    struct rd_conn_cold    *cold;           /* cold[i] goes with slab[i] */
     struct rd_flow        **buckets;
     uint32_t                nbuckets;       /* power of two */
     uint32_t                max;
@@ -250,8 +251,9 @@ rd_flow_create(const struct rd_alloc *a, uint32_t max_flows, uint64_t seed,
         t->nbuckets <<= 1;
     }
     t->slab = a->calloc(a->ctx, max_flows, sizeof(struct rd_flow));
+    t->cold = a->calloc(a->ctx, max_flows, sizeof(struct rd_conn_cold));
     t->buckets = a->calloc(a->ctx, t->nbuckets, sizeof(struct rd_flow *));
-    if (t->slab == NULL || t->buckets == NULL) {
+    if (t->slab == NULL || t->cold == NULL || t->buckets == NULL) {
         rd_flow_destroy(t);
         return NULL;
     }
@@ -274,6 +276,9 @@ rd_flow_destroy(struct rd_flow_table *t)
     }
     if (t->buckets != NULL) {
         t->alloc->free(t->alloc->ctx, t->buckets);
+    }
+    if (t->cold != NULL) {
+        t->alloc->free(t->alloc->ctx, t->cold);
     }
     t->alloc->free(t->alloc->ctx, t);
 }
@@ -351,6 +356,7 @@ flow_new(struct rd_flow_table *t, const struct rd_seg *seg, bool *created,
     f->hnext = *bucket;
     *bucket = f;
     rd_conn_start(&f->conn, t->next_id++, seg);
+    f->conn.cold = &t->cold[f - t->slab];
     t->stats.created++;
     t->stats.active++;
     if (t->stats.active > t->stats.peak) {

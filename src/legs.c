@@ -383,12 +383,13 @@ rd_legs_connect(struct rd_legs *l, struct rd_conn *c)
 static void
 set_peer(struct rd_conn *up, struct rd_conn *client)
 {
-    if (up->peer_leg == client && up->peer_leg_id == client->id) {
+    if (rd_conn_peer(up) == client) {
         return;
     }
     rd_legs_unref_peer(up);
-    up->peer_leg = client;
-    up->peer_leg_id = client->id;
+    up->cold->peer_leg = client;
+    up->cold->peer_leg_id = client->id;
+    up->has_peer = 1;
     client->peer_refs++;
 }
 
@@ -396,10 +397,10 @@ set_peer(struct rd_conn *up, struct rd_conn *client)
 void
 rd_legs_unref_peer(struct rd_conn *up)
 {
-    if (up->peer_leg != NULL && up->peer_leg->id == up->peer_leg_id
-        && up->peer_leg->peer_refs > 0)
-    {
-        up->peer_leg->peer_refs--;
+    struct rd_conn  *client = rd_conn_peer(up);
+
+    if (client != NULL && client->peer_refs > 0) {
+        client->peer_refs--;
     }
 }
 
@@ -527,11 +528,12 @@ void
 rd_legs_response(struct rd_legs *l, const struct rd_conn *c)
 {
     struct role_ep  *known;
+    const uint8_t   *srv;
+    size_t           len;
     uint32_t         v;
 
-    if (l->version_fixed || c->server_len < 7
-        || memcmp(c->server_hdr, "nginx/", 6) != 0)
-    {
+    srv = rd_conn_server(c, &len);
+    if (l->version_fixed || len < 7 || memcmp(srv, "nginx/", 6) != 0) {
         return;
     }
     /* prefer what nginx itself announces to clients */
@@ -539,7 +541,7 @@ rd_legs_response(struct rd_legs *l, const struct rd_conn *c)
     if (l->version != 0 && (known == NULL || known->leg != RD_LEG_CLIENT)) {
         return;
     }
-    v = parse_version(c->server_hdr + 6, (size_t) c->server_len - 6);
+    v = parse_version(srv + 6, len - 6);
     if (v != 0) {
         l->version = v;
     }

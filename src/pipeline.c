@@ -141,8 +141,8 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     memset(&x, 0, sizeof(x));
     x.leg = c->leg;
     x.nginx_version = rd_legs_version(pl->legs);
-    peer = c->peer_leg;
-    if (peer != NULL && peer->id == c->peer_leg_id) {
+    peer = rd_conn_peer(c);
+    if (peer != NULL) {
         x.peer_known = true;
         x.peer_close_by = peer->close_by;
         x.peer_close_kind = peer->close_kind;

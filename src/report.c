@@ -259,7 +259,7 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
     fprintf(f, ",\"leg\":\"%s\"", rd_tok2str(rd_leg_names, c->leg, "unknown"));
     fputs(",\"paired_with\":[", f);
     for (i = 0; i < c->npaired; i++) {
-        fprintf(f, "%s%" PRIu64, i ? "," : "", c->paired[i]);
+        fprintf(f, "%s%" PRIu64, i ? "," : "", c->cold->paired[i]);
     }
     putc(']', f);
     if (v->code == RD_V_NONE) {
@@ -308,6 +308,8 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN];
     const struct rd_conn_side  *s;
     const struct rd_conn_rst   *r;
+    const uint8_t              *srv;
+    size_t                      srv_len;
     int                         i;
     unsigned                    k;
     bool                        first;
@@ -353,7 +355,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
 
     fputs(",\"rst\":[", f);
     for (k = 0; k < c->nrst; k++) {
-        r = &c->rst[k];
+        r = &c->cold->rst[k];
         fprintf(f, "%s{\"by\":\"%s\",\"ts\":", k ? "," : "", side_name[r->by]);
         rd_json_ts(f, r->ts);
         fprintf(f, ",\"acceptable\":%s,\"exact\":%s,\"judged\":%s"
@@ -429,8 +431,9 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
             ",\"requests_total\":%" PRIu32 ",\"server_header\":",
             rd_tok2str(rd_phase_names, c->phase, "none"), c->served_at_close,
             c->nex);
-    if (c->server_len > 0) {
-        rd_json_str(f, c->server_hdr, c->server_len);
+    srv = rd_conn_server(c, &srv_len);
+    if (srv_len > 0) {
+        rd_json_str(f, srv, srv_len);
     } else {
         fputs("null", f);
     }
@@ -552,7 +555,7 @@ lad_conn(struct lad *l, const struct rd_conn *c, int cc, int sc)
         lad_add(l, c->side[d].fin_ts, col[d], col[1 - d], "FIN");
     }
     for (k = 0; k < c->nrst; k++) {
-        r = &c->rst[k];
+        r = &c->cold->rst[k];
         lad_add(l, r->ts, col[r->by], col[1 - r->by],
                 !r->acceptable ? "RST (ignored)"
                 : r->exact ? "RST" : "RST (challenged)");
@@ -706,7 +709,7 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     fprintf(f, "    leg: %s%s", rd_tok2str(rd_leg_names, c->leg, "unknown"),
             c->proto == RD_PROTO_FASTCGI ? " (FastCGI)" : "");
     for (i = 0; i < c->npaired; i++) {
-        fprintf(f, "%s#%" PRIu64, i ? ", " : "; paired with ", c->paired[i]);
+        fprintf(f, "%s#%" PRIu64, i ? ", " : "; paired with ", c->cold->paired[i]);
     }
     putc('\n', f);
     fprintf(f, "    handshake %s%s; client sent %" PRIu64 " B, server sent %"
@@ -755,8 +758,7 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
                 c->side[0].tcp.gap_bytes, c->side[1].tcp.gap_bytes);
     }
 
-    peer = c->peer_leg != NULL && c->peer_leg->id == c->peer_leg_id
-           ? c->peer_leg : NULL;
+    peer = rd_conn_peer(c);
     if (peer != NULL && v->code != RD_V_NONE) {
         write_story(f, c, peer, v);
     }

@@ -306,7 +306,7 @@ suspect_rst(const struct rd_conn *c)
     unsigned                    i;
 
     for (i = 0; i < c->nrst; i++) {
-        r = &c->rst[i];
+        r = &c->cold->rst[i];
         s = &c->side[r->by];
         if (r->known && !r->acceptable && !r->answers_syn) {
             return r;

@@ -39,6 +39,7 @@ struct fx {
     struct rd_tcp_pool     *pool;
     struct rd_conn_env      env;
     struct rd_conn         *c;
+    struct rd_conn_cold     cold;
     bool                    started;
     rd_usec_t               now;
 };
@@ -123,6 +124,7 @@ feed(struct fx *x, struct rd_seg s)
 {
     if (!x->started) {
         rd_conn_start(x->c, 1, &s);
+        x->c->cold = &x->cold;
         x->started = true;
     }
     rd_conn_packet(x->c, &x->env, &s);
@@ -296,7 +298,7 @@ test_conn_rst_exact(void **state)
                 T_CI + 21, 0));
     assert_int_equal(x.c->nrst, 1);
     assert_int_equal(x.c->rst_total, 1);
-    r = &x.c->rst[0];
+    r = &x.c->cold->rst[0];
     assert_int_equal(r->by, RD_CONN_SERVER);
     assert_int_equal(r->seq, T_SI + 1);
     assert_int_equal(r->ts, x.now);
@@ -343,9 +345,9 @@ test_conn_rst_window(void **state)
         feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST | RD_TCP_ACK,
                     T_SI + 1 + cases[i].off, T_CI + 21, 0));
         assert_int_equal(x.c->nrst, i + 1);
-        assert_true(x.c->rst[i].known);
-        assert_false(x.c->rst[i].exact);
-        assert_int_equal(x.c->rst[i].acceptable, cases[i].acceptable);
+        assert_true(x.c->cold->rst[i].known);
+        assert_false(x.c->cold->rst[i].exact);
+        assert_int_equal(x.c->cold->rst[i].acceptable, cases[i].acceptable);
         assert_false(x.c->closed);
         assert_int_equal(x.c->close_kind, RD_CLOSE_NONE);
     }
@@ -376,9 +378,9 @@ test_conn_rst_reply_takes_ack_seq(void **state)
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK, T_SI + 1, T_CI + 21, 500));
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 201, 0));
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST, T_SI + 201, 0, 0));
-    assert_true(x.c->rst[0].known);
-    assert_true(x.c->rst[0].exact);
-    assert_true(x.c->rst[0].acceptable);
+    assert_true(x.c->cold->rst[0].known);
+    assert_true(x.c->cold->rst[0].exact);
+    assert_true(x.c->cold->rst[0].acceptable);
     assert_true(x.c->closed);
     assert_int_equal(x.c->close_kind, RD_CLOSE_RST);
     fx_fini(&x);
@@ -401,9 +403,9 @@ test_conn_rst_answers_syn(void **state)
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_SYN, T_CI, 0, 0));
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST | RD_TCP_ACK, 0, T_CI + 1,
                 0));
-    assert_true(x.c->rst[0].answers_syn);
-    assert_true(x.c->rst[0].known);
-    assert_true(x.c->rst[0].acceptable);
+    assert_true(x.c->cold->rst[0].answers_syn);
+    assert_true(x.c->cold->rst[0].known);
+    assert_true(x.c->cold->rst[0].acceptable);
     assert_true(x.c->refused);
     assert_true(x.c->closed);
     assert_int_equal(x.c->close_kind, RD_CLOSE_RST);
@@ -417,8 +419,8 @@ test_conn_rst_answers_syn(void **state)
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_SYN, T_CI, 0, 0));
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST | RD_TCP_ACK, 0, T_CI + 7,
                 0));
-    assert_true(x.c->rst[0].answers_syn);
-    assert_false(x.c->rst[0].acceptable);
+    assert_true(x.c->cold->rst[0].answers_syn);
+    assert_false(x.c->cold->rst[0].acceptable);
     assert_false(x.c->refused);
     assert_false(x.c->closed);
     assert_int_equal(x.c->close_kind, RD_CLOSE_NONE);
@@ -428,8 +430,8 @@ test_conn_rst_answers_syn(void **state)
     fx_init(&x, 0);
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_SYN, T_CI, 0, 0));
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST, 0, T_CI + 1, 0));
-    assert_true(x.c->rst[0].answers_syn);
-    assert_false(x.c->rst[0].acceptable);
+    assert_true(x.c->cold->rst[0].answers_syn);
+    assert_false(x.c->cold->rst[0].acceptable);
     assert_false(x.c->refused);
     assert_false(x.c->closed);
     fx_fini(&x);
@@ -456,15 +458,15 @@ test_conn_rst_missed_handshake(void **state)
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK, 9000, 7010, 0));
     /* in the window of an unknown scale: 502 << 14 */
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST, 9000 + 5000000, 0, 0));
-    assert_true(x.c->rst[0].known);
-    assert_true(x.c->rst[0].acceptable);
-    assert_false(x.c->rst[0].exact);
+    assert_true(x.c->cold->rst[0].known);
+    assert_true(x.c->cold->rst[0].acceptable);
+    assert_false(x.c->cold->rst[0].exact);
     assert_false(x.c->closed);
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST, 9000, 0, 0));
-    assert_true(x.c->rst[1].known);
-    assert_true(x.c->rst[1].exact);
-    assert_true(x.c->rst[1].acceptable);
-    assert_false(x.c->rst[1].answers_syn);
+    assert_true(x.c->cold->rst[1].known);
+    assert_true(x.c->cold->rst[1].exact);
+    assert_true(x.c->cold->rst[1].acceptable);
+    assert_false(x.c->cold->rst[1].answers_syn);
     assert_true(x.c->closed);
     assert_int_equal(x.c->close_kind, RD_CLOSE_RST);
     assert_int_equal(x.c->close_by, RD_CONN_SERVER);
@@ -474,8 +476,8 @@ test_conn_rst_missed_handshake(void **state)
     fx_init(&x, 0);
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, 7000, 9000, 10));
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST, 9000, 0, 0));
-    assert_true(x.c->rst[0].known);
-    assert_true(x.c->rst[0].exact);
+    assert_true(x.c->cold->rst[0].known);
+    assert_true(x.c->cold->rst[0].exact);
     assert_true(x.c->closed);
     fx_fini(&x);
 
@@ -484,8 +486,8 @@ test_conn_rst_missed_handshake(void **state)
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST, 9000, 0, 0));
     assert_true(x.c->roles_inferred);
     assert_ep(&x.c->ep[RD_CONN_CLIENT], 1, T_CPORT);
-    assert_false(x.c->rst[0].known);
-    assert_false(x.c->rst[0].answers_syn);
+    assert_false(x.c->cold->rst[0].known);
+    assert_false(x.c->cold->rst[0].answers_syn);
     assert_true(x.c->closed);
     assert_int_equal(x.c->close_kind, RD_CLOSE_RST);
     assert_int_equal(x.c->close_by, RD_CONN_SERVER);
@@ -518,10 +520,10 @@ test_conn_fin_then_rst_same_side(void **state)
     assert_int_equal(x.c->close_ts, fin_ts);
     assert_int_equal(x.c->side[RD_CONN_CLIENT].fin_ts, fin_ts);
     assert_int_equal(x.c->nrst, 1);
-    assert_int_equal(x.c->rst[0].by, RD_CONN_CLIENT);
-    assert_true(x.c->rst[0].after_fin);
-    assert_true(x.c->rst[0].exact);
-    assert_true(x.c->rst[0].known);
+    assert_int_equal(x.c->cold->rst[0].by, RD_CONN_CLIENT);
+    assert_true(x.c->cold->rst[0].after_fin);
+    assert_true(x.c->cold->rst[0].exact);
+    assert_true(x.c->cold->rst[0].known);
     assert_true(x.c->closed);
     fx_fini(&x);
 }
@@ -541,8 +543,8 @@ test_conn_rst_with_data(void **state)
     request(&x);
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST | RD_TCP_ACK, T_SI + 1,
                 T_CI + 21, 23));
-    assert_int_equal(x.c->rst[0].payload_len, 23);
-    assert_true(x.c->rst[0].exact);
+    assert_int_equal(x.c->cold->rst[0].payload_len, 23);
+    assert_true(x.c->cold->rst[0].exact);
     assert_int_equal(x.c->side[RD_CONN_SERVER].tcp.bytes, 0);
     assert_int_equal(rd_conn_stream_bytes(x.c, RD_CONN_SERVER), 0);
     assert_int_equal(rd_conn_stream_bytes(x.c, RD_CONN_CLIENT), 20);
@@ -607,10 +609,10 @@ test_conn_rst_unacked_unread(void **state)
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 201, 0));
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_RST | RD_TCP_ACK, T_CI + 21,
                 T_SI + 201, 0));
-    assert_int_equal(x.c->rst[0].by, RD_CONN_CLIENT);
-    assert_true(x.c->rst[0].exact);
-    assert_int_equal(x.c->rst[0].unacked, 0);
-    assert_int_equal(x.c->rst[0].unread_peer, 300);
+    assert_int_equal(x.c->cold->rst[0].by, RD_CONN_CLIENT);
+    assert_true(x.c->cold->rst[0].exact);
+    assert_int_equal(x.c->cold->rst[0].unacked, 0);
+    assert_int_equal(x.c->cold->rst[0].unread_peer, 300);
     fx_fini(&x);
 
     fx_init(&x, 0);
@@ -618,10 +620,10 @@ test_conn_rst_unacked_unread(void **state)
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK, T_SI + 1, T_CI + 21, 500));
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 201, 50));
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_RST, T_SI + 501, 0, 0));
-    assert_int_equal(x.c->rst[0].by, RD_CONN_SERVER);
-    assert_true(x.c->rst[0].exact);
-    assert_int_equal(x.c->rst[0].unacked, 300);
-    assert_int_equal(x.c->rst[0].unread_peer, 50);
+    assert_int_equal(x.c->cold->rst[0].by, RD_CONN_SERVER);
+    assert_true(x.c->cold->rst[0].exact);
+    assert_int_equal(x.c->cold->rst[0].unacked, 300);
+    assert_int_equal(x.c->cold->rst[0].unread_peer, 50);
     fx_fini(&x);
 }
 
@@ -680,8 +682,8 @@ test_conn_ttl_and_ip_id(void **state)
     assert_int_equal(ss->ip_id_last, 9);
     assert_int_equal(ss->ttl_samples, 2);
     assert_true(ss->ip_v4);
-    assert_int_equal(x.c->rst[0].ttl, 50);
-    assert_int_equal(x.c->rst[0].ip_id, 7);
+    assert_int_equal(x.c->cold->rst[0].ttl, 50);
+    assert_int_equal(x.c->cold->rst[0].ip_id, 7);
     assert_int_equal(cs->tcp.pkts, 3);
     assert_int_equal(ss->tcp.pkts, 3);
     fx_fini(&x);
@@ -695,7 +697,7 @@ test_conn_ttl_and_ip_id(void **state)
     assert_int_equal(ss->first_ts, s.ts);
     assert_true(ss->ip_v4);
     assert_int_equal(ss->ttl_samples, 0);
-    assert_int_equal(x.c->rst[0].ttl, 50);
+    assert_int_equal(x.c->cold->rst[0].ttl, 50);
     fx_fini(&x);
 }
 

@@ -185,6 +185,7 @@ static const struct vcase  cases[] = {
 
 
 static struct rd_conn_app  app;
+static struct rd_conn_cold cold;
 static struct rd_fcgi      fcgi_state;
 
 
@@ -198,7 +199,9 @@ build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
     memset(c, 0, sizeof(*c));
     memset(x, 0, sizeof(*x));
     memset(&app, 0, sizeof(app));
+    memset(&cold, 0, sizeof(cold));
     c->app = &app;
+    c->cold = &cold;
     c->id = 7;
     c->af = 4;
     c->ts_start = 100 * S;
@@ -221,7 +224,7 @@ build(const struct vcase *k, struct rd_conn *c, struct rd_verdict_ctx *x)
     }
     c->side[0].syns = k->syn_only ? 3 : 1;
     if (k->rst_by >= 0) {
-        r = &c->rst[0];
+        r = &c->cold->rst[0];
         c->nrst = 1;
         c->rst_total = 1;
         r->by = (uint8_t) k->rst_by;

@@ -144,6 +144,8 @@ struct rd_conn_app {
     };
     struct rd_exchange  ex[RD_LIMITS_EXCHANGES_KEEP];   /* ring */
     struct rd_conn_app *next_free;
+    uint8_t             server_len;
+    uint8_t             server_hdr[RD_HTTP1_SERVER_LEN];   /* Server: */
 };
 
 struct rd_app_pool;
@@ -174,7 +176,22 @@ struct rd_conn_side {
     bool                ip_v4;
 };
 
-/* The whole connection.  Zero-filled by rd_conn_start(). */
+/*
+ * What few connections have: RST records, the other legs of the same
+ * request.  It lives in a slab beside the flow table, one per slot,
+ * written only when there is something to keep, and read only below
+ * nrst, npaired and has_peer; so a connection without them never touches
+ * its page and the table entry stays small.
+ */
+struct rd_conn_cold {
+    struct rd_conn_rst  rst[RD_LIMITS_RST_KEEP];
+    uint64_t            paired[RD_CONN_PAIRED_MAX];    /* other leg ids */
+    struct rd_conn     *peer_leg;       /* upstream leg: its client leg */
+    uint64_t            peer_leg_id;    /* ... valid while ids match */
+};
+
+/* The whole connection.  Zero-filled by rd_conn_start(), except cold,
+ * which the owner sets. */
 struct rd_conn {
     uint64_t            id;             /* 1, 2, ... in order of creation */
     uint8_t             af;
@@ -188,7 +205,7 @@ struct rd_conn {
     uint8_t             end;            /* enum rd_conn_end */
     uint8_t             nrst;           /* entries used in rst[] */
     uint32_t            rst_total;      /* RSTs seen, kept or not */
-    struct rd_conn_rst  rst[RD_LIMITS_RST_KEEP];
+    struct rd_conn_cold *cold;          /* cold->rst[0 .. nrst) */
     struct rd_conn_app *app;            /* NULL until the first payload */
     uint8_t             proto;          /* enum rd_proto */
     uint32_t            nex;            /* exchanges begun */
@@ -197,14 +214,9 @@ struct rd_conn {
     uint32_t            served;         /* complete responses */
     uint32_t            served_at_close;    /* ... before the first close */
     uint8_t             phase;          /* enum rd_phase at first close */
-    uint8_t             server_len;
-    uint8_t             server_hdr[RD_HTTP1_SERVER_LEN];   /* Server: */
-    const struct rd_conn_env *env;      /* set by rd_conn_packet */
-    uint64_t            paired[RD_CONN_PAIRED_MAX];    /* other leg ids */
-    uint8_t             npaired;
+    uint8_t             npaired;        /* entries used in cold->paired */
     uint8_t             leg;            /* enum rd_leg, set at finish */
-    struct rd_conn     *peer_leg;       /* upstream leg: its client leg */
-    uint64_t            peer_leg_id;    /* ... valid while ids match */
+    const struct rd_conn_env *env;      /* set by rd_conn_packet */
     uint32_t            peer_refs;      /* client leg: live upstream legs
                                          * whose peer_leg it is (kept in
                                          * the table for their report) */
@@ -215,6 +227,7 @@ struct rd_conn {
     unsigned            established:1;  /* client ACK of SYN/ACK seen */
     unsigned            refused:1;      /* RST answered the SYN */
     unsigned            closed:1;       /* both FINs, or an RST */
+    unsigned            has_peer:1;     /* cold->peer_leg was set */
 };
 
 /* What the connection layer needs from its surroundings. */
@@ -240,6 +253,23 @@ struct rd_conn_env {
  * is the server and roles_inferred is set.
  */
 void rd_conn_start(struct rd_conn *c, uint64_t id, const struct rd_seg *seg);
+
+/* The client leg an upstream leg serves, while it is still in the table;
+ * NULL otherwise. */
+static inline struct rd_conn *
+rd_conn_peer(const struct rd_conn *c)
+{
+    return c->has_peer && c->cold->peer_leg->id == c->cold->peer_leg_id
+           ? c->cold->peer_leg : NULL;
+}
+
+/* The Server header the responses carried (length in *len, 0: none). */
+static inline const uint8_t *
+rd_conn_server(const struct rd_conn *c, size_t *len)
+{
+    *len = c->app != NULL ? c->app->server_len : 0;
+    return c->app != NULL ? c->app->server_hdr : NULL;
+}
 
 /* Index of the oldest exchange the ring still holds. */
 static inline uint32_t
