@@ -488,8 +488,12 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
                 continue;
             }
             lp = &r->older;
+            /* the same listener on both connections is two clients
+             * (a load generator on nginx's host), not a proxied request */
             if (r->key != key || r->conn == c || r->conn->af != c->af
-                || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0)
+                || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0
+                || (r->conn->ep[1].port == c->ep[1].port
+                    && memcmp(r->conn->ep[1].addr, c->ep[1].addr, 16) == 0))
             {
                 continue;
             }
