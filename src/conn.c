@@ -122,6 +122,15 @@ rd_conn_is_new_syn(const struct rd_conn *c, const struct rd_seg *seg)
 }
 
 
+static void
+response_ended(struct rd_conn *c)
+{
+    if (c->peer_ref && c->env != NULL && c->env->on_response_end != NULL) {
+        c->env->on_response_end(c->env->ctx, c);
+    }
+}
+
+
 /* ---- the pool of application states -------------------------------- */
 
 /* FastCGI parser state, in a slab of its own */
@@ -406,6 +415,7 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
         e->framing_off = m->finding_off[m->primary];
         if (event == RD_HTTP1_EV_END) {
             e->resp_done = 1;
+            response_ended(c);
         }
     }
     if (event == RD_HTTP1_EV_END) {
@@ -576,6 +586,7 @@ on_fcgi(void *ctx, const struct rd_fcgi *p, const struct rd_fcgi_exchange *x,
         }
         if (e->has_resp) {
             e->resp_done = 1;
+            response_ended(c);
         }
         if (x->findings & (1u << RD_FCGI_COMPLETE)) {
             c->served++;

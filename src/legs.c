@@ -340,7 +340,40 @@ rd_legs_version(const struct rd_legs *l)
 }
 
 
-/* FNV-1a over the request line's method and target. */
+/* Where the last path segment of e's target begins (the part a
+ * proxy_pass URI keeps), or 0 when the whole target must match: no '/'
+ * in the path, or a target cut at RD_HTTP1_TARGET_LEN. */
+static size_t
+target_tail(const struct rd_exchange *e)
+{
+    size_t  i, end, tail;
+
+    if (e->target_len >= RD_HTTP1_TARGET_LEN) {
+        return 0;
+    }
+    end = e->target_len;
+    for (i = 0; i < e->target_len; i++) {
+        if (e->target[i] == '?') {
+            end = i;
+            break;
+        }
+    }
+    tail = 0;
+    for (i = 0; i < end; i++) {
+        if (e->target[i] == '/') {
+            tail = i;
+        }
+    }
+    return tail;
+}
+
+
+/*
+ * FNV-1a over the method and the last path segment of the target (with
+ * the query): nginx's proxy_pass with a URI replaces the location's
+ * prefix (location /api/ { proxy_pass http://up/; } sends /api/x as /x),
+ * so only the end of the target is the same on both legs.
+ */
 static uint64_t
 request_key(const struct rd_exchange *e)
 {
@@ -351,10 +384,35 @@ request_key(const struct rd_exchange *e)
         h = (h ^ e->method[i]) * 0x100000001b3ULL;
     }
     h = (h ^ ' ') * 0x100000001b3ULL;
-    for (i = 0; i < e->target_len; i++) {
+    for (i = target_tail(e); i < e->target_len; i++) {
         h = (h ^ e->target[i]) * 0x100000001b3ULL;
     }
     return h;
+}
+
+
+/* The two request lines can be one request on both sides of nginx: the
+ * same method, and the same target, or one target (from a '/') the end
+ * of the other, whole (not cut at RD_HTTP1_TARGET_LEN). */
+static bool
+same_request(const struct rd_exchange *a, const struct rd_exchange *b)
+{
+    const struct rd_exchange  *lo, *sh;
+
+    if (a->method_len != b->method_len
+        || memcmp(a->method, b->method, a->method_len) != 0)
+    {
+        return false;
+    }
+    if (a->target_len == b->target_len) {
+        return memcmp(a->target, b->target, a->target_len) == 0;
+    }
+    lo = a->target_len > b->target_len ? a : b;
+    sh = lo == a ? b : a;
+    return lo->target_len < RD_HTTP1_TARGET_LEN && sh->target_len > 0
+           && sh->target[0] == '/'
+           && memcmp(lo->target + lo->target_len - sh->target_len,
+                     sh->target, sh->target_len) == 0;
 }
 
 
@@ -378,18 +436,19 @@ rd_legs_connect(struct rd_legs *l, struct rd_conn *c)
  * attempts for the same request (proxy_next_upstream).
  */
 /* up is an upstream leg serving client: the client leg stays in the
- * table until up is reported (peer_refs), so that up's verdict and
- * ladder can read it */
+ * table while up's response is under way (peer_refs), so that a failure
+ * of up is judged and drawn with the client's side */
 static void
 set_peer(struct rd_conn *up, struct rd_conn *client)
 {
-    if (rd_conn_peer(up) == client) {
+    if (rd_conn_peer(up) == client && up->peer_ref) {
         return;
     }
     rd_legs_unref_peer(up);
     up->cold->peer_leg = client;
     up->cold->peer_leg_id = client->id;
     up->has_peer = 1;
+    up->peer_ref = 1;
     client->peer_refs++;
 }
 
@@ -397,8 +456,13 @@ set_peer(struct rd_conn *up, struct rd_conn *client)
 void
 rd_legs_unref_peer(struct rd_conn *up)
 {
-    struct rd_conn  *client = rd_conn_peer(up);
+    struct rd_conn  *client;
 
+    if (!up->peer_ref) {
+        return;
+    }
+    up->peer_ref = 0;
+    client = rd_conn_peer(up);
     if (client != NULL && client->peer_refs > 0) {
         client->peer_refs--;
     }
@@ -493,7 +557,8 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
             if (r->key != key || r->conn == c || r->conn->af != c->af
                 || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0
                 || (r->conn->ep[1].port == c->ep[1].port
-                    && memcmp(r->conn->ep[1].addr, c->ep[1].addr, 16) == 0))
+                    && memcmp(r->conn->ep[1].addr, c->ep[1].addr, 16) == 0)
+                || !same_request(pe, e))
             {
                 continue;
             }

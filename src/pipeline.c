@@ -123,6 +123,16 @@ tomb_add(struct rd_pipeline *pl, const struct rd_flow *f)
 }
 
 
+/* the response an upstream leg carried for its client leg ended: the
+ * client leg no longer has to wait for it */
+static void
+on_response_end(void *ctx, struct rd_conn *c)
+{
+    (void) ctx;
+    rd_legs_unref_peer(c);
+}
+
+
 static void
 conn_done(void *ctx, struct rd_flow *f, int why)
 {
@@ -214,6 +224,7 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
     pl->env.max_header_bytes = cfg->max_header_bytes;
     pl->env.on_request = on_request;
     pl->env.on_response = on_response;
+    pl->env.on_response_end = on_response_end;
     pl->env.proto_hint = proto_hint;
     pl->env.ctx = pl;
     return pl;

@@ -228,6 +228,9 @@ struct rd_conn {
     unsigned            refused:1;      /* RST answered the SYN */
     unsigned            closed:1;       /* both FINs, or an RST */
     unsigned            has_peer:1;     /* cold->peer_leg was set */
+    unsigned            peer_ref:1;     /* ... and counted in its
+                                         * peer_refs (until the response
+                                         * it serves ends) */
 };
 
 /* What the connection layer needs from its surroundings. */
@@ -240,6 +243,8 @@ struct rd_conn_env {
     void                  (*on_request)(void *ctx, struct rd_conn *c,
                                         uint32_t ex);
     void                  (*on_response)(void *ctx, struct rd_conn *c);
+    /* told when a response ended (complete or not); may be NULL */
+    void                  (*on_response_end)(void *ctx, struct rd_conn *c);
     /* RD_PROTO_FASTCGI when c's server was declared FastCGI, else 0 */
     int                   (*proto_hint)(void *ctx, const struct rd_conn *c);
     void                   *ctx;

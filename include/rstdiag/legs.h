@@ -73,7 +73,8 @@ int rd_legs_classify(const struct rd_legs *l, const struct rd_conn *c);
 /* nginx version as major*10000 + minor*100 + patch, 0 when unknown. */
 uint32_t rd_legs_version(const struct rd_legs *l);
 
-/* up is being reported: its client leg no longer waits for it. */
+/* up's response ended, or up is reported: its client leg no longer
+ * waits for it (idempotent). */
 void rd_legs_unref_peer(struct rd_conn *up);
 
 #endif /* RD_LEGS_H */
