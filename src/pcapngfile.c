@@ -77,7 +77,10 @@ get16(const struct rd_pcapng *ng, const uint8_t *p)
     uint16_t  v;
 
     memcpy(&v, p, sizeof(v));
-    return ng->swapped ? (uint16_t) ((v >> 8) | (v << 8)) : v;
+    if (ng->swapped) {
+        v = (uint16_t) ((v >> 8) | (v << 8));
+    }
+    return v;
 }
 
 
