@@ -131,8 +131,10 @@ option(struct file *f, uint16_t code, const void *v, uint16_t len)
 {
     put16(f, code);
     put16(f, len);
-    memcpy(f->b + f->n, v, len);
-    f->n += len;
+    if (len > 0) {
+        memcpy(f->b + f->n, v, len);
+        f->n += len;
+    }
     bytes(f, 0, 0);
 }
 
