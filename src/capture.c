@@ -2,12 +2,12 @@
  * capture: libpcap handles, offline (merged by timestamp) and live.
  *
  * Every file is opened by libpcap, which validates it and words the
- * errors.  Classic pcap files in regular files are then read by pcapfile
- * instead of pcap_next_ex(): large read(2)s into one buffer and packets
- * handed out in place, where libpcap copies each packet twice (stdio's
- * 4 KiB reads, then its own buffer): about 670 instructions a packet for
- * the reading there, 166 here (callgrind, 20 MB synthetic capture).
- * pcapng, pipes and RSTDIAG_READER=libpcap stay on libpcap.
+ * errors.  Classic pcap and pcapng files in regular files are then read
+ * by pcapfile and pcapngfile instead of pcap_next_ex(): large read(2)s
+ * into one buffer and packets handed out in place, where libpcap copies
+ * each packet twice (stdio's 4 KiB reads, then its own buffer): about 670
+ * instructions a packet for the reading there, 166 here (callgrind, 20 MB
+ * synthetic capture).  Pipes and RSTDIAG_READER=libpcap stay on libpcap.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include "rstdiag/decode.h"
 #include "rstdiag/limits.h"
 #include "rstdiag/pcapfile.h"
+#include "rstdiag/pcapngfile.h"
 
 /*
  * Bytes asked of each read(2) of a classic pcap file.  Measured on a
@@ -30,6 +31,9 @@
  */
 #define RD_CAPTURE_BLOCK   (1024u * 1024u)
 
+/* pcapng blocks before the first packet that we read again at open */
+#define RD_CAPTURE_NG_HEAD (1024u * 1024u)
+
 /* RSTDIAG_READER=libpcap: read every file with pcap_next_ex() */
 #define RD_CAPTURE_ENV     "RSTDIAG_READER"
 
@@ -38,6 +42,7 @@ struct offline_file {
     struct bpf_program          prog;       /* the filter, if has_prog */
     bool                        has_prog;
     bool                        own;        /* read by pcapfile */
+    bool                        ng;         /* by pcapngfile, if own */
     bool                        ready;      /* pkt holds a packet */
     bool                        done;
     int                         fd;         /* libpcap's, if own */
@@ -46,6 +51,7 @@ struct offline_file {
     uint64_t                    size;
     uint8_t                    *buf;
     struct rd_pcapfile          pf;
+    struct rd_pcapng            png;
     struct rd_pcapfile_rd       rd;
     struct rd_capture_pkt       pkt;
 };
@@ -92,32 +98,12 @@ set_filter(pcap_t *p, const char *filter, char *why, size_t size,
 }
 
 
-/*
- * Read f ourselves if libpcap opened it as a classic pcap file and it is
- * a regular file.  Pipes stay on libpcap: stdio has read ahead of the
- * header, and those bytes cannot be had back.  A regular file can be
- * read from the offset libpcap's stream is at (ftello()), whatever stdio
- * buffered, so standard input redirected from a file qualifies too.
- * Anything unexpected (our header reading disagrees with libpcap's, no
- * memory) leaves the file to libpcap: false.
- */
+/* The classic pcap part of own_open(): the file header ends at pos. */
 static bool
-own_open(struct offline_file *f, int dlt)
+own_open_pcap(struct offline_file *f, int dlt, off_t pos)
 {
-    FILE        *fp;
-    struct stat  st;
-    off_t        pos;
-    uint8_t      hdr[RD_PCAPFILE_HDRLEN];
+    uint8_t  hdr[RD_PCAPFILE_HDRLEN];
 
-    fp = pcap_file(f->p);
-    if (fp == NULL) {
-        return false;
-    }
-    f->fd = fileno(fp);
-    if (f->fd < 0 || fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        return false;
-    }
-    pos = ftello(fp);
     if (pos < (off_t) RD_PCAPFILE_HDRLEN
         || pread(f->fd, hdr, sizeof(hdr), pos - (off_t) sizeof(hdr))
            != (ssize_t) sizeof(hdr)
@@ -138,6 +124,90 @@ own_open(struct offline_file *f, int dlt)
     }
     rd_pcapfile_rd_init(&f->rd, f->buf,
                         RD_CAPTURE_BLOCK + rd_pcapfile_rd_min(&f->pf));
+    return true;
+}
+
+
+/*
+ * The pcapng part of own_open(): libpcap read the file at fd up to pos,
+ * the end of the first interface block.  Read those bytes again and
+ * take the file if they say what libpcap found (the section must start
+ * at offset 0: standard input moved into a file stays on libpcap).
+ */
+static bool
+own_open_ng(struct offline_file *f, int dlt, off_t pos)
+{
+    uint8_t  *head;
+    size_t    used, cap;
+    bool      ok;
+
+    if (pos <= 0 || (uint64_t) pos > RD_CAPTURE_NG_HEAD) {
+        return false;               /* huge blocks first: not worth it */
+    }
+    head = malloc((size_t) pos);
+    if (head == NULL) {
+        return false;
+    }
+    used = 0;
+    ok = pread(f->fd, head, (size_t) pos, 0) == (ssize_t) pos
+         && rd_pcapng_header(&f->png, head, (size_t) pos, dlt, &used) == 0
+         && used == (size_t) pos
+         && f->png.swapped == (pcap_is_swapped(f->p) == 1)
+         && f->png.major == pcap_major_version(f->p)
+         && f->png.minor == pcap_minor_version(f->p)
+         && (int) f->png.snapshot == pcap_snapshot(f->p);
+    free(head);
+    if (!ok) {
+        rd_pcapng_free(&f->png);
+        return false;
+    }
+    /* room for the largest block, which is mostly never touched: reads
+     * stay RD_CAPTURE_BLOCK long (own_fill()) */
+    cap = RD_CAPTURE_BLOCK + rd_pcapng_rd_min(&f->png);
+    f->buf = malloc(cap);
+    if (f->buf == NULL) {
+        rd_pcapng_free(&f->png);
+        return false;
+    }
+    rd_pcapfile_rd_init(&f->rd, f->buf, cap);
+    f->ng = true;
+    return true;
+}
+
+
+/*
+ * Read f ourselves if libpcap opened it as a classic pcap or a pcapng
+ * file and it is a regular file.  Pipes stay on libpcap: stdio has read ahead of the
+ * header, and those bytes cannot be had back.  A regular file can be
+ * read from the offset libpcap's stream is at (ftello()), whatever stdio
+ * buffered, so standard input redirected from a file qualifies too.
+ * Anything unexpected (our header reading disagrees with libpcap's, no
+ * memory) leaves the file to libpcap: false.
+ */
+static bool
+own_open(struct offline_file *f, int dlt)
+{
+    FILE        *fp;
+    struct stat  st;
+    off_t        pos;
+
+    fp = pcap_file(f->p);
+    if (fp == NULL) {
+        return false;
+    }
+    f->fd = fileno(fp);
+    if (f->fd < 0 || fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return false;
+    }
+    pos = ftello(fp);
+    if (pcap_major_version(f->p) == 1) {
+        /* pcapng: classic files are 2.x, or DG/UX's 543.0 */
+        if (!own_open_ng(f, dlt, pos)) {
+            return false;
+        }
+    } else if (!own_open_pcap(f, dlt, pos)) {
+        return false;
+    }
     f->start = (uint64_t) pos;
     f->off = (uint64_t) pos;
     f->own = true;
@@ -254,6 +324,11 @@ own_fill(struct offline_file *f, char err[RD_ERRLEN])
     ssize_t   r;
 
     rd_pcapfile_rd_space(&f->rd, &p, &n);
+    if (f->ng) {
+        /* the pcapng buffer has room for a 16 MiB block: reading all of
+         * it each time would make it resident */
+        n = RD_MIN(n, RD_CAPTURE_BLOCK);
+    }
     do {
         r = pread(f->fd, p, n, (off_t) f->off);
     } while (r < 0 && errno == EINTR);
@@ -270,6 +345,18 @@ own_fill(struct offline_file *f, char err[RD_ERRLEN])
     rd_pcapfile_rd_commit(&f->rd, (size_t) r);
     f->off += (uint64_t) r;
     return 0;
+}
+
+
+/* The next record of a file of ours. */
+static inline int
+own_read(struct offline_file *f, struct rd_pcapfile_rec *rec,
+    char err[RD_ERRLEN])
+{
+    if (f->ng) {
+        return rd_pcapng_read(&f->png, &f->rd, rec, err);
+    }
+    return rd_pcapfile_read(&f->pf, &f->rd, rec, err);
 }
 
 
@@ -316,7 +403,7 @@ own_next(struct offline_file *f, int rc, struct rd_pcapfile_rec *rec,
                 return 1;
             }
         }
-        rc = rd_pcapfile_read(&f->pf, &f->rd, rec, err);
+        rc = own_read(f, rec, err);
     }
 }
 
@@ -381,7 +468,7 @@ prime(struct rd_offline *o, size_t i)
     }
     rc = RD_AGAIN;
     if (f->own) {
-        rc = rd_pcapfile_read(&f->pf, &f->rd, &rec, err);
+        rc = own_read(f, &rec, err);
         if (rc == RD_OK && !f->has_prog) {
             own_take(f, &rec);
             f->ready = true;
@@ -478,6 +565,7 @@ rd_offline_close(struct rd_offline *o)
             pcap_freecode(&o->f[i].prog);
         }
         free(o->f[i].buf);
+        rd_pcapng_free(&o->f[i].png);
         if (o->f[i].p != NULL) {
             pcap_close(o->f[i].p);
         }

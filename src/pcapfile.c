@@ -12,6 +12,7 @@
 
 #include "rstdiag/common.h"
 #include "rstdiag/pcapfile.h"
+#include "pcapfile_int.h"
 
 /* pcap-savefile(5) magic numbers, as read in the writer's byte order */
 #define RD_PCAPFILE_MAGIC        0xa1b2c3d4u     /* microseconds */
@@ -93,8 +94,8 @@ reverse(uint8_t *p, size_t n)
 
 
 /* max_snaplen_for_dlt(): a bigger caplen is a damaged file. */
-static uint32_t
-max_caplen(int dlt)
+uint32_t
+rd_pcapfile_max_snaplen_(int dlt)
 {
     switch (dlt) {
     case DLT_DBUS:
@@ -106,6 +107,17 @@ max_caplen(int dlt)
     default:
         return RD_PCAPFILE_MAX_SNAPLEN;
     }
+}
+
+
+bool
+rd_pcapfile_dlt_ok_(int dlt)
+{
+    /* pcap_post_process() rewrites these link types' pseudo-headers
+     * (PFLOG and USB when swapped, mmapped USB lengths always): leave
+     * them to libpcap rather than copy that */
+    return dlt != DLT_PFLOG && dlt != DLT_USB_LINUX
+           && dlt != DLT_USB_LINUX_MMAPPED;
 }
 
 
@@ -144,12 +156,7 @@ rd_pcapfile_header(struct rd_pcapfile *pf, const uint8_t *p, size_t n,
         return -RD_EPROTO;          /* libpcap refused it at open */
     }
 
-    /* pcap_post_process() rewrites these link types' pseudo-headers
-     * (PFLOG and USB when swapped, mmapped USB lengths always): leave
-     * them to libpcap rather than copy that */
-    if (dlt == DLT_PFLOG || dlt == DLT_USB_LINUX
-        || dlt == DLT_USB_LINUX_MMAPPED)
-    {
+    if (!rd_pcapfile_dlt_ok_(dlt)) {
         return -RD_EPROTO;
     }
 
@@ -170,7 +177,7 @@ rd_pcapfile_header(struct rd_pcapfile *pf, const uint8_t *p, size_t n,
     }
 
     /* pcap_adjust_snapshot(): only 0 and > INT_MAX are replaced */
-    pf->max_caplen = max_caplen(dlt);
+    pf->max_caplen = rd_pcapfile_max_snaplen_(dlt);
     pf->snapshot = (snaplen == 0 || snaplen > (uint32_t) INT_MAX)
                    ? pf->max_caplen : snaplen;
     return 0;
@@ -290,11 +297,10 @@ bogus(const struct rd_pcapfile *pf, uint32_t caplen, char err[RD_ERRLEN])
 
 
 /* pcap_post_process() for a swapped file of the link types we read. */
-static void
-fixup(const struct rd_pcapfile *pf, uint8_t *d, uint32_t caplen,
-    uint32_t len)
+void
+rd_pcapfile_swap_pseudo_(int dlt, uint8_t *d, uint32_t caplen, uint32_t len)
 {
-    switch (pf->dlt) {
+    switch (dlt) {
     case DLT_LINUX_SLL:
         fix_sll(d, caplen, len, RD_PCAPFILE_SLL_HLEN, RD_PCAPFILE_SLL_PROTO);
         break;
@@ -370,7 +376,8 @@ parse(const struct rd_pcapfile *pf, uint8_t *p, size_t n, bool eof,
          * have their fields zero-extended, native ones sign-extended */
         rec->sec = (int64_t) sec;
         rec->usec = (int64_t) frac;
-        fixup(pf, p + RD_PCAPFILE_RECLEN, rec->caplen, len);
+        rd_pcapfile_swap_pseudo_(pf->dlt, p + RD_PCAPFILE_RECLEN, rec->caplen,
+                                 len);
     } else {
         rec->sec = signed32(sec);
         rec->usec = signed32(frac);
@@ -407,15 +414,15 @@ rd_pcapfile_rd_init(struct rd_pcapfile_rd *rd, uint8_t *buf, size_t cap)
 }
 
 
-/* The record at the head needs more bytes than the buffer holds. */
-static void
-make_room(const struct rd_pcapfile *pf, struct rd_pcapfile_rd *rd)
+/* The record at the head needs need bytes, more than the buffer holds. */
+void
+rd_pcapfile_rd_room_(struct rd_pcapfile_rd *rd, size_t need)
 {
     size_t  have;
 
     /* move its start to the front, so that it fits and the next read is
      * long; the buffer holds the largest record */
-    rd_require(rd->_cap >= rd_pcapfile_rd_min(pf));
+    rd_require(rd->_cap >= need);
     if (rd->_head > 0) {
         have = rd->_tail - rd->_head;
         memmove(rd->_buf, rd->_buf + rd->_head, have);
@@ -439,7 +446,7 @@ rd_pcapfile_read(const struct rd_pcapfile *pf, struct rd_pcapfile_rd *rd,
         rd->_head += used;
         rd->_done += used;
     } else if (rc == RD_AGAIN) {
-        make_room(pf, rd);
+        rd_pcapfile_rd_room_(rd, rd_pcapfile_rd_min(pf));
     }
     return rc;
 }

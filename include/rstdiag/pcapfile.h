@@ -8,7 +8,7 @@
  * No I/O here: rd_pcapfile_parse() is a pure function of its bytes, and
  * struct rd_pcapfile_rd keeps the buffer (the caller reads into the space
  * it offers).  capture.c does the reading; the fuzzer feeds bytes.
- * pcapng is not handled (capture.c leaves it to libpcap).
+ * pcapng files are pcapngfile's, which uses the same buffer and records.
  */
 #ifndef RD_PCAPFILE_H
 #define RD_PCAPFILE_H
