@@ -22,52 +22,7 @@
 #include "rstdiag/common.h"
 #include "rstdiag/pcapfile.h"
 
-#define PCAPFILE_DIFF_WHY    512
-#define PCAPFILE_DIFF_SLACK  64     /* buffer beyond the minimum: small,
-                                     * so that records often straddle */
-
-/* What a run found, besides a difference. */
-struct pcapfile_diff_res {
-    bool        ours;           /* pcapfile read the file */
-    uint64_t    packets;
-    bool        error;          /* ended on a damaged record */
-};
-
-
-static uint32_t
-pcapfile_diff_rand(uint32_t *s)
-{
-    /* xorshift32: any generator will do, it only has to be repeatable */
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
-
-
-/* Bytes to hand over next: mostly a few, sometimes all that fit. */
-static size_t
-pcapfile_diff_chunk(uint32_t *s, size_t room, size_t left)
-{
-    size_t  n;
-
-    switch (pcapfile_diff_rand(s) % 4) {
-    case 0:
-        n = 1 + pcapfile_diff_rand(s) % 4;
-        break;
-    case 1:
-        n = 1 + pcapfile_diff_rand(s) % 40;
-        break;
-    case 2:
-        n = 1 + pcapfile_diff_rand(s) % 2000;
-        break;
-    default:
-        n = room;
-        break;
-    }
-    return RD_MIN(RD_MIN(n, room), left);
-}
-
+#include "reader_diff.h"
 
 /* Would pcapfile be expected to read a file libpcap opened? */
 static bool
@@ -99,7 +54,7 @@ pcapfile_diff_expect_ours(const uint8_t *data, size_t size, int dlt)
  */
 static int
 pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
-    struct pcapfile_diff_res *res, char why[PCAPFILE_DIFF_WHY])
+    struct reader_diff_res *res, char why[READER_DIFF_WHY])
 {
     FILE                   *mem;
     pcap_t                 *p;
@@ -133,7 +88,7 @@ pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
     if (rd_pcapfile_header(&pf, data, size, pcap_datalink(p)) != 0) {
         ret = 0;
         if (pcapfile_diff_expect_ours(data, size, pcap_datalink(p))) {
-            snprintf(why, PCAPFILE_DIFF_WHY, "libpcap opened a classic "
+            snprintf(why, READER_DIFF_WHY, "libpcap opened a classic "
                      "pcap file that pcapfile refused");
             ret = -1;
         }
@@ -146,7 +101,7 @@ pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
         || pf.minor != pcap_minor_version(p)
         || (int) pf.snapshot != pcap_snapshot(p))
     {
-        snprintf(why, PCAPFILE_DIFF_WHY, "file header: pcapfile swapped %d "
+        snprintf(why, READER_DIFF_WHY, "file header: pcapfile swapped %d "
                  "version %u.%u snapshot %" PRIu32 ", libpcap %d %d.%d %d",
                  pf.swapped, pf.major, pf.minor, pf.snapshot,
                  pcap_is_swapped(p), pcap_major_version(p),
@@ -156,7 +111,7 @@ pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
     }
     res->ours = true;
 
-    cap = rd_pcapfile_rd_min(&pf) + PCAPFILE_DIFF_SLACK;
+    cap = rd_pcapfile_rd_min(&pf) + READER_DIFF_SLACK;
     buf = malloc(cap);
     if (buf == NULL) {
         pcap_close(p);
@@ -177,11 +132,11 @@ pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
             }
             rd_pcapfile_rd_space(&rd, &space, &room);
             if (room == 0) {
-                snprintf(why, PCAPFILE_DIFF_WHY, "no room for a record");
+                snprintf(why, READER_DIFF_WHY, "no room for a record");
                 ret = -1;
                 goto done;
             }
-            n = pcapfile_diff_chunk(&s, room, size - fed);
+            n = reader_diff_chunk(&s, room, size - fed);
             memcpy(space, data + fed, n);
             rd_pcapfile_rd_commit(&rd, n);
             fed += n;
@@ -194,7 +149,7 @@ pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
                 || (int64_t) h->ts.tv_usec != rec.usec
                 || memcmp(d, rec.data, h->caplen) != 0)
             {
-                snprintf(why, PCAPFILE_DIFF_WHY, "packet %" PRIu64 ": "
+                snprintf(why, READER_DIFF_WHY, "packet %" PRIu64 ": "
                          "libpcap %" PRId64 ".%06" PRId64 " caplen %u len "
                          "%u, pcapfile %" PRId64 ".%06" PRId64 " caplen %"
                          PRIu32 " len %" PRIu32 "%s", res->packets,
@@ -210,7 +165,7 @@ pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
         }
         if (lrc == PCAP_ERROR_BREAK && rc == RD_PCAPFILE_END) {
             if (rd_pcapfile_rd_done(&rd) != size - RD_PCAPFILE_HDRLEN) {
-                snprintf(why, PCAPFILE_DIFF_WHY, "end of file after %"
+                snprintf(why, READER_DIFF_WHY, "end of file after %"
                          PRIu64 " of %zu record bytes",
                          rd_pcapfile_rd_done(&rd),
                          size - RD_PCAPFILE_HDRLEN);
@@ -221,14 +176,14 @@ pcapfile_diff(const uint8_t *data, size_t size, uint32_t seed,
         if (lrc == PCAP_ERROR && rc == -RD_EPROTO) {
             res->error = true;
             if (strcmp(pcap_geterr(p), err) != 0) {
-                snprintf(why, PCAPFILE_DIFF_WHY, "after %" PRIu64
+                snprintf(why, READER_DIFF_WHY, "after %" PRIu64
                          " packets: libpcap \"%s\", pcapfile \"%s\"",
                          res->packets, pcap_geterr(p), err);
                 ret = -1;
             }
             goto done;
         }
-        snprintf(why, PCAPFILE_DIFF_WHY, "after %" PRIu64 " packets: "
+        snprintf(why, READER_DIFF_WHY, "after %" PRIu64 " packets: "
                  "libpcap returned %d (%s), pcapfile %d (%s)", res->packets,
                  lrc, lrc == PCAP_ERROR ? pcap_geterr(p) : "", rc, err);
         ret = -1;

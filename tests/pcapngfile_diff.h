@@ -24,51 +24,7 @@
 #include "rstdiag/pcapfile.h"
 #include "rstdiag/pcapngfile.h"
 
-#define PCAPNG_DIFF_WHY    512
-#define PCAPNG_DIFF_SLACK  64
-
-/* What a run found, besides a difference. */
-struct pcapng_diff_res {
-    bool        ours;           /* pcapngfile read the file */
-    uint64_t    packets;
-    bool        error;          /* ended on a damaged block */
-};
-
-
-static uint32_t
-pcapng_diff_rand(uint32_t *s)
-{
-    /* xorshift32: any generator will do, it only has to be repeatable */
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
-
-
-/* Bytes to hand over next: mostly a few, sometimes all that fit. */
-static size_t
-pcapng_diff_chunk(uint32_t *s, size_t room, size_t left)
-{
-    size_t  n;
-
-    switch (pcapng_diff_rand(s) % 4) {
-    case 0:
-        n = 1 + pcapng_diff_rand(s) % 4;
-        break;
-    case 1:
-        n = 1 + pcapng_diff_rand(s) % 40;
-        break;
-    case 2:
-        n = 1 + pcapng_diff_rand(s) % 2000;
-        break;
-    default:
-        n = room;
-        break;
-    }
-    return RD_MIN(RD_MIN(n, room), left);
-}
-
+#include "reader_diff.h"
 
 /*
  * Compare libpcap and pcapngfile on data[0..size) with chunk sizes drawn
@@ -76,7 +32,7 @@ pcapng_diff_chunk(uint32_t *s, size_t room, size_t left)
  */
 static int
 pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
-    struct pcapng_diff_res *res, char why[PCAPNG_DIFF_WHY])
+    struct reader_diff_res *res, char why[READER_DIFF_WHY])
 {
     static const uint8_t     shb[4] = { 0x0a, 0x0d, 0x0d, 0x0a };
     FILE                    *mem;
@@ -118,7 +74,7 @@ pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
         if (dlt != DLT_PFLOG && dlt != DLT_USB_LINUX
             && dlt != DLT_USB_LINUX_MMAPPED)
         {
-            snprintf(why, PCAPNG_DIFF_WHY, "libpcap opened a pcapng file "
+            snprintf(why, READER_DIFF_WHY, "libpcap opened a pcapng file "
                      "that pcapngfile refused");
             ret = -1;
         }
@@ -131,7 +87,7 @@ pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
         || ng.minor != pcap_minor_version(p)
         || (int) ng.snapshot != pcap_snapshot(p))
     {
-        snprintf(why, PCAPNG_DIFF_WHY, "header: pcapngfile at %zu swapped "
+        snprintf(why, READER_DIFF_WHY, "header: pcapngfile at %zu swapped "
                  "%d version %u.%u snapshot %" PRIu32 ", libpcap at %lld %d "
                  "%d.%d %d", start, ng.swapped, ng.major, ng.minor,
                  ng.snapshot, (long long) pos, pcap_is_swapped(p),
@@ -143,7 +99,7 @@ pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
     }
     res->ours = true;
 
-    cap = rd_pcapng_rd_min(&ng) + PCAPNG_DIFF_SLACK;
+    cap = rd_pcapng_rd_min(&ng) + READER_DIFF_SLACK;
     buf = malloc(cap);
     if (buf == NULL) {
         rd_pcapng_free(&ng);
@@ -165,11 +121,11 @@ pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
             }
             rd_pcapfile_rd_space(&rd, &space, &room);
             if (room == 0) {
-                snprintf(why, PCAPNG_DIFF_WHY, "no room for a block");
+                snprintf(why, READER_DIFF_WHY, "no room for a block");
                 ret = -1;
                 goto done;
             }
-            n = pcapng_diff_chunk(&s, room, size - fed);
+            n = reader_diff_chunk(&s, room, size - fed);
             memcpy(space, data + fed, n);
             rd_pcapfile_rd_commit(&rd, n);
             fed += n;
@@ -182,7 +138,7 @@ pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
                 || (int64_t) h->ts.tv_usec != rec.usec
                 || memcmp(d, rec.data, h->caplen) != 0)
             {
-                snprintf(why, PCAPNG_DIFF_WHY, "packet %" PRIu64 ": "
+                snprintf(why, READER_DIFF_WHY, "packet %" PRIu64 ": "
                          "libpcap %" PRId64 ".%06" PRId64 " caplen %u len "
                          "%u, pcapngfile %" PRId64 ".%06" PRId64 " caplen %"
                          PRIu32 " len %" PRIu32 "%s", res->packets,
@@ -198,7 +154,7 @@ pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
         }
         if (lrc == PCAP_ERROR_BREAK && rc == RD_PCAPFILE_END) {
             if (rd_pcapfile_rd_done(&rd) != size - start) {
-                snprintf(why, PCAPNG_DIFF_WHY, "end of file after %"
+                snprintf(why, READER_DIFF_WHY, "end of file after %"
                          PRIu64 " of %zu block bytes",
                          rd_pcapfile_rd_done(&rd), size - start);
                 ret = -1;
@@ -208,14 +164,14 @@ pcapng_diff(const uint8_t *data, size_t size, uint32_t seed,
         if (lrc == PCAP_ERROR && rc == -RD_EPROTO) {
             res->error = true;
             if (strcmp(pcap_geterr(p), err) != 0) {
-                snprintf(why, PCAPNG_DIFF_WHY, "after %" PRIu64
+                snprintf(why, READER_DIFF_WHY, "after %" PRIu64
                          " packets: libpcap \"%s\", pcapngfile \"%s\"",
                          res->packets, pcap_geterr(p), err);
                 ret = -1;
             }
             goto done;
         }
-        snprintf(why, PCAPNG_DIFF_WHY, "after %" PRIu64 " packets: "
+        snprintf(why, READER_DIFF_WHY, "after %" PRIu64 " packets: "
                  "libpcap returned %d (%s), pcapngfile %d (%s)",
                  res->packets, lrc, lrc == PCAP_ERROR ? pcap_geterr(p) : "",
                  rc, err);

@@ -105,9 +105,9 @@ file_record(struct file *f, uint32_t sec, uint32_t frac, uint32_t caplen,
 static void
 agree(const struct file *f, uint64_t packets, bool error)
 {
-    struct pcapfile_diff_res  res;
-    char                      why[PCAPFILE_DIFF_WHY];
-    uint32_t                  seed;
+    struct reader_diff_res  res;
+    char                    why[READER_DIFF_WHY];
+    uint32_t                seed;
 
     for (seed = 0; seed < SEEDS; seed++) {
         if (pcapfile_diff(f->b, f->n, seed, &res, why) != 0) {

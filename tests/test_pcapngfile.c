@@ -220,8 +220,8 @@ other_block(struct file *f, uint32_t type, size_t n)
 static void
 agree(const struct file *f, uint64_t packets, bool error)
 {
-    struct pcapng_diff_res  res;
-    char                    why[PCAPNG_DIFF_WHY];
+    struct reader_diff_res  res;
+    char                    why[READER_DIFF_WHY];
     uint32_t                seed;
 
     for (seed = 0; seed < SEEDS; seed++) {
@@ -539,11 +539,11 @@ test_pcapng_interfaces_sections(void **state)
 static void
 test_pcapng_cut_everywhere(void **state)
 {
-    struct pcapng_diff_res  res;
+    struct reader_diff_res  res;
     struct rd_pcapng        ng;
     struct rd_pcapfile_rec  rec;
     struct file             f;
-    char                    why[PCAPNG_DIFF_WHY], err[RD_ERRLEN];
+    char                    why[READER_DIFF_WHY], err[RD_ERRLEN];
     size_t                  k, start, used, len;
     uint32_t                seed;
     uint8_t                *p;

@@ -35,10 +35,10 @@ hash(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct pcapng_diff_res    res;
-    char                      why[PCAPNG_DIFF_WHY];
-    uint32_t                  seed;
-    int                       i;
+    struct reader_diff_res  res;
+    char                    why[READER_DIFF_WHY];
+    uint32_t                seed;
+    int                     i;
 
     seed = hash(data, size);
     /* two chunkings per input: one is rarely the unlucky one */
