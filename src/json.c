@@ -48,6 +48,21 @@ utf8_len(const uint8_t *p, size_t left)
 }
 
 
+/* Bytes at p that JSON takes as they are: printable ASCII but " and \. */
+static size_t
+plain_run(const uint8_t *p, size_t len)
+{
+    size_t  n;
+
+    for (n = 0; n < len; n++) {
+        if (p[n] < 0x20 || p[n] >= 0x7f || p[n] == '"' || p[n] == '\\') {
+            break;
+        }
+    }
+    return n;
+}
+
+
 void
 rd_json_str(FILE *f, const uint8_t *p, size_t len)
 {
@@ -57,11 +72,7 @@ rd_json_str(FILE *f, const uint8_t *p, size_t len)
     putc('"', f);
     for (i = 0; i < len; i += n) {
         /* printable ASCII needs no escape: write it as one run */
-        for (n = 0; i + n < len && p[i + n] >= 0x20 && p[i + n] < 0x7f
-                    && p[i + n] != '"' && p[i + n] != '\\'; n++)
-        {
-            /* counting */
-        }
+        n = plain_run(p + i, len - i);
         if (n > 0) {
             fwrite(p + i, 1, n, f);
             continue;
