@@ -320,6 +320,10 @@ on_request(struct rd_conn *c, const struct rd_http1 *p,
         memcpy(e->target, m->target, m->target_len);
         e->head = rd_http1_method_is(m, "HEAD");
         e->req_keep_alive = m->keep_alive;
+        e->fwd_af = m->fwd_af;
+        memcpy(e->fwd_addr, m->fwd_addr, sizeof(e->fwd_addr));
+        e->fwd_port = m->fwd_port;
+        e->req_id = m->req_id;
         rd_http1_push_request(&c->app->http[RD_CONN_SERVER], e->head,
                               rd_http1_method_is(m, "CONNECT"),
                               m->version);
@@ -379,7 +383,7 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
          * request without keep-alive closes after any answer */
         e->keep_alive = m->keep_alive && (!e->has_req || e->req_keep_alive);
         if (c->env != NULL && c->env->on_response != NULL) {
-            c->env->on_response(c->env->ctx, c);
+            c->env->on_response(c->env->ctx, c, c->next_resp);
         }
         return;
     }
@@ -543,6 +547,9 @@ on_fcgi(void *ctx, const struct rd_fcgi *p, const struct rd_fcgi_exchange *x,
         e->target_len = (uint8_t) RD_MIN(x->target_len, RD_HTTP1_TARGET_LEN);
         memcpy(e->target, x->target, e->target_len);
     }
+    e->fwd_af = x->remote_af;
+    memcpy(e->fwd_addr, x->remote_addr, sizeof(e->fwd_addr));
+    e->fwd_port = x->remote_af != 0 ? x->remote_port : 0;
     e->keep_alive = (x->begin_flags & RD_FCGI_KEEP_CONN) != 0;
     if (x->proto_len == 8 && memcmp(x->proto, "HTTP/1.", 7) == 0
         && (x->proto[7] == '0' || x->proto[7] == '1'))
@@ -572,7 +579,7 @@ on_fcgi(void *ctx, const struct rd_fcgi *p, const struct rd_fcgi_exchange *x,
         e->content_length = x->content_length;
         e->header_bytes = x->header_bytes;
         if (c->env != NULL && c->env->on_response != NULL) {
-            c->env->on_response(c->env->ctx, c);
+            c->env->on_response(c->env->ctx, c, x->seq);
         }
         break;
     case RD_FCGI_EV_END:
@@ -1060,17 +1067,24 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
 
 
 void
-rd_conn_pair(struct rd_conn *c, uint64_t other)
+rd_conn_pair(struct rd_conn *c, uint64_t other, int pairing, bool weak,
+    uint64_t alt)
 {
-    unsigned  i;
+    struct rd_conn_cold  *k = c->cold;
+    unsigned              i;
 
+    if (c->npaired == 0 || (k->pair_weak && !weak)) {
+        k->pairing = (uint8_t) pairing;
+        k->pair_weak = weak;
+        k->pair_alt = alt;
+    }
     for (i = 0; i < c->npaired; i++) {
-        if (c->cold->paired[i] == other) {
+        if (k->paired[i] == other) {
             return;
         }
     }
     if (c->npaired < RD_CONN_PAIRED_MAX) {
-        c->cold->paired[c->npaired++] = other;
+        k->paired[c->npaired++] = other;
     }
 }
 

@@ -1206,3 +1206,19 @@ rd_ep_format(char *buf, size_t size, uint8_t af, const uint8_t *addr,
         snprintf(buf, size, "?:%u", (unsigned) port);
     }
 }
+
+
+void
+rd_addr_format(char *buf, size_t size, uint8_t af, const uint8_t *addr)
+{
+    if (buf == NULL || size == 0) {
+        return;
+    }
+    if (af == 4 && inet_ntop(AF_INET, addr, buf, (socklen_t) size) != NULL) {
+        return;
+    }
+    if (af == 6 && inet_ntop(AF_INET6, addr, buf, (socklen_t) size) != NULL) {
+        return;
+    }
+    snprintf(buf, size, "?");
+}

@@ -3,6 +3,7 @@
  * directions of one connection, byte at a time.  See
  * include/rstdiag/fcgi.h for the contract and the decisions.
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "rstdiag/fcgi.h"
@@ -36,7 +37,9 @@ enum {
     K_URI,
     K_SCRIPT,
     K_CLEN,
-    K_PROTO
+    K_PROTO,
+    K_RADDR,
+    K_RPORT
 };
 
 /* CGI header block states (RFC 3875 section 6) */
@@ -304,7 +307,9 @@ static const struct {
     { "REQUEST_URI", K_URI },
     { "SCRIPT_NAME", K_SCRIPT },
     { "CONTENT_LENGTH", K_CLEN },
-    { "SERVER_PROTOCOL", K_PROTO }
+    { "SERVER_PROTOCOL", K_PROTO },
+    { "REMOTE_ADDR", K_RADDR },
+    { "REMOTE_PORT", K_RPORT }
 };
 
 
@@ -357,6 +362,14 @@ nv_name_done(struct rd_fcgi_exchange *x)
         x->proto_len = 0;
         x->flags &= ~RD_FCGI_F_PROTO_TRUNC;
         break;
+    case K_RADDR:
+        x->remote_af = 0;
+        x->_nv_tlen = 0;
+        break;
+    case K_RPORT:
+        x->remote_port = 0;
+        x->_nv_tlen = 0;
+        break;
     default:
         break;
     }
@@ -388,11 +401,51 @@ nv_clen_done(struct rd_fcgi_exchange *x)
 }
 
 
+/* REMOTE_ADDR's or REMOTE_PORT's text (a value longer than the buffer
+ * is no address: _nv_tlen is past it). */
+static void
+nv_remote_done(struct rd_fcgi_exchange *x)
+{
+    char      t[sizeof(x->_nv_text) + 1];
+    uint32_t  port;
+    uint8_t   i;
+
+    if (x->_nv_tlen == 0 || x->_nv_tlen > sizeof(x->_nv_text)) {
+        return;
+    }
+    if (x->_nv_key == K_RPORT) {
+        port = 0;
+        for (i = 0; i < x->_nv_tlen; i++) {
+            if (x->_nv_text[i] < '0' || x->_nv_text[i] > '9') {
+                return;
+            }
+            port = port * 10 + (uint32_t) (x->_nv_text[i] - '0');
+            if (port > 65535) {
+                return;
+            }
+        }
+        x->remote_port = (uint16_t) port;
+        return;
+    }
+    memcpy(t, x->_nv_text, x->_nv_tlen);
+    t[x->_nv_tlen] = '\0';
+    memset(x->remote_addr, 0, sizeof(x->remote_addr));
+    if (inet_pton(AF_INET, t, x->remote_addr) == 1) {
+        x->remote_af = 4;
+    } else if (inet_pton(AF_INET6, t, x->remote_addr) == 1) {
+        x->remote_af = 6;
+    }
+}
+
+
 static void
 nv_value_done(struct rd_fcgi_exchange *x)
 {
     if (x->_nv_key == K_CLEN) {
         nv_clen_done(x);
+    }
+    if (x->_nv_key == K_RADDR || x->_nv_key == K_RPORT) {
+        nv_remote_done(x);
     }
     x->_nv_key = K_NONE;
     x->_nv_state = NV_NLEN;
@@ -432,6 +485,15 @@ nv_value_byte(struct rd_fcgi_exchange *x, uint8_t c)
     case K_PROTO:
         keep(x->proto, &x->proto_len, sizeof(x->proto), c, &x->flags,
              RD_FCGI_F_PROTO_TRUNC);
+        break;
+    case K_RADDR:
+    case K_RPORT:
+        if (x->_nv_tlen < sizeof(x->_nv_text)) {
+            x->_nv_text[x->_nv_tlen] = c;
+        }
+        if (x->_nv_tlen <= sizeof(x->_nv_text)) {
+            x->_nv_tlen++;
+        }
         break;
     default:
         break;

@@ -8,6 +8,7 @@
  * the plain CRLFs between fields) many bytes at a time, with the same
  * effects as step() byte by byte; every other byte goes through step().
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "rstdiag/http1.h"
@@ -58,7 +59,11 @@ enum {
     H_CONN,
     H_UPGRADE,
     H_SERVER,
-    H_EXPECT
+    H_EXPECT,
+    H_XFF,              /* X-Forwarded-For (requests) */
+    H_XRIP,             /* X-Real-IP (requests) */
+    H_FWD,              /* Forwarded (requests) */
+    H_RID               /* X-Request-ID (requests) */
 };
 
 /* Content-Length value sub-states */
@@ -509,6 +514,29 @@ header_kind(const struct rd_http1 *p)
             return H_UPGRADE;
         }
         break;
+    case 9:
+        if (p->type != RD_HTTP1_REQUEST) {
+            break;
+        }
+        if (memcmp(n, "x-real-ip", 9) == 0) {
+            return H_XRIP;
+        }
+        if (memcmp(n, "forwarded", 9) == 0) {
+            return H_FWD;
+        }
+        break;
+    case 12:
+        if (p->type == RD_HTTP1_REQUEST && memcmp(n, "x-request-id", 12) == 0) {
+            return H_RID;
+        }
+        break;
+    case 15:
+        if (p->type == RD_HTTP1_REQUEST
+            && memcmp(n, "x-forwarded-for", 15) == 0)
+        {
+            return H_XFF;
+        }
+        break;
     case 10:
         if (memcmp(n, "connection", 10) == 0) {
             return H_CONN;
@@ -552,6 +580,11 @@ name_done(struct rd_http1 *p)
     p->_tok_ws = false;
     if (p->_hkind == H_SERVER && p->msg.server_len > 0) {
         p->_hkind = H_OTHER;    /* keep the first Server */
+    }
+    p->_vlen = 0;
+    p->_vover = false;
+    if (p->_hkind == H_RID) {
+        p->msg.req_id = 0xcbf29ce484222325ULL;
     }
     p->_state = S_HDR_VALUE;
 }
@@ -655,6 +688,121 @@ cl_byte(struct rd_http1 *p, uint8_t ch)
 }
 
 
+/*
+ * Forwarding headers: only the last list element is kept (nginx's
+ * $proxy_add_x_forwarded_for appends the address it saw), at most
+ * RD_HTTP1_FWD_LEN bytes of it; an element longer than that is no address.
+ */
+static void
+fwd_byte(struct rd_http1 *p, uint8_t ch)
+{
+    if (ch == ',' && p->_hkind != H_XRIP) {
+        p->_vlen = 0;
+        p->_vover = false;
+        return;
+    }
+    if (is_ows(ch) || p->_vover) {
+        return;
+    }
+    if (p->_vlen == sizeof(p->_vbuf)) {
+        p->_vover = true;
+        return;
+    }
+    p->_vbuf[p->_vlen++] = ch;
+}
+
+
+/* The element ended: parse an address out of it (IPv4, IPv4:port, IPv6,
+ * [IPv6], [IPv6]:port; Forwarded's for= parameter, quoted or not). */
+static void
+fwd_end(struct rd_http1 *p)
+{
+    char      a[RD_HTTP1_FWD_LEN + 1];
+    uint8_t   addr[16];
+    size_t    i, b, e, n, colons, pb, pe;
+    uint32_t  port;
+
+    if (p->_vover || p->_vlen == 0) {
+        return;
+    }
+    b = 0;
+    e = p->_vlen;
+    if (p->_hkind == H_FWD) {
+        /* for=... among ';'-separated pairs */
+        for (i = 0; i + 4 <= p->_vlen; i++) {
+            if ((i == 0 || p->_vbuf[i - 1] == ';')
+                && lower(p->_vbuf[i]) == 'f' && lower(p->_vbuf[i + 1]) == 'o'
+                && lower(p->_vbuf[i + 2]) == 'r' && p->_vbuf[i + 3] == '=')
+            {
+                break;
+            }
+        }
+        if (i + 4 > p->_vlen) {
+            return;
+        }
+        b = i + 4;
+        for (e = b; e < p->_vlen && p->_vbuf[e] != ';'; e++) {
+        }
+    }
+    if (e > b && p->_vbuf[b] == '"') {
+        b++;
+        if (e > b && p->_vbuf[e - 1] == '"') {
+            e--;
+        }
+    }
+    pb = pe = 0;
+    if (e > b && p->_vbuf[b] == '[') {
+        b++;
+        for (i = b; i < e && p->_vbuf[i] != ']'; i++) {
+        }
+        if (i == e) {
+            return;
+        }
+        if (i + 1 < e && p->_vbuf[i + 1] == ':') {
+            pb = i + 2;
+            pe = e;
+        }
+        e = i;
+    } else {
+        colons = 0;
+        for (i = b; i < e; i++) {
+            colons += p->_vbuf[i] == ':';
+        }
+        if (colons == 1) {          /* IPv4:port */
+            for (i = b; p->_vbuf[i] != ':'; i++) {
+            }
+            pb = i + 1;
+            pe = e;
+            e = i;
+        }
+    }
+    n = e - b;
+    if (n == 0 || n > RD_HTTP1_FWD_LEN) {
+        return;
+    }
+    memcpy(a, p->_vbuf + b, n);
+    a[n] = '\0';
+    memset(addr, 0, sizeof(addr));
+    if (inet_pton(AF_INET, a, addr) == 1) {
+        p->msg.fwd_af = 4;
+    } else if (inet_pton(AF_INET6, a, addr) == 1) {
+        p->msg.fwd_af = 6;
+    } else {
+        return;
+    }
+    memcpy(p->msg.fwd_addr, addr, sizeof(addr));
+    port = 0;
+    for (i = pb; i < pe && port <= 65535; i++) {
+        if (p->_vbuf[i] < '0' || p->_vbuf[i] > '9') {
+            port = 0;
+            break;
+        }
+        port = port * 10 + (uint32_t) (p->_vbuf[i] - '0');
+    }
+    p->msg.fwd_port = port <= 65535 ? (uint16_t) port : 0;
+}
+
+
 /* n bytes of a header value, none CR, LF or NUL (obs-fold is one SP). */
 static void
 value_bytes(struct rd_http1 *p, const uint8_t *s, size_t n)
@@ -681,6 +829,20 @@ value_bytes(struct rd_http1 *p, const uint8_t *s, size_t n)
             if (!is_ows(s[i])) {
                 m->flags |= RD_HTTP1_F_UPGRADE_HDR;
                 break;
+            }
+        }
+        break;
+    case H_XFF:
+    case H_FWD:
+    case H_XRIP:
+        for (i = 0; i < n; i++) {
+            fwd_byte(p, s[i]);
+        }
+        break;
+    case H_RID:
+        for (i = 0; i < n; i++) {
+            if (!is_ows(s[i])) {
+                m->req_id = (m->req_id ^ s[i]) * 0x100000001b3ULL;
             }
         }
         break;
@@ -749,6 +911,18 @@ header_end(struct rd_http1 *p)
     case H_SERVER:
         while (m->server_len > 0 && is_ows(m->server[m->server_len - 1])) {
             m->server_len--;
+        }
+        break;
+    case H_XFF:
+    case H_FWD:
+    case H_XRIP:
+        fwd_end(p);
+        break;
+    case H_RID:
+        if (m->req_id == 0xcbf29ce484222325ULL) {
+            m->req_id = 0;          /* an empty value */
+        } else if (m->req_id == 0) {
+            m->req_id = 1;
         }
         break;
     default:

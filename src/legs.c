@@ -18,14 +18,58 @@ const struct rd_tok  rd_leg_names[] = {
     { 0, NULL }
 };
 
+const struct rd_tok  rd_pairing_names[] = {
+    { RD_PAIR_NONE, "none" },
+    { RD_PAIR_REQUEST_LINE, "request_line" },
+    { RD_PAIR_FORWARDED, "forwarded_header" },
+    { RD_PAIR_REQUEST_ID, "request_id" },
+    { RD_PAIR_TIMING, "timing" },
+    { 0, NULL }
+};
+
+const struct rd_tok  rd_legs_evidence_names[] = {
+    { RD_EV_REQUEST_LINE, "request_line" },
+    { RD_EV_FORWARDED, "forwarded_header" },
+    { RD_EV_REQUEST_ID, "request_id" },
+    { RD_EV_TIMING, "timing" },
+    { RD_EV_SERVER_HEADER, "server_header" },
+    { RD_EV_CONFIRMED, "confirmed_by_repetition" },
+    { RD_EV_WEAK, "unconfirmed" },
+    { RD_EV_AMBIGUOUS, "ambiguous" },
+    { RD_EV_TABLE_FULL, "table_full" },
+    { 0, NULL }
+};
+
+const struct rd_tok  rd_legs_how_names[] = {
+    { RD_HOW_DECLARED, "declared" },
+    { RD_HOW_PAIRED, "paired" },
+    { RD_HOW_SERVER_HEADER, "server_header" },
+    { 0, NULL }
+};
+
+/* How sure a role is: a later fact replaces an earlier one only when it
+ * is at least as strong, and nothing replaces a declaration. */
+enum {
+    STRENGTH_SERVER_HEADER = 1,
+    STRENGTH_PAIRED = 2,
+    STRENGTH_DECLARED = 3
+};
+
 /* A known endpoint; port 0 matches any port of the address. */
 struct role_ep {
     uint8_t         af;
     uint8_t         addr[16];
     uint16_t        port;
     uint8_t         leg;            /* RD_LEG_CLIENT: nginx listens here */
-    bool            declared;       /* from the command line */
+    uint8_t         strength;
     bool            fastcgi;        /* --fastcgi */
+};
+
+/* An address nginx connects from. */
+struct source {
+    uint8_t         af;
+    uint8_t         addr[16];
+    uint8_t         strength;
 };
 
 /* A recent request, for pairing. */
@@ -37,10 +81,13 @@ struct recent {
     uint32_t        ex;
     uint32_t        older;          /* ring index + 1 of the previous entry
                                      * in the same key bucket, 0: none */
+    uint16_t        paired;         /* upstream requests paired with it */
 };
 
 #define KEY_BUCKETS 1024u           /* power of two */
 #define CONNECTS    256u            /* recent SYNs remembered */
+#define ASSOCS      256u            /* listener/source pairs, by hash */
+#define WALK_MAX    64u             /* candidates looked at per request */
 
 struct connect {
     struct rd_conn *conn;
@@ -52,14 +99,16 @@ struct rd_legs {
     const struct rd_alloc  *alloc;
     struct role_ep          eps[RD_LIMITS_ROLE_EPS];
     uint32_t                neps;
-    uint8_t                 nginx_hosts[RD_LIMITS_ROLE_EPS][17];
-    uint32_t                nhosts;
+    struct source           srcs[RD_LIMITS_ROLE_EPS];
+    uint32_t                nsrcs;
     struct recent           ring[RD_LIMITS_PAIR_RING];
     uint32_t                head;           /* next slot to write */
     uint32_t                count;
     uint32_t                bucket[KEY_BUCKETS];   /* newest, index + 1 */
     struct connect          connects[CONNECTS];
     uint32_t                connects_head;
+    uint64_t                assoc[ASSOCS];  /* hashes of weak pairs seen */
+    uint64_t                ev[RD_EV_N];
     uint32_t                version;
     bool                    version_fixed;
 };
@@ -112,21 +161,33 @@ find_ep(const struct rd_legs *l, uint8_t af, const uint8_t *addr,
 }
 
 
+static const struct role_ep *
+server_ep(const struct rd_legs *l, const struct rd_conn *c)
+{
+    return find_ep(l, c->af, c->ep[RD_CONN_SERVER].addr,
+                   c->ep[RD_CONN_SERVER].port);
+}
+
+
 static void
 learn_ep(struct rd_legs *l, uint8_t af, const uint8_t *addr, uint16_t port,
-    int leg, bool declared)
+    int leg, int strength)
 {
     struct role_ep  *e;
 
     e = find_ep(l, af, addr, port);
     if (e != NULL && e->port == port) {
-        if (declared || !e->declared) {
+        if (strength >= e->strength
+            && (e->strength < STRENGTH_DECLARED
+                || strength == STRENGTH_DECLARED))
+        {
             e->leg = (uint8_t) leg;
-            e->declared = e->declared || declared;
+            e->strength = (uint8_t) strength;
         }
         return;
     }
     if (l->neps == RD_LIMITS_ROLE_EPS) {
+        l->ev[RD_EV_TABLE_FULL]++;
         return;
     }
     e = &l->eps[l->neps++];
@@ -134,39 +195,103 @@ learn_ep(struct rd_legs *l, uint8_t af, const uint8_t *addr, uint16_t port,
     memcpy(e->addr, addr, 16);
     e->port = port;
     e->leg = (uint8_t) leg;
-    e->declared = declared;
+    e->strength = (uint8_t) strength;
+}
+
+
+static struct source *
+find_source(const struct rd_legs *l, uint8_t af, const uint8_t *addr)
+{
+    uint32_t  i;
+
+    for (i = 0; i < l->nsrcs; i++) {
+        if (l->srcs[i].af == af && memcmp(l->srcs[i].addr, addr, 16) == 0) {
+            return (struct source *) &l->srcs[i];
+        }
+    }
+    return NULL;
 }
 
 
 static void
-learn_nginx_host(struct rd_legs *l, uint8_t af, const uint8_t *addr)
+learn_source(struct rd_legs *l, uint8_t af, const uint8_t *addr,
+    int strength)
 {
-    uint32_t  i;
+    struct source  *s;
 
-    for (i = 0; i < l->nhosts; i++) {
-        if (l->nginx_hosts[i][0] == af
-            && memcmp(&l->nginx_hosts[i][1], addr, 16) == 0)
-        {
-            return;
+    s = find_source(l, af, addr);
+    if (s != NULL) {
+        if (strength > s->strength) {
+            s->strength = (uint8_t) strength;
         }
+        return;
     }
-    if (l->nhosts < RD_LIMITS_ROLE_EPS) {
-        l->nginx_hosts[l->nhosts][0] = af;
-        memcpy(&l->nginx_hosts[l->nhosts][1], addr, 16);
-        l->nhosts++;
+    if (l->nsrcs == RD_LIMITS_ROLE_EPS) {
+        l->ev[RD_EV_TABLE_FULL]++;
+        return;
     }
+    s = &l->srcs[l->nsrcs++];
+    s->af = af;
+    memcpy(s->addr, addr, 16);
+    s->strength = (uint8_t) strength;
 }
 
 
+/* nginx is known to connect from this address */
 static bool
-is_nginx_host(const struct rd_legs *l, uint8_t af, const uint8_t *addr)
+is_source(const struct rd_legs *l, uint8_t af, const uint8_t *addr)
 {
-    uint32_t  i;
+    const struct source  *s;
 
-    for (i = 0; i < l->nhosts; i++) {
-        if (l->nginx_hosts[i][0] == af
-            && memcmp(&l->nginx_hosts[i][1], addr, 16) == 0)
-        {
+    s = find_source(l, af, addr);
+    return s != NULL && s->strength >= STRENGTH_PAIRED;
+}
+
+
+const uint64_t *
+rd_legs_evidence(const struct rd_legs *l)
+{
+    return l->ev;
+}
+
+
+bool
+rd_legs_endpoint(const struct rd_legs *l, uint32_t i, struct rd_legs_addr *out)
+{
+    const struct role_ep  *e;
+
+    if (i >= l->neps) {
+        return false;
+    }
+    e = &l->eps[i];
+    out->af = e->af;
+    memcpy(out->addr, e->addr, 16);
+    out->port = e->port;
+    out->leg = e->leg;
+    out->how = e->strength == STRENGTH_DECLARED ? RD_HOW_DECLARED
+               : e->strength == STRENGTH_PAIRED ? RD_HOW_PAIRED
+                                                : RD_HOW_SERVER_HEADER;
+    return true;
+}
+
+
+bool
+rd_legs_source(const struct rd_legs *l, uint32_t i, struct rd_legs_addr *out)
+{
+    uint32_t  k, n;
+
+    /* only the confirmed ones */
+    for (k = 0, n = 0; k < l->nsrcs; k++) {
+        if (l->srcs[k].strength < STRENGTH_PAIRED) {
+            continue;
+        }
+        if (n++ == i) {
+            out->af = l->srcs[k].af;
+            memcpy(out->addr, l->srcs[k].addr, 16);
+            out->port = 0;
+            out->leg = RD_LEG_CLIENT;
+            out->how = l->srcs[k].strength == STRENGTH_DECLARED
+                       ? RD_HOW_DECLARED : RD_HOW_PAIRED;
             return true;
         }
     }
@@ -192,9 +317,9 @@ rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
                                                      : "--upstream", spec);
         return -RD_EINVAL;
     }
-    learn_ep(l, af, addr, port, leg, true);
+    learn_ep(l, af, addr, port, leg, STRENGTH_DECLARED);
     if (leg == RD_LEG_CLIENT) {
-        learn_nginx_host(l, af, addr);
+        learn_source(l, af, addr, STRENGTH_DECLARED);
     }
     return RD_OK;
 }
@@ -213,7 +338,7 @@ rd_legs_declare_fastcgi(struct rd_legs *l, const char *spec,
                  "[ADDR]:PORT", spec);
         return -RD_EINVAL;
     }
-    learn_ep(l, af, addr, port, RD_LEG_UPSTREAM, true);
+    learn_ep(l, af, addr, port, RD_LEG_UPSTREAM, STRENGTH_DECLARED);
     e = find_ep(l, af, addr, port);
     if (e != NULL) {
         e->fastcgi = true;
@@ -429,12 +554,6 @@ rd_legs_connect(struct rd_legs *l, struct rd_conn *c)
 }
 
 
-/*
- * up carries the client request of client (sent at since): earlier
- * connections from nginx's address that began after the client request
- * and never carried a request (a refused connect, a timed-out SYN) were
- * attempts for the same request (proxy_next_upstream).
- */
 /* up is an upstream leg serving client: the client leg stays in the
  * table while up's response is under way (peer_refs), so that a failure
  * of up is judged and drawn with the client's side */
@@ -469,9 +588,53 @@ rd_legs_unref_peer(struct rd_conn *up)
 }
 
 
+static bool
+same_addr(uint8_t af_a, const uint8_t *a, uint8_t af_b, const uint8_t *b)
+{
+    return af_a == af_b && memcmp(a, b, 16) == 0;
+}
+
+
+static bool
+same_ep(const struct rd_endpoint *a, uint8_t af_a, const struct rd_endpoint *b,
+    uint8_t af_b)
+{
+    return a->port == b->port && same_addr(af_a, a->addr, af_b, b->addr);
+}
+
+
+/* A connection that carried no request and is over (or never got an
+ * answer) may be an attempt of nginx's that failed. */
+static bool
+failed_attempt(const struct rd_conn *k)
+{
+    return k->nex == 0
+           && (k->close_kind != RD_CLOSE_NONE || rd_conn_syn_unanswered(k)
+               || (k->syn && !k->synack));
+}
+
+
+/* Pair attempt k with client leg client. */
+static void
+pair_attempt(struct rd_legs *l, struct rd_conn *k, struct rd_conn *client,
+    bool weak, uint64_t alt)
+{
+    rd_conn_pair(k, client->id, RD_PAIR_TIMING, weak, alt);
+    rd_conn_pair(client, k->id, RD_PAIR_TIMING, weak, alt);
+    set_peer(k, client);
+    l->ev[RD_EV_TIMING]++;
+}
+
+
+/*
+ * up carries the client request of client (sent at since): earlier
+ * connections from up's source address that began after the client
+ * request and never carried a request (a refused connect, a timed-out
+ * SYN) were attempts for the same request (proxy_next_upstream).
+ */
 static void
 pair_failed_attempts(struct rd_legs *l, struct rd_conn *up,
-    struct rd_conn *client, rd_usec_t since)
+    struct rd_conn *client, rd_usec_t since, bool weak)
 {
     struct connect  *k;
     uint32_t         i;
@@ -483,97 +646,129 @@ pair_failed_attempts(struct rd_legs *l, struct rd_conn *up,
         if (k->conn == NULL || k->ts < since) {
             break;
         }
-        /* a failed attempt: began between the client's request and this
-         * connection, carried no request, and is already over */
-        if (k->conn == NULL || k->conn == up || k->conn->id != k->conn_id
-            || k->ts < since || k->ts > up->ts_start || k->conn->nex != 0
-            || (k->conn->close_kind == RD_CLOSE_NONE
-                && !rd_conn_syn_unanswered(k->conn))
-            || k->conn->af != up->af
-            || memcmp(k->conn->ep[0].addr, up->ep[0].addr, 16) != 0)
+        if (k->conn == up || k->conn->id != k->conn_id
+            || k->ts > up->ts_start || !failed_attempt(k->conn)
+            || rd_conn_peer(k->conn) != NULL
+            || !same_addr(k->conn->af, k->conn->ep[0].addr, up->af,
+                          up->ep[0].addr))
         {
             continue;
         }
-        rd_conn_pair(k->conn, client->id);
-        rd_conn_pair(client, k->conn->id);
-        set_peer(k->conn, client);
+        pair_attempt(l, k->conn, client, weak, 0);
     }
 }
 
 
-void
-rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
+/* the entry in the ring for request ex of c, or NULL */
+static struct recent *
+find_recent(struct rd_legs *l, const struct rd_conn *c, uint32_t ex,
+    uint64_t key)
 {
-    const struct rd_exchange  *e, *pe;
-    struct recent             *r;
-    struct role_ep            *known;
-    uint64_t                   key;
-    uint32_t                   link, next, steps, *lp;
-    rd_usec_t                  prev_ts;
+    struct recent  *r;
+    uint32_t        link, steps;
 
-    e = rd_conn_exchange(c, ex);
-    if (e == NULL) {
-        return;
-    }
-    key = request_key(e);
-
-    /* an upstream request repeats a client request that is still waiting
-     * for its answer, from nginx's own address, soon after it */
-    known = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
-    if (known == NULL || known->leg != RD_LEG_CLIENT) {
-        /* walk only the requests with the same key bucket, newest first;
-         * the ring may have overwritten an entry since: its key or its
-         * age tells */
-        steps = 0;
-        prev_ts = e->req_start;
-        lp = &l->bucket[key & (KEY_BUCKETS - 1)];
-        for (link = *lp; link != 0 && steps < RD_LIMITS_PAIR_RING;
-             link = next)
-        {
-            steps++;
-            r = &l->ring[link - 1];
-            if ((r->key & (KEY_BUCKETS - 1)) != (key & (KEY_BUCKETS - 1))
-                || e->req_start - r->ts > (rd_usec_t) RD_LIMITS_PAIR_WINDOW
-                                          * USEC
-                || r->ts > prev_ts)
-            {
-                break;              /* overwritten: the chain ends here */
-            }
-            prev_ts = r->ts;
-            next = r->older;
-            /* a request that was answered (or whose connection is gone)
-             * can never be paired again: unlink it, so that a run of
-             * identical requests (a health check, a load test) is not
-             * walked again by every later one */
-            pe = r->conn->id == r->conn_id
-                 ? rd_conn_exchange(r->conn, r->ex) : NULL;
-            if (pe == NULL || pe->has_resp) {
-                *lp = next;
-                continue;
-            }
-            lp = &r->older;
-            /* the same listener on both connections is two clients
-             * (a load generator on nginx's host), not a proxied request */
-            if (r->key != key || r->conn == c || r->conn->af != c->af
-                || memcmp(r->conn->ep[1].addr, c->ep[0].addr, 16) != 0
-                || (r->conn->ep[1].port == c->ep[1].port
-                    && memcmp(r->conn->ep[1].addr, c->ep[1].addr, 16) == 0)
-                || !same_request(pe, e))
-            {
-                continue;
-            }
-            learn_ep(l, c->af, r->conn->ep[1].addr, r->conn->ep[1].port,
-                     RD_LEG_CLIENT, false);
-            learn_nginx_host(l, c->af, c->ep[0].addr);
-            learn_ep(l, c->af, c->ep[1].addr, c->ep[1].port,
-                     RD_LEG_UPSTREAM, false);
-            rd_conn_pair(c, r->conn_id);
-            rd_conn_pair(r->conn, c->id);
-            set_peer(c, r->conn);
-            pair_failed_attempts(l, c, r->conn, r->ts);
-            return;
+    steps = 0;
+    for (link = l->bucket[key & (KEY_BUCKETS - 1)];
+         link != 0 && steps < WALK_MAX; link = r->older)
+    {
+        steps++;
+        r = &l->ring[link - 1];
+        if ((r->key & (KEY_BUCKETS - 1)) != (key & (KEY_BUCKETS - 1))) {
+            break;
+        }
+        if (r->conn == c && r->conn_id == c->id && r->ex == ex) {
+            return r;
         }
     }
+    return NULL;
+}
+
+
+static uint64_t
+assoc_hash(const struct rd_conn *client, const struct rd_conn *up)
+{
+    uint64_t  h = 0xcbf29ce484222325ULL;
+    size_t    i;
+
+    h = (h ^ client->af) * 0x100000001b3ULL;
+    for (i = 0; i < 16; i++) {
+        h = (h ^ client->ep[RD_CONN_SERVER].addr[i]) * 0x100000001b3ULL;
+    }
+    h = (h ^ (client->ep[RD_CONN_SERVER].port & 0xff)) * 0x100000001b3ULL;
+    h = (h ^ (client->ep[RD_CONN_SERVER].port >> 8)) * 0x100000001b3ULL;
+    h = (h ^ up->af) * 0x100000001b3ULL;
+    for (i = 0; i < 16; i++) {
+        h = (h ^ up->ep[RD_CONN_CLIENT].addr[i]) * 0x100000001b3ULL;
+    }
+    return h | 1;
+}
+
+
+/* Candidate ranks: what ties the upstream request to the client's. */
+enum {
+    RANK_MISMATCH = 1,              /* a forwarding header names another
+                                     * client */
+    RANK_WEAK = 2,                  /* the request line, once */
+    RANK_STRONG = 4,                /* ... and nginx's addresses fit */
+    RANK_HEADER = 6,                /* a header names the client */
+    RANK_EXACT = 7                  /* ... with its port (FastCGI's
+                                     * REMOTE_PORT, Forwarded's for=) */
+};
+
+
+/*
+ * What ties upstream request e (on up) to client request pe (on client):
+ * a rank (0: nothing, not a candidate) and the pairing method.
+ */
+static int
+candidate_rank(const struct rd_legs *l, const struct rd_conn *up,
+    const struct rd_exchange *e, const struct rd_conn *client,
+    const struct rd_exchange *pe, int *how)
+{
+    const struct role_ep  *ka;
+
+    /* the client's server must be able to be a listener */
+    ka = server_ep(l, client);
+    if (ka != NULL && ka->leg == RD_LEG_UPSTREAM
+        && ka->strength >= STRENGTH_PAIRED)
+    {
+        return 0;
+    }
+    *how = RD_PAIR_REQUEST_LINE;
+    if (e->req_id != 0 && e->req_id == pe->req_id) {
+        *how = RD_PAIR_REQUEST_ID;
+        return RANK_HEADER;
+    }
+    if (e->fwd_af != 0) {
+        if (!same_addr(e->fwd_af, e->fwd_addr, client->af,
+                       client->ep[RD_CONN_CLIENT].addr)
+            || (e->fwd_port != 0
+                && e->fwd_port != client->ep[RD_CONN_CLIENT].port))
+        {
+            return RANK_MISMATCH;
+        }
+        *how = RD_PAIR_FORWARDED;
+        return e->fwd_port != 0 ? RANK_EXACT : RANK_HEADER;
+    }
+    if (same_addr(up->af, up->ep[RD_CONN_CLIENT].addr, client->af,
+                  client->ep[RD_CONN_SERVER].addr)
+        || is_source(l, up->af, up->ep[RD_CONN_CLIENT].addr)
+        || (ka != NULL && ka->leg == RD_LEG_CLIENT
+            && ka->strength >= STRENGTH_PAIRED)
+        || l->assoc[assoc_hash(client, up) & (ASSOCS - 1)]
+           == assoc_hash(client, up))
+    {
+        return RANK_STRONG;
+    }
+    return RANK_WEAK;
+}
+
+
+static void
+ring_push(struct rd_legs *l, struct rd_conn *c, uint32_t ex,
+    const struct rd_exchange *e, uint64_t key)
+{
+    struct recent  *r;
 
     r = &l->ring[l->head];
     r->conn = c;
@@ -581,6 +776,7 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
     r->key = key;
     r->ts = e->req_start;
     r->ex = ex;
+    r->paired = 0;
     r->older = l->bucket[key & (KEY_BUCKETS - 1)];
     if (r->older == l->head + 1) {
         r->older = 0;               /* it pointed at the slot we reuse */
@@ -594,19 +790,235 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
 
 
 void
-rd_legs_response(struct rd_legs *l, const struct rd_conn *c)
+rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
 {
-    struct role_ep  *known;
-    const uint8_t   *srv;
-    size_t           len;
-    uint32_t         v;
+    const struct rd_exchange  *e, *pe;
+    const struct role_ep      *known;
+    struct recent             *r, *best, *alt;
+    uint64_t                   key, h;
+    uint32_t                   link, next, steps, *lp;
+    rd_usec_t                  prev_ts;
+    int                        rank, best_rank, how, best_how;
+    bool                       weak;
+
+    e = rd_conn_exchange(c, ex);
+    if (e == NULL) {
+        return;
+    }
+    key = request_key(e);
+
+    /* a request to a listener that pairing or the command line know is a
+     * client's: nothing to pair it with */
+    known = server_ep(l, c);
+    if (known != NULL && known->leg == RD_LEG_CLIENT
+        && known->strength >= STRENGTH_PAIRED)
+    {
+        ring_push(l, c, ex, e, key);
+        return;
+    }
+
+    /* an upstream request repeats a client request that is still waiting
+     * for its answer, soon after it, from any address of nginx's: walk
+     * the requests with the same key bucket, newest first; the ring may
+     * have overwritten an entry since: its key or its age tells */
+    best = alt = NULL;
+    best_rank = 0;
+    best_how = RD_PAIR_NONE;
+    steps = 0;
+    prev_ts = e->req_start;
+    lp = &l->bucket[key & (KEY_BUCKETS - 1)];
+    for (link = *lp; link != 0 && steps < WALK_MAX; link = next) {
+        steps++;
+        r = &l->ring[link - 1];
+        if ((r->key & (KEY_BUCKETS - 1)) != (key & (KEY_BUCKETS - 1))
+            || e->req_start - r->ts > (rd_usec_t) RD_LIMITS_PAIR_WINDOW * USEC
+            || r->ts > prev_ts)
+        {
+            break;                  /* overwritten: the chain ends here */
+        }
+        prev_ts = r->ts;
+        next = r->older;
+        /* a request that was answered (or whose connection is gone) can
+         * never be paired again: unlink it, so that a run of identical
+         * requests (a health check, a load test) is not walked again by
+         * every later one */
+        pe = r->conn->id == r->conn_id ? rd_conn_exchange(r->conn, r->ex)
+                                       : NULL;
+        if (pe == NULL || pe->has_resp) {
+            *lp = next;
+            continue;
+        }
+        lp = &r->older;
+        /* the same listener on both connections is two clients (a load
+         * generator on nginx's host), not a proxied request */
+        if (r->key != key || r->conn == c
+            || same_ep(&r->conn->ep[RD_CONN_SERVER], r->conn->af,
+                       &c->ep[RD_CONN_SERVER], c->af)
+            || !same_request(pe, e))
+        {
+            continue;
+        }
+        rank = candidate_rank(l, c, e, r->conn, pe, &how);
+        if (rank == 0) {
+            continue;
+        }
+        /* a request no upstream request answered yet fits better than
+         * one already forwarded (whose retry this may be) */
+        rank = rank * 2 + (r->paired == 0);
+        /* newest first: on a tie the older request wins (nginx forwards
+         * in arrival order), the newer one is the alternative */
+        if (rank > best_rank) {
+            best = r;
+            best_rank = rank;
+            best_how = how;
+            alt = NULL;
+        } else if (rank == best_rank && how != RD_PAIR_REQUEST_ID
+                   && rank / 2 != RANK_EXACT)
+        {
+            alt = best;
+            best = r;
+        }
+    }
+
+    if (best == NULL) {
+        ring_push(l, c, ex, e, key);
+        return;
+    }
+    weak = best_rank / 2 < RANK_STRONG;
+    h = assoc_hash(best->conn, c);
+    if (weak) {
+        l->ev[RD_EV_WEAK]++;
+        l->assoc[h & (ASSOCS - 1)] = h;
+    } else {
+        if (best_how == RD_PAIR_REQUEST_LINE
+            && l->assoc[h & (ASSOCS - 1)] == h
+            && !is_source(l, c->af, c->ep[RD_CONN_CLIENT].addr))
+        {
+            l->ev[RD_EV_CONFIRMED]++;
+        }
+        learn_ep(l, best->conn->af, best->conn->ep[RD_CONN_SERVER].addr,
+                 best->conn->ep[RD_CONN_SERVER].port, RD_LEG_CLIENT,
+                 STRENGTH_PAIRED);
+        learn_source(l, c->af, c->ep[RD_CONN_CLIENT].addr, STRENGTH_PAIRED);
+        learn_ep(l, c->af, c->ep[RD_CONN_SERVER].addr,
+                 c->ep[RD_CONN_SERVER].port, RD_LEG_UPSTREAM,
+                 STRENGTH_PAIRED);
+    }
+    l->ev[best_how == RD_PAIR_FORWARDED ? RD_EV_FORWARDED
+          : best_how == RD_PAIR_REQUEST_ID ? RD_EV_REQUEST_ID
+                                           : RD_EV_REQUEST_LINE]++;
+    if (alt != NULL) {
+        l->ev[RD_EV_AMBIGUOUS]++;
+    }
+    best->paired++;
+    rd_conn_pair(c, best->conn_id, best_how, weak,
+                 alt != NULL ? alt->conn_id : 0);
+    rd_conn_pair(best->conn, c->id, best_how, weak,
+                 alt != NULL ? alt->conn_id : 0);
+    set_peer(c, best->conn);
+    pair_failed_attempts(l, c, best->conn, best->ts, weak);
+}
+
+
+/* true when Server: says nginx (any version, or server_tokens off) */
+static bool
+says_nginx(const uint8_t *srv, size_t len)
+{
+    return len >= 5 && memcmp(srv, "nginx", 5) == 0
+           && (len == 5 || srv[5] == '/');
+}
+
+
+/*
+ * c, a client of nginx's listener, got a 5xx to a request that left no
+ * upstream request: nginx's attempts failed before one could be sent (a
+ * refused connect, SYNs unanswered).  The connections that began while
+ * it waited and carried nothing are those attempts; from an address
+ * nginx is known to connect from, or, when none is known, from any.
+ */
+static void
+pair_by_timing(struct rd_legs *l, struct rd_conn *c,
+    const struct rd_exchange *e)
+{
+    struct connect  *k, *found[8];
+    uint32_t         i, n;
+    bool             any_source, several;
+
+    any_source = l->nsrcs == 0;
+    n = 0;
+    several = false;
+    for (i = 1; i <= CONNECTS && n < RD_NELEMS(found); i++) {
+        k = &l->connects[(l->connects_head + CONNECTS - i) % CONNECTS];
+        if (k->conn == NULL || k->ts < e->req_start) {
+            break;
+        }
+        if (k->conn == c || k->conn->id != k->conn_id
+            || k->ts > e->resp_start || !failed_attempt(k->conn)
+            || rd_conn_peer(k->conn) != NULL
+            || same_ep(&k->conn->ep[RD_CONN_SERVER], k->conn->af,
+                       &c->ep[RD_CONN_SERVER], c->af)
+            || (!any_source
+                && !is_source(l, k->conn->af,
+                              k->conn->ep[RD_CONN_CLIENT].addr)))
+        {
+            continue;
+        }
+        if (n > 0 && !same_addr(k->conn->af, k->conn->ep[0].addr,
+                                found[0]->conn->af, found[0]->conn->ep[0].addr))
+        {
+            several = true;
+        }
+        found[n++] = k;
+    }
+    for (i = 0; i < n; i++) {
+        pair_attempt(l, found[i]->conn, c, any_source || several,
+                     several ? found[i == 0 ? 1 : 0]->conn_id : 0);
+    }
+    if (several) {
+        l->ev[RD_EV_AMBIGUOUS]++;
+    }
+}
+
+
+void
+rd_legs_response(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
+{
+    const struct role_ep      *known;
+    const struct rd_exchange  *e;
+    struct recent             *r;
+    const uint8_t             *srv;
+    size_t                     len;
+    uint32_t                   v;
 
     srv = rd_conn_server(c, &len);
-    if (l->version_fixed || len < 7 || memcmp(srv, "nginx/", 6) != 0) {
+    known = server_ep(l, c);
+    if (srv != NULL && says_nginx(srv, len) && known == NULL) {
+        /* a listener, unless pairing says otherwise later (an nginx in
+         * front of another nginx) */
+        learn_ep(l, c->af, c->ep[RD_CONN_SERVER].addr,
+                 c->ep[RD_CONN_SERVER].port, RD_LEG_CLIENT,
+                 STRENGTH_SERVER_HEADER);
+        l->ev[RD_EV_SERVER_HEADER]++;
+        known = server_ep(l, c);
+    }
+
+    e = rd_conn_exchange(c, ex);
+    if (known != NULL && known->leg == RD_LEG_CLIENT && e != NULL
+        && e->has_req && e->status >= 500 && e->status <= 504)
+    {
+        r = find_recent(l, c, ex, request_key(e));
+        if (r != NULL && r->paired == 0) {
+            r->paired++;
+            pair_by_timing(l, c, e);
+        }
+    }
+
+    if (l->version_fixed || srv == NULL || len < 7
+        || memcmp(srv, "nginx/", 6) != 0)
+    {
         return;
     }
     /* prefer what nginx itself announces to clients */
-    known = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
     if (l->version != 0 && (known == NULL || known->leg != RD_LEG_CLIENT)) {
         return;
     }
@@ -617,23 +1029,60 @@ rd_legs_response(struct rd_legs *l, const struct rd_conn *c)
 }
 
 
+bool
+rd_legs_pair_confirmed(const struct rd_legs *l, const struct rd_conn *c,
+    const struct rd_conn *client)
+{
+    const struct role_ep  *e;
+
+    if (c->npaired == 0) {
+        return false;
+    }
+    if (!c->cold->pair_weak) {
+        return true;
+    }
+    if (c->has_peer) {
+        /* the upstream leg: its source since paired strongly */
+        if (is_source(l, c->af, c->ep[RD_CONN_CLIENT].addr)) {
+            return true;
+        }
+    } else {
+        client = c;
+    }
+    if (client == NULL) {
+        return false;
+    }
+    e = server_ep(l, client);
+    return e != NULL && e->leg == RD_LEG_CLIENT;
+}
+
+
 int
 rd_legs_classify(const struct rd_legs *l, const struct rd_conn *c)
 {
     const struct role_ep  *e;
 
-    e = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
+    e = server_ep(l, c);
     if (e != NULL) {
         return e->leg;
     }
     /* nginx's own address opening a connection to a server that is not
      * an nginx listener: an upstream, even if no request made it (a
      * refused connect, a SYN timeout) */
-    if (is_nginx_host(l, c->af, c->ep[0].addr) && c->ep[0].port >= 1024) {
-        e = find_ep(l, c->af, c->ep[0].addr, c->ep[0].port);
-        if (e == NULL) {
-            return RD_LEG_UPSTREAM;
-        }
+    if (is_source(l, c->af, c->ep[RD_CONN_CLIENT].addr)
+        && c->ep[RD_CONN_CLIENT].port >= 1024
+        && find_ep(l, c->af, c->ep[RD_CONN_CLIENT].addr,
+                   c->ep[RD_CONN_CLIENT].port) == NULL)
+    {
+        return RD_LEG_UPSTREAM;
+    }
+    /* paired on a coincidence nothing confirmed: the pair still says
+     * which side each is on */
+    if (c->has_peer) {
+        return RD_LEG_UPSTREAM;
+    }
+    if (c->npaired > 0) {
+        return RD_LEG_CLIENT;
     }
     return RD_LEG_UNKNOWN;
 }

@@ -234,6 +234,7 @@ run_offline(struct run *run)
     tot.inputs = rin;
     tot.ninputs = n;
     tot.nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
+    tot.legs = rd_pipeline_legs(run->pl);
     rd_report_summary(run->rep, &tot);
     free(rin);
     rd_offline_close(off);
@@ -302,6 +303,7 @@ run_live(struct run *run)
     tot.inputs = &rin;
     tot.ninputs = 1;
     tot.nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
+    tot.legs = rd_pipeline_legs(run->pl);
     tot.live = true;
     tot.pcap_drops = res.drops;
     rd_report_summary(run->rep, &tot);

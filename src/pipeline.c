@@ -78,11 +78,11 @@ proto_hint(void *ctx, const struct rd_conn *c)
 
 
 static void
-on_response(void *ctx, struct rd_conn *c)
+on_response(void *ctx, struct rd_conn *c, uint32_t ex)
 {
     struct rd_pipeline  *pl = ctx;
 
-    rd_legs_response(pl->legs, c);
+    rd_legs_response(pl->legs, c, ex);
 }
 
 
@@ -128,8 +128,63 @@ tomb_add(struct rd_pipeline *pl, const struct rd_flow *f)
 static void
 on_response_end(void *ctx, struct rd_conn *c)
 {
+    const struct rd_exchange  *e;
+
     (void) ctx;
+    /* a response that went wrong keeps its client leg until this leg is
+     * judged: the client's record names this leg's verdict as its cause */
+    e = c->next_resp > 0 ? rd_conn_exchange(c, c->next_resp - 1) : NULL;
+    if (e != NULL && e->resp_done
+        && (e->status >= 500 || rd_exchange_bad_framing(e)))
+    {
+        return;
+    }
     rd_legs_unref_peer(c);
+}
+
+
+/* The status nginx gave the client peer for the request that upstream
+ * leg c carried (or attempted): the last client request begun before. */
+static int
+peer_status(const struct rd_conn *c, const struct rd_conn *peer)
+{
+    const struct rd_exchange  *e;
+    rd_usec_t                  t;
+    uint32_t                   i;
+
+    t = c->ts_start;
+    if (c->nex > 0) {
+        e = rd_conn_exchange(c, c->nex - 1);
+        if (e != NULL && e->req_start != 0) {
+            t = e->req_start;
+        }
+    }
+    for (i = peer->nex; i > rd_conn_first_kept(peer); i--) {
+        e = rd_conn_exchange(peer, i - 1);
+        if (e != NULL && e->has_req && e->req_start <= t) {
+            return e->has_resp ? e->status : 0;
+        }
+    }
+    return 0;
+}
+
+
+/* upstream leg c was judged v: its client leg's record names it */
+static void
+set_cause(struct rd_conn *peer, const struct rd_conn *c,
+    const struct rd_verdict *v)
+{
+    if (v->severity < RD_SEV_WARNING || v->code == RD_V_CLIENT_ABORT) {
+        return;
+    }
+    if (peer->has_cause
+        && rd_verdict_rule(peer->cold->cause)->severity > v->severity)
+    {
+        return;                     /* an error outranks a warning */
+    }
+    peer->cold->cause = (uint8_t) v->code;
+    peer->cold->cause_id = c->id;
+    peer->has_cause = 1;
 }
 
 
@@ -140,7 +195,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     struct rd_conn         *c = &f->conn;
     struct rd_verdict_ctx   x;
     struct rd_verdict       v;
-    const struct rd_conn   *peer;
+    struct rd_conn         *peer;
     int                     i;
 
     rd_conn_finish(c, &pl->env, why);
@@ -157,8 +212,18 @@ conn_done(void *ctx, struct rd_flow *f, int why)
         x.peer_close_by = peer->close_by;
         x.peer_close_kind = peer->close_kind;
         x.peer_close_ts = peer->close_ts;
+        x.peer_status = peer_status(c, peer);
     }
+    if (c->npaired > 0) {
+        x.pair_weak = !rd_legs_pair_confirmed(pl->legs, c, peer);
+        x.pair_ambiguous = c->cold->pair_alt != 0;
+    }
+    x.cause = c->has_cause ? c->cold->cause : RD_V_NONE;
     rd_verdict_classify(c, &x, &v);
+    v.pair_confirmed = c->npaired > 0 && !x.pair_weak;
+    if (peer != NULL && c->leg != RD_LEG_CLIENT) {
+        set_cause(peer, c, &v);
+    }
     pl->stats.verdicts[v.code]++;
     if (v.elapsed >= 0.5 && v.elapsed < RD_PIPELINE_ELAPSED_BUCKETS - 0.5) {
         pl->stats.elapsed[v.code][(int) (v.elapsed + 0.5)]++;

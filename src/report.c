@@ -262,6 +262,29 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
         fprintf(f, "%s%" PRIu64, i ? "," : "", c->cold->paired[i]);
     }
     putc(']', f);
+    /* how the pair was made, and whether it was certain */
+    if (c->npaired > 0) {
+        fprintf(f, ",\"pairing\":\"%s\",\"pairing_confirmed\":%s",
+                rd_tok2str(rd_pairing_names, c->cold->pairing, "none"),
+                v->pair_confirmed ? "true" : "false");
+        fputs(",\"pairing_candidates\":[", f);
+        /* the client legs that fitted: the one chosen first */
+        if (c->cold->pair_alt != 0) {
+            fprintf(f, "%" PRIu64 ",%" PRIu64,
+                    c->has_peer ? c->cold->peer_leg_id : c->id,
+                    c->cold->pair_alt);
+        }
+        putc(']', f);
+    } else {
+        fputs(",\"pairing\":null", f);
+    }
+    if (v->cause != RD_V_NONE && c->has_cause) {
+        fprintf(f, ",\"cause\":\"%s\",\"cause_leg\":%" PRIu64,
+                rd_tok2str(rd_verdict_names, v->cause, "?"),
+                c->cold->cause_id);
+    } else {
+        fputs(",\"cause\":null", f);
+    }
     if (v->code == RD_V_NONE) {
         fputs(",\"verdict\":null,\"severity\":null,\"blame\":null"
               ",\"nginx_message\":null,\"causes\":null,\"fix\":null", f);
@@ -631,6 +654,16 @@ write_story(FILE *f, const struct rd_conn *c, const struct rd_conn *peer,
     }
     ep_str(cl, sizeof(cl), peer, 0);
     ep_str(up, sizeof(up), c, 1);
+    if (v->code == RD_V_CLIENT_ABORT && peer->close_kind != RD_CLOSE_NONE
+        && peer->close_by == RD_CONN_CLIENT)
+    {
+        fprintf(f, "    the client %s gave up first (%s at %+.3f s) while "
+                "nginx waited for upstream %s; nginx then closed the "
+                "upstream connection (access.log: 499)\n", cl,
+                peer->close_kind == RD_CLOSE_RST ? "RST" : "FIN",
+                (double) (peer->close_ts - peer->ts_start) / 1e6, up);
+        return;
+    }
     if (best == NULL) {
         fprintf(f, "    the client %s got no answer because upstream %s: %s",
                 cl, up, rd_tok2str(rd_verdict_names, v->code, "?"));
@@ -711,7 +744,21 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
     for (i = 0; i < c->npaired; i++) {
         fprintf(f, "%s#%" PRIu64, i ? ", " : "; paired with ", c->cold->paired[i]);
     }
+    if (c->npaired > 0) {
+        fprintf(f, " (by %s%s",
+                rd_tok2str(rd_pairing_names, c->cold->pairing, "?"),
+                v->pair_confirmed ? "" : ", unconfirmed");
+        if (c->cold->pair_alt != 0) {
+            fprintf(f, "; #%" PRIu64 " fitted as well", c->cold->pair_alt);
+        }
+        putc(')', f);
+    }
     putc('\n', f);
+    if (v->cause != RD_V_NONE && c->has_cause) {
+        fprintf(f, "    cause: upstream leg #%" PRIu64 ": %s\n",
+                c->cold->cause_id,
+                rd_tok2str(rd_verdict_names, v->cause, "?"));
+    }
     fprintf(f, "    handshake %s%s; client sent %" PRIu64 " B, server sent %"
             PRIu64 " B; %" PRIu32 " RST; ended: %s\n",
             c->established ? "complete" : c->syn ? "incomplete" : "not seen",
@@ -898,6 +945,54 @@ cluster_text(void *arg, int code, int secs, uint32_t count)
 }
 
 
+/* What was learnt of nginx's addresses, and from what. */
+static void
+write_nginx_json(FILE *f, const struct rd_legs *l)
+{
+    struct rd_legs_addr  a;
+    char                 buf[RD_EP_STRLEN];
+    const uint64_t      *ev;
+    uint32_t             i;
+    int                  leg, n;
+
+    fputs(",\"nginx\":{", f);
+    for (leg = RD_LEG_CLIENT; leg <= RD_LEG_UPSTREAM; leg++) {
+        fprintf(f, "%s\"%s\":[", leg == RD_LEG_CLIENT ? "" : ",",
+                leg == RD_LEG_CLIENT ? "listen" : "upstreams");
+        for (i = 0, n = 0; rd_legs_endpoint(l, i, &a); i++) {
+            if (a.leg != leg) {
+                continue;
+            }
+            if (a.port != 0) {
+                rd_ep_format(buf, sizeof(buf), a.af, a.addr, a.port);
+            } else {
+                rd_addr_format(buf, sizeof(buf), a.af, a.addr);
+            }
+            fprintf(f, "%s{\"addr\":", n++ ? "," : "");
+            rd_json_cstr(f, buf);
+            fprintf(f, ",\"from\":\"%s\"}",
+                    rd_tok2str(rd_legs_how_names, a.how, "?"));
+        }
+        putc(']', f);
+    }
+    fputs(",\"sources\":[", f);
+    for (i = 0; rd_legs_source(l, i, &a); i++) {
+        rd_addr_format(buf, sizeof(buf), a.af, a.addr);
+        fprintf(f, "%s{\"addr\":", i ? "," : "");
+        rd_json_cstr(f, buf);
+        fprintf(f, ",\"from\":\"%s\"}",
+                rd_tok2str(rd_legs_how_names, a.how, "?"));
+    }
+    fputs("],\"evidence\":{", f);
+    ev = rd_legs_evidence(l);
+    for (i = 0; i < RD_EV_N; i++) {
+        fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
+                rd_tok2str(rd_legs_evidence_names, (int) i, "?"), ev[i]);
+    }
+    fputs("}}", f);
+}
+
+
 static void
 write_summary_json(FILE *f, const struct rd_report_totals *t)
 {
@@ -941,6 +1036,9 @@ write_summary_json(FILE *f, const struct rd_report_totals *t)
     fprintf(f, "},\"legs\":{\"client_leg\":%" PRIu64 ",\"upstream_leg\":%"
             PRIu64 ",\"unknown\":%" PRIu64 "}", pl->legs[RD_LEG_CLIENT],
             pl->legs[RD_LEG_UPSTREAM], pl->legs[RD_LEG_UNKNOWN]);
+    if (t->legs != NULL) {
+        write_nginx_json(f, t->legs);
+    }
     {
         struct cluster_out  o = { f, true };
 

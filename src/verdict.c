@@ -169,7 +169,10 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "\"502, 200\"), but POST is not retried",
       "set the upstream block's keepalive_timeout below the backend's idle "
       "timeout (Node keepAliveTimeout 5s, gunicorn keepalive 2s, Tomcat 20s, "
-      "AWS ALB 60s), or raise the backend's" },
+      "AWS ALB 60s), or raise the backend's idle timeout above nginx's "
+      "keepalive_timeout (default 60s); nginx 1.15.3 and later retry only "
+      "idempotent requests (proxy_next_upstream ... non_idempotent for the "
+      "others)" },
     { RD_V_CLIENT_ABORT, RD_SEV_INFO, RD_BLAME_CLIENT, "info",
       MSG_ABORT_PREFIX "sending request to upstream",
       "the client gave up before nginx could answer (a client or load "
@@ -180,7 +183,10 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
     { RD_V_CHUNKED_TO_HTTP10, RD_SEV_WARNING, RD_BLAME_UPSTREAM, NULL, NULL,
       "the backend answered nginx's HTTP/1.0 request with a chunked body, "
       "which HTTP/1.0 does not allow; nginx 1.22 decodes it anyway",
-      "fix the backend, or proxy_http_version 1.1;" },
+      "fix the backend to answer HTTP/1.0 without chunked encoding, or "
+      "make nginx speak HTTP/1.1 to it: proxy_http_version 1.1; with "
+      "proxy_set_header Connection \"\"; (needed for keep-alive; without "
+      "it nginx still sends Connection: close)" },
     { RD_V_CL_AND_TE, RD_SEV_WARNING, RD_BLAME_UPSTREAM, NULL, NULL,
       "the response carries both Content-Length and Transfer-Encoding; "
       "nginx before 1.23.0 lets chunked win, 1.23.0 and later answer 502",
@@ -397,6 +403,10 @@ fcgi_stderr(const struct rd_conn *c, struct rd_verdict *v)
 }
 
 
+static void classify_client_own(const struct rd_conn *c,
+    struct rd_verdict *v);
+
+
 /* Upstream leg (or a leg of unknown role, taken as one). */
 static void
 classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
@@ -413,6 +423,14 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         return;
     }
     if (rd_conn_syn_unanswered(c)) {
+        set(v, RD_V_UPSTREAM_CONNECT_TIMEOUT);
+        return;
+    }
+    /* one SYN, never answered, and the client it was for got nginx's
+     * 504: proxy_connect_timeout ran out before a retransmission */
+    if (c->syn && !c->synack && c->nex == 0 && x->peer_known
+        && x->peer_status == 504)
+    {
         set(v, RD_V_UPSTREAM_CONNECT_TIMEOUT);
         return;
     }
@@ -640,7 +658,22 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 
 /* Client leg: the client's view of nginx. */
 static void
-classify_client(const struct rd_conn *c, struct rd_verdict *v)
+classify_client(const struct rd_conn *c, const struct rd_verdict_ctx *x,
+    struct rd_verdict *v)
+{
+    classify_client_own(c, v);
+    /* the upstream leg whose failure this is */
+    if (v->code == RD_V_BAD_GATEWAY || v->code == RD_V_RESPONSE_CUT_TO_CLIENT
+        || v->code == RD_V_NGINX_CLOSED_WITHOUT_RESPONSE
+        || v->code == RD_V_NGINX_RESET)
+    {
+        v->cause = x->cause;
+    }
+}
+
+
+static void
+classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
 {
     const struct rd_exchange  *e;
     uint32_t                   f;
@@ -688,13 +721,16 @@ void
 rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     struct rd_verdict *v)
 {
+    bool  leans;
+
     memset(v, 0, sizeof(*v));
     v->elapsed = -1;
     v->idle = -1;
     set(v, RD_V_NONE);
 
+    v->cause = RD_V_NONE;
     if (x->leg == RD_LEG_CLIENT) {
-        classify_client(c, v);
+        classify_client(c, x, v);
     } else {
         classify_upstream(c, x, v);
         if (v->code != RD_V_NONE && x->leg == RD_LEG_UNKNOWN
@@ -708,6 +744,25 @@ rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     }
     if (v->code == RD_V_NONE) {
         return;
+    }
+    /* a verdict that leans on the other leg is as good as the pairing */
+    leans = (x->leg == RD_LEG_CLIENT && v->cause != RD_V_NONE)
+            || (x->leg != RD_LEG_CLIENT && x->peer_known
+                && (v->code == RD_V_CLIENT_ABORT
+                    || v->code == RD_V_UPSTREAM_TIMEOUT
+                    || (v->code == RD_V_UPSTREAM_CONNECT_TIMEOUT
+                        && !rd_conn_syn_unanswered(c))));
+    if (!leans) {
+        /* nothing */
+    } else if (x->pair_ambiguous && v->confidence == RD_CONF_HIGH) {
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "another connection fitted this pairing as well (see "
+                 "pairing_candidates): the other leg may be that one";
+    } else if (x->pair_weak && v->confidence == RD_CONF_HIGH) {
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "the legs were paired on one coincidence (the same request "
+                 "soon after, across two addresses), not yet confirmed by a "
+                 "second pair or a forwarding header";
     }
     /* what the capture could not show weakens any verdict */
     if (c->side[0].tcp.gap_bytes > 0 || c->side[1].tcp.gap_bytes > 0) {

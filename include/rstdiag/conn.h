@@ -126,6 +126,10 @@ struct rd_exchange {
                                              * accepts it) */
     uint8_t         method_len;
     uint8_t         target_len;
+    uint8_t         fwd_af;                 /* request: forwarded client */
+    uint8_t         fwd_addr[16];           /* ... address (4, 6; 0 none) */
+    uint16_t        fwd_port;               /* ... and port, 0 unknown */
+    uint64_t        req_id;                 /* request: X-Request-ID hash */
     uint8_t         method[RD_HTTP1_METHOD_LEN];
     uint8_t         target[RD_HTTP1_TARGET_LEN];
 };
@@ -188,6 +192,13 @@ struct rd_conn_cold {
     uint64_t            paired[RD_CONN_PAIRED_MAX];    /* other leg ids */
     struct rd_conn     *peer_leg;       /* upstream leg: its client leg */
     uint64_t            peer_leg_id;    /* ... valid while ids match */
+    uint64_t            pair_alt;       /* another leg that fitted as well
+                                         * (ambiguous pairing), 0: none */
+    uint64_t            cause_id;       /* client leg: the upstream leg
+                                         * whose verdict is its cause */
+    uint8_t             pairing;        /* enum rd_pairing of the pair */
+    uint8_t             pair_weak;      /* one coincidence, unconfirmed */
+    uint8_t             cause;          /* client leg: that verdict code */
 };
 
 /* The whole connection.  Zero-filled by rd_conn_start(), except cold,
@@ -228,6 +239,7 @@ struct rd_conn {
     unsigned            refused:1;      /* RST answered the SYN */
     unsigned            closed:1;       /* both FINs, or an RST */
     unsigned            has_peer:1;     /* cold->peer_leg was set */
+    unsigned            has_cause:1;    /* cold->cause, cause_id were set */
     unsigned            peer_ref:1;     /* ... and counted in its
                                          * peer_refs (until the response
                                          * it serves ends) */
@@ -242,7 +254,8 @@ struct rd_conn_env {
      * completes, for leg pairing; may be NULL */
     void                  (*on_request)(void *ctx, struct rd_conn *c,
                                         uint32_t ex);
-    void                  (*on_response)(void *ctx, struct rd_conn *c);
+    void                  (*on_response)(void *ctx, struct rd_conn *c,
+                                         uint32_t ex);
     /* told when a response ended (complete or not); may be NULL */
     void                  (*on_response_end)(void *ctx, struct rd_conn *c);
     /* RD_PROTO_FASTCGI when c's server was declared FastCGI, else 0 */
@@ -314,8 +327,13 @@ void rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env,
     int why);
 
 /* Record that c and the connection with id other are two legs of one
- * request (bounded: later pairs are dropped). */
-void rd_conn_pair(struct rd_conn *c, uint64_t other);
+ * request (bounded: later pairs are dropped), made by pairing (enum
+ * rd_pairing in legs.h); weak: one coincidence, not confirmed; alt:
+ * another connection that fitted as well (0: none).  The first pair
+ * decides how the record says it was made, unless a later one is
+ * stronger. */
+void rd_conn_pair(struct rd_conn *c, uint64_t other, int pairing, bool weak,
+    uint64_t alt);
 
 /* true when SYNs were retransmitted and never answered. */
 bool rd_conn_syn_unanswered(const struct rd_conn *c);

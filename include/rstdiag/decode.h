@@ -120,4 +120,8 @@ bool rd_decode_dlt_supported(int dlt);
 void rd_ep_format(char *buf, size_t size, uint8_t af, const uint8_t *addr,
     uint16_t port);
 
+/* The address alone ("1.2.3.4", "2001:db8::1"), for an address with no
+ * port (a declaration or a source address). */
+void rd_addr_format(char *buf, size_t size, uint8_t af, const uint8_t *addr);
+
 #endif /* RD_DECODE_H */

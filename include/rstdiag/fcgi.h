@@ -262,6 +262,11 @@ struct rd_fcgi_exchange {
     uint8_t         clen[RD_FCGI_CLEN_LEN];         /* CONTENT_LENGTH */
     uint8_t         location[RD_FCGI_LOCATION_LEN]; /* Location: */
     uint8_t         stderr_text[RD_FCGI_STDERR_LEN];
+    /* REMOTE_ADDR and REMOTE_PORT params (nginx's fastcgi_params send
+     * $remote_addr, $remote_port): the client nginx serves */
+    uint8_t         remote_af;     /* 4, 6; 0 none or not an address */
+    uint8_t         remote_addr[16];
+    uint16_t        remote_port;   /* 0 none */
 
     /* private: name-value and CGI header sub-parsers */
     int             _nv_state;
@@ -273,6 +278,8 @@ struct rd_fcgi_exchange {
     uint8_t         _nv_key;       /* which kept param, 0 none */
     uint8_t         _nv_namelen;
     uint8_t         _nv_name[16];
+    uint8_t         _nv_tlen;      /* REMOTE_ADDR / REMOTE_PORT text */
+    uint8_t         _nv_text[46];
     int             _h_state;
     uint8_t         _h_key;
     uint8_t         _h_namelen;

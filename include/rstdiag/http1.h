@@ -87,6 +87,7 @@
 #define RD_HTTP1_METHOD_LEN       16
 #define RD_HTTP1_TARGET_LEN       128
 #define RD_HTTP1_SERVER_LEN       64
+#define RD_HTTP1_FWD_LEN          64    /* one forwarding header element */
 #define RD_HTTP1_FIFO_LEN         16      /* pipelined requests queued */
 
 /* events */
@@ -221,6 +222,15 @@ struct rd_http1_msg {
     uint8_t         method[RD_HTTP1_METHOD_LEN];
     uint8_t         target[RD_HTTP1_TARGET_LEN];
     uint8_t         server[RD_HTTP1_SERVER_LEN];
+
+    /* requests: the client address a proxy put in X-Forwarded-For (its
+     * last element), X-Real-IP or Forwarded (for=), whichever came last;
+     * fwd_af 4 or 6, 0 when none parsed */
+    uint8_t         fwd_af;
+    uint8_t         fwd_addr[16];
+    uint16_t        fwd_port;      /* Forwarded: for="[a]:port", 0 none */
+    /* requests: FNV-1a of the X-Request-ID value, 0 when absent */
+    uint64_t        req_id;
 };
 
 struct rd_http1;
@@ -281,6 +291,9 @@ struct rd_http1 {
     uint8_t         _toklen;
     uint8_t         _name[24];
     uint8_t         _tok[16];
+    uint8_t         _vlen;         /* forwarding header: current element */
+    bool            _vover;
+    uint8_t         _vbuf[RD_HTTP1_FWD_LEN];
     struct rd_http1_expect  _fifo[RD_HTTP1_FIFO_LEN];
     uint8_t         _fifo_head;
     uint8_t         _fifo_len;

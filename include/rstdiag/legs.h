@@ -1,14 +1,22 @@
 /*
- * legs: which address:port is nginx, which are its upstreams, and which
+ * legs: which addresses are nginx, which are its upstreams, and which
  * upstream connection served which client request.
  *
- * nginx is found without help: when a request arrives on one connection
- * and the same request line leaves, shortly after, on another connection
- * whose client address is the first connection's server address, the
- * first server is an nginx listener and the second server an upstream.
- * This works when everything is on 127.0.0.1 too, because it pairs
- * requests, not hosts.  --nginx and --upstream override it.  All tables
- * are fixed-size; when full, learning stops (counted).
+ * nginx is a set of addresses, learnt from the traffic: the listeners
+ * its clients connect to and the source addresses it connects from, which
+ * need not be the same (proxy_bind, a loopback upstream behind a public
+ * listener, a private NIC to the backends, IPv6 clients in front of IPv4
+ * backends).  A request arriving on one connection and, shortly after,
+ * the same request leaving on another pairs the two; the pair is strong
+ * when a forwarding header on the upstream request names the client
+ * (X-Forwarded-For, X-Real-IP, Forwarded), when both carry the same
+ * X-Request-ID, when nginx's listener and source are one address, or when
+ * the same listener and source were paired before; otherwise it is one
+ * coincidence, kept but marked weak.  A Server: nginx header on responses
+ * marks a listener; a client that got 502/504 with no upstream request
+ * seen is paired by timing with the connection attempts made meanwhile.
+ * --nginx and --upstream override all of it.  All tables are fixed-size;
+ * when full, learning stops (counted).
  */
 #ifndef RD_LEGS_H
 #define RD_LEGS_H
@@ -28,6 +36,65 @@ enum rd_leg {
 extern const struct rd_tok  rd_leg_names[];
 
 struct rd_legs;
+
+/* How two legs were paired (the JSON key "pairing"). */
+enum rd_pairing {
+    RD_PAIR_NONE = 0,
+    RD_PAIR_REQUEST_LINE,           /* the same request, soon after */
+    RD_PAIR_FORWARDED,              /* ... and a forwarding header names
+                                     * the client */
+    RD_PAIR_REQUEST_ID,             /* ... and the same X-Request-ID */
+    RD_PAIR_TIMING                  /* a connection attempt while the
+                                     * client waited for its 5xx */
+};
+
+extern const struct rd_tok  rd_pairing_names[];
+
+/* Evidence counted for the summary. */
+enum rd_legs_evidence {
+    RD_EV_REQUEST_LINE = 0,         /* pairs by request line */
+    RD_EV_FORWARDED,                /* pairs confirmed by a forwarding
+                                     * header */
+    RD_EV_REQUEST_ID,               /* ... by X-Request-ID */
+    RD_EV_TIMING,                   /* failed attempts paired by time */
+    RD_EV_SERVER_HEADER,            /* listeners marked by Server: nginx */
+    RD_EV_CONFIRMED,                /* listener/source pairs seen twice */
+    RD_EV_WEAK,                     /* pairs left on one coincidence */
+    RD_EV_AMBIGUOUS,                /* pairs where two candidates fitted */
+    RD_EV_TABLE_FULL,               /* addresses not learnt: table full */
+    RD_EV_N
+};
+
+extern const struct rd_tok  rd_legs_evidence_names[];
+
+/* What was learnt, for the summary. */
+struct rd_legs_addr {
+    uint8_t         af;             /* 4 or 6 */
+    uint8_t         addr[16];
+    uint16_t        port;           /* 0: any port (a source address) */
+    uint8_t         leg;            /* RD_LEG_CLIENT: nginx listens here;
+                                     * RD_LEG_UPSTREAM: an upstream */
+    uint8_t         how;            /* enum rd_legs_how */
+};
+
+enum rd_legs_how {
+    RD_HOW_DECLARED = 0,            /* --nginx, --upstream, --fastcgi */
+    RD_HOW_PAIRED,                  /* from paired requests */
+    RD_HOW_SERVER_HEADER            /* from Server: nginx alone */
+};
+
+extern const struct rd_tok  rd_legs_how_names[];
+
+/* Evidence counters (RD_EV_N of them). */
+const uint64_t *rd_legs_evidence(const struct rd_legs *l);
+
+/* The i-th known endpoint (listeners and upstreams), false past the end. */
+bool rd_legs_endpoint(const struct rd_legs *l, uint32_t i,
+    struct rd_legs_addr *out);
+
+/* The i-th address nginx was seen connecting from, false past the end. */
+bool rd_legs_source(const struct rd_legs *l, uint32_t i,
+    struct rd_legs_addr *out);
 
 struct rd_legs *rd_legs_create(const struct rd_alloc *a);
 void rd_legs_destroy(struct rd_legs *l);
@@ -64,8 +131,17 @@ void rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex);
  * with the client request whose retry comes next. */
 void rd_legs_connect(struct rd_legs *l, struct rd_conn *c);
 
-/* A response's header completed on c: learns nginx's version. */
-void rd_legs_response(struct rd_legs *l, const struct rd_conn *c);
+/* A response's header completed on c (exchange ex): learns nginx's
+ * version and listeners from Server: headers; a 5xx to a client whose
+ * request left no upstream request pairs the attempts made meanwhile. */
+void rd_legs_response(struct rd_legs *l, struct rd_conn *c, uint32_t ex);
+
+/* c's pairing holds more than one coincidence: it was strong when made,
+ * or since then nginx's listener (c's, or client's when c is the upstream
+ * leg of client, which may be NULL) answered with Server: nginx, or its
+ * listener and source were paired again. */
+bool rd_legs_pair_confirmed(const struct rd_legs *l, const struct rd_conn *c,
+    const struct rd_conn *client);
 
 /* The leg of c, from declarations and what was learned so far. */
 int rd_legs_classify(const struct rd_legs *l, const struct rd_conn *c);

@@ -14,6 +14,7 @@
 
 #include "rstdiag/common.h"
 #include "rstdiag/conn.h"
+#include "rstdiag/legs.h"
 #include "rstdiag/pipeline.h"
 #include "rstdiag/verdict.h"
 
@@ -40,6 +41,7 @@ struct rd_report_totals {
     uint64_t                        pcap_drops;     /* live: kernel drops */
     bool                            live;
     uint32_t                        nginx_version;  /* 0 unknown */
+    const struct rd_legs           *legs;   /* what was learnt, or NULL */
 };
 
 struct rd_report;

@@ -94,6 +94,12 @@ struct rd_verdict_ctx {
     int             peer_close_by;  /* its first close (RD_CONN_*) */
     int             peer_close_kind;
     rd_usec_t       peer_close_ts;
+    int             peer_status;    /* the status nginx gave that client
+                                     * for the request, 0: none seen */
+    int             cause;          /* client leg: verdict of the upstream
+                                     * leg that failed it, RD_V_NONE */
+    bool            pair_weak;      /* paired on one coincidence */
+    bool            pair_ambiguous; /* another leg fitted as well */
 };
 
 struct rd_verdict {
@@ -104,6 +110,10 @@ struct rd_verdict {
     int                             confidence;
     const char                     *why;        /* reason when not high */
     const char                     *note;       /* version remark, or NULL */
+    int                             cause;      /* client leg: the upstream
+                                                 * leg's verdict, RD_V_NONE */
+    bool                            pair_confirmed; /* the pairing is more
+                                                 * than one coincidence */
     double                          elapsed;    /* s from request sent to
                                                  * the close, < 0: n/a */
     double                          idle;       /* s idle before reuse,
