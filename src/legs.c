@@ -87,7 +87,7 @@ struct recent {
 #define KEY_BUCKETS 1024u           /* power of two */
 #define CONNECTS    256u            /* recent SYNs remembered */
 #define ASSOCS      256u            /* listener/source pairs, by hash */
-#define WALK_MAX    64u             /* candidates looked at per request */
+#define WALK_MAX    16u             /* entries looked at per request */
 
 struct connect {
     struct rd_conn *conn;
@@ -877,6 +877,14 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
         {
             alt = best;
             best = r;
+        }
+        /* nothing can beat a header that names the client's port or the
+         * request id; and once two unforwarded requests fit equally, the
+         * pair is ambiguous whatever older ones hold */
+        if (best_how == RD_PAIR_REQUEST_ID || best_rank / 2 == RANK_EXACT
+            || (alt != NULL && (best_rank & 1)))
+        {
+            break;
         }
     }
 

@@ -6,6 +6,7 @@
  * (picohttpparser's test_chunked_per_byte idea).
  */
 #include <setjmp.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -500,6 +501,56 @@ test_fcgi_padding_on_every_record(void **state)
 }
 
 
+/* REMOTE_ADDR and REMOTE_PORT name the client nginx serves; values that
+ * are no address or port are ignored. */
+static void
+remote_case(const char *addr, const char *port, uint8_t af,
+    const char *want_addr, uint16_t want_port)
+{
+    uint8_t   begin[8] = { 0, RD_FCGI_RESPONDER, 0, 0, 0, 0, 0, 0 };
+    uint8_t   params[512], want[16], end[8] = { 0 };
+    size_t    n;
+    const char *hdr = "Content-Type: text/plain\r\n\r\nok";
+
+    s_reset();
+    n = nv(params, 0, "REQUEST_METHOD", "GET");
+    n = nv(params, n, "REMOTE_ADDR", addr);
+    n = nv(params, n, "REMOTE_PORT", port);
+    s_rec_v(C, 1, RD_FCGI_BEGIN_REQUEST, 1, begin, 8, 0);
+    s_rec(C, RD_FCGI_PARAMS, 1, params, n);
+    s_rec(C, RD_FCGI_PARAMS, 1, NULL, 0);
+    s_rec(C, RD_FCGI_STDIN, 1, NULL, 0);
+    s_rec(S, RD_FCGI_STDOUT, 1, hdr, strlen(hdr));
+    s_rec(S, RD_FCGI_STDOUT, 1, NULL, 0);
+    s_rec(S, RD_FCGI_END_REQUEST, 1, end, 8);
+    s_finish(S, RD_FCGI_EOF_FIN);
+    run_all(0);
+    assert_int_equal(L.nend, 1);
+    assert_int_equal(L.ends[0].remote_af, af);
+    if (af != 0) {
+        memset(want, 0, sizeof(want));
+        assert_int_equal(inet_pton(af == 4 ? AF_INET : AF_INET6, want_addr,
+                                   want), 1);
+        assert_memory_equal(L.ends[0].remote_addr, want, 16);
+    }
+    assert_int_equal(L.ends[0].remote_port, want_port);
+}
+
+
+static void
+test_fcgi_remote_addr_port(void **state)
+{
+    (void) state;
+    remote_case("127.0.0.10", "54694", 4, "127.0.0.10", 54694);
+    remote_case("::1", "1", 6, "::1", 1);
+    remote_case("not-an-address", "80", 0, NULL, 80);
+    remote_case("127.0.0.1", "65536", 4, "127.0.0.1", 0);
+    remote_case("127.0.0.1", "8x", 4, "127.0.0.1", 0);
+    remote_case("1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc",
+                "", 0, NULL, 0);
+}
+
+
 /* The CGI header block and a PARAMS value split across records (a
  * 4-byte name-value length, a "Status" name cut in two); Location
  * without Status gives 302. */
@@ -982,6 +1033,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_fcgi_exchange_complete_every_split),
         cmocka_unit_test(test_fcgi_padding_on_every_record),
+        cmocka_unit_test(test_fcgi_remote_addr_port),
         cmocka_unit_test(test_fcgi_split_across_records),
         cmocka_unit_test(test_fcgi_gap_inside_stdout_content),
         cmocka_unit_test(test_fcgi_gap_on_record_header_loses_sync),

@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <setjmp.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,9 @@ cb(void *ctx, const struct rd_http1 *p, const struct rd_http1_msg *m,
               m->content_length, m->flags, m->conn, m->keep_alive,
               m->header_bytes, m->method_len, m->method, m->target_len,
               m->target, m->server_len, m->server);
+        logp(r, " fwd=%d/%02x%02x%02x%02x:%u rid=%" PRIx64, m->fwd_af,
+              m->fwd_addr[0], m->fwd_addr[3], m->fwd_addr[12],
+              m->fwd_addr[15], (unsigned) m->fwd_port, m->req_id);
         break;
     case RD_HTTP1_EV_END:
     case RD_HTTP1_EV_EXCESS:
@@ -265,6 +269,81 @@ test_http1_request_get_facts(void **state)
     assert_true(r->msgs[0].keep_alive);
     assert_int_equal(r->p.ignored_bytes, 2);
 }
+
+
+/* Forwarding headers: the last address of the last header, any form. */
+static void
+fwd_case(const char *hdrs, uint8_t af, const char *addr, uint16_t port)
+{
+    char         in[512];
+    uint8_t      want[16];
+    struct rec  *r;
+    int          n;
+
+    n = snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nHost: x\r\n%s\r\n", hdrs);
+    assert_true(n > 0 && (size_t) n < sizeof(in));
+    r = check(&req_fin, in, (size_t) n);
+    assert_int_equal(r->nmsgs, 1);
+    assert_int_equal(r->msgs[0].fwd_af, af);
+    if (af != 0) {
+        memset(want, 0, sizeof(want));
+        assert_int_equal(inet_pton(af == 4 ? AF_INET : AF_INET6, addr, want),
+                         1);
+        assert_memory_equal(r->msgs[0].fwd_addr, want, 16);
+        assert_int_equal(r->msgs[0].fwd_port, port);
+    }
+}
+
+
+static void
+test_http1_forwarding_headers(void **state)
+{
+    (void) state;
+    fwd_case("X-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n", 4, "192.0.2.7", 0);
+    fwd_case("x-forwarded-for:192.0.2.7\r\n", 4, "192.0.2.7", 0);
+    fwd_case("X-Real-IP: 2001:db8::5 \r\n", 6, "2001:db8::5", 0);
+    fwd_case("X-Forwarded-For: 192.0.2.7:5555\r\n", 4, "192.0.2.7", 5555);
+    fwd_case("Forwarded: for=192.0.2.1;proto=http, "
+             "For=\"[2001:db8::9]:4711\";by=x\r\n", 6, "2001:db8::9", 4711);
+    fwd_case("Forwarded: proto=https;for=198.51.100.3\r\n", 4,
+             "198.51.100.3", 0);
+    /* the header that came last decides */
+    fwd_case("X-Real-IP: 192.0.2.1\r\nX-Forwarded-For: 192.0.2.2\r\n", 4,
+             "192.0.2.2", 0);
+    /* not addresses */
+    fwd_case("X-Forwarded-For: unknown\r\n", 0, NULL, 0);
+    fwd_case("Forwarded: for=_hidden\r\n", 0, NULL, 0);
+    fwd_case("Forwarded: by=192.0.2.1\r\n", 0, NULL, 0);
+    fwd_case("X-Forwarded-For: [2001:db8::1\r\n", 0, NULL, 0);
+    fwd_case("X-Forwarded-For: 192.0.2.1:99999\r\n", 4, "192.0.2.1", 0);
+    fwd_case("X-Forwarded-For: "
+             "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb\r\n", 0,
+             NULL, 0);
+}
+
+
+static void
+test_http1_request_id(void **state)
+{
+    struct rec  *r, *r2;
+    uint64_t     id;
+    const char   a[] = "GET / HTTP/1.1\r\nX-Request-ID: abc-123\r\n\r\n";
+    const char   b[] = "GET / HTTP/1.1\r\nx-request-id:  abc-123 \r\n\r\n";
+    const char   c[] = "GET / HTTP/1.1\r\nX-Request-ID: abc-124\r\n\r\n";
+    const char   d[] = "GET / HTTP/1.1\r\nX-Request-ID: \r\n\r\n";
+
+    (void) state;
+    r = CHECK(&req_fin, a);
+    id = r->msgs[0].req_id;
+    assert_true(id != 0);
+    r2 = CHECK(&req_fin, b);
+    assert_true(r2->msgs[0].req_id == id);
+    r2 = CHECK(&req_fin, c);
+    assert_true(r2->msgs[0].req_id != id);
+    r2 = CHECK(&req_fin, d);
+    assert_true(r2->msgs[0].req_id == 0);
+}
+
 
 
 /* POST with Content-Length and Expect: 100-continue; body counted. */
@@ -1190,6 +1269,8 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_http1_finding_names_exact),
         cmocka_unit_test(test_http1_request_get_facts),
+        cmocka_unit_test(test_http1_forwarding_headers),
+        cmocka_unit_test(test_http1_request_id),
         cmocka_unit_test(test_http1_request_cl_body_counted),
         cmocka_unit_test(test_http1_chunked_ext_trailers),
         cmocka_unit_test(test_http1_pipelining_with_head),
