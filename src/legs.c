@@ -796,8 +796,8 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
     const struct role_ep      *known;
     struct recent             *r, *best, *alt;
     uint64_t                   key, h;
-    uint32_t                   link, next, steps, *lp;
-    rd_usec_t                  prev_ts;
+    uint32_t                   link, next, steps, looked, *lp;
+    rd_usec_t                  prev_ts, t, lead;
     int                        rank, best_rank, how, best_how;
     bool                       weak;
 
@@ -821,13 +821,23 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
      * for its answer, soon after it, from any address of nginx's: walk
      * the requests with the same key bucket, newest first; the ring may
      * have overwritten an entry since: its key or its age tells */
+    /* nginx acts on a client request as soon as it is read: it sends
+     * it on a reused connection at once, or connects first; so the client
+     * request came before the upstream SYN of a fresh connection, and the
+     * one closest before it is the likeliest */
+    t = e->req_start;
+    if (ex == 0 && c->syn && c->side[RD_CONN_CLIENT].syn_ts != 0) {
+        t = RD_MIN(t, c->side[RD_CONN_CLIENT].syn_ts);
+    }
     best = alt = NULL;
     best_rank = 0;
     best_how = RD_PAIR_NONE;
+    lead = 0;
     steps = 0;
     prev_ts = e->req_start;
     lp = &l->bucket[key & (KEY_BUCKETS - 1)];
-    for (link = *lp; link != 0 && steps < WALK_MAX; link = next) {
+    looked = 0;
+    for (link = *lp; link != 0 && steps < 4 * WALK_MAX; link = next) {
         steps++;
         r = &l->ring[link - 1];
         if ((r->key & (KEY_BUCKETS - 1)) != (key & (KEY_BUCKETS - 1))
@@ -838,6 +848,13 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
         }
         prev_ts = r->ts;
         next = r->older;
+        if (r->ts > t) {
+            lp = &r->older;         /* came after: no candidate (cheap) */
+            continue;
+        }
+        if (++looked > WALK_MAX) {
+            break;
+        }
         /* a request that was answered (or whose connection is gone) can
          * never be paired again: unlink it, so that a run of identical
          * requests (a health check, a load test) is not walked again by
@@ -849,6 +866,12 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
             continue;
         }
         lp = &r->older;
+        /* older still than any rival of the best can be: done */
+        if (best != NULL && (best_rank & 1) && r->ts + 2 * lead + 50 < t
+            && r->ts < best->ts)
+        {
+            break;
+        }
         /* the same listener on both connections is two clients (a load
          * generator on nginx's host), not a proxied request */
         if (r->key != key || r->conn == c
@@ -865,18 +888,19 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
         /* a request no upstream request answered yet fits better than
          * one already forwarded (whose retry this may be) */
         rank = rank * 2 + (r->paired == 0);
-        /* newest first: on a tie the older request wins (nginx forwards
-         * in arrival order), the newer one is the alternative */
+        /* newest first: on a tie the newer request (closer to t) wins;
+         * an older one fits as well when it came about as soon before */
         if (rank > best_rank) {
             best = r;
             best_rank = rank;
             best_how = how;
             alt = NULL;
+            lead = t - r->ts;
         } else if (rank == best_rank && how != RD_PAIR_REQUEST_ID
-                   && rank / 2 != RANK_EXACT)
+                   && rank / 2 != RANK_EXACT && alt == NULL
+                   && t - r->ts <= 2 * lead + 50)
         {
-            alt = best;
-            best = r;
+            alt = r;
         }
         /* nothing can beat a header that names the client's port or the
          * request id; and once two unforwarded requests fit equally, the
