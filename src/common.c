@@ -1,3 +1,6 @@
+#include <sys/mman.h>
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,8 +43,36 @@ default_free(void *ctx, void *p)
 }
 
 
+/*
+ * Anonymous private mappings are zero pages until written, so a table
+ * costs resident memory only where it is used, and no allocator setting
+ * (MALLOC_PERTURB_, a debugging malloc) can touch it first.  NORESERVE:
+ * the tables are sized for the worst case, do not charge swap for it.
+ */
+static void *
+default_big_calloc(void *ctx, size_t n, size_t size)
+{
+    void  *p;
+
+    (void) ctx;
+    p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+
+static void
+default_big_free(void *ctx, void *p, size_t n, size_t size)
+{
+    (void) ctx;
+    if (munmap(p, n * size) != 0) {
+        rd_require_fail_("munmap", __FILE__, __LINE__);
+    }
+}
+
+
 static const struct rd_alloc  rd_default_alloc = {
-    default_calloc, default_free, NULL
+    default_calloc, default_free, NULL, default_big_calloc, default_big_free
 };
 
 
@@ -49,4 +80,31 @@ const struct rd_alloc *
 rd_alloc_default(void)
 {
     return &rd_default_alloc;
+}
+
+
+void *
+rd_big_calloc(const struct rd_alloc *a, size_t n, size_t size)
+{
+    if (n == 0 || size == 0 || n > SIZE_MAX / size) {
+        return NULL;
+    }
+    if (a->big_calloc == NULL) {
+        return a->calloc(a->ctx, n, size);
+    }
+    return a->big_calloc(a->ctx, n, size);
+}
+
+
+void
+rd_big_free(const struct rd_alloc *a, void *p, size_t n, size_t size)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (a->big_free == NULL) {
+        a->free(a->ctx, p);
+        return;
+    }
+    a->big_free(a->ctx, p, n, size);
 }

@@ -162,10 +162,10 @@ rd_app_pool_create(const struct rd_alloc *a, uint32_t n)
     }
     pool->alloc = a;
     pool->n = n;
-    /* calloc'ed and handed out in order: pages are touched only as
-     * connections with payload need them */
-    pool->slab = a->calloc(a->ctx, n ? n : 1, sizeof(struct rd_conn_app));
-    pool->fslab = a->calloc(a->ctx, n ? n : 1, sizeof(union fcgi_slot));
+    /* zero pages (rd_big_calloc) handed out in order: pages are touched
+     * only as connections with payload need them */
+    pool->slab = rd_big_calloc(a, n ? n : 1, sizeof(struct rd_conn_app));
+    pool->fslab = rd_big_calloc(a, n ? n : 1, sizeof(union fcgi_slot));
     if (pool->slab == NULL || pool->fslab == NULL) {
         rd_app_pool_destroy(pool);
         return NULL;
@@ -180,12 +180,10 @@ rd_app_pool_destroy(struct rd_app_pool *pool)
     if (pool == NULL) {
         return;
     }
-    if (pool->slab != NULL) {
-        pool->alloc->free(pool->alloc->ctx, pool->slab);
-    }
-    if (pool->fslab != NULL) {
-        pool->alloc->free(pool->alloc->ctx, pool->fslab);
-    }
+    rd_big_free(pool->alloc, pool->slab, pool->n ? pool->n : 1,
+                sizeof(struct rd_conn_app));
+    rd_big_free(pool->alloc, pool->fslab, pool->n ? pool->n : 1,
+                sizeof(union fcgi_slot));
     pool->alloc->free(pool->alloc->ctx, pool);
 }
 

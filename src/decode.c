@@ -36,6 +36,10 @@
 #define RD_DECODE_NFLOG_HLEN      4u      /* family, version, resource id */
 #define RD_DECODE_NFLOG_TLV_HLEN  4u      /* length, type */
 #define RD_DECODE_PKTAP_HLEN      108u    /* sizeof(struct pktap_header) */
+#define RD_DECODE_PPI_HLEN        8u      /* version, flags, len, dlt */
+#define RD_DECODE_RADIOTAP_HLEN   8u      /* version, pad, len, present */
+#define RD_DECODE_FDDI_HLEN       13u     /* frame control, dst, src */
+#define RD_DECODE_LLC_SNAP_HLEN   8u      /* DSAP SSAP ctl, OUI, type */
 
 /* Ethertypes (IEEE 802.3, IEEE 802.1Q) */
 #define RD_DECODE_ETH_IPV4        0x0800u
@@ -83,6 +87,52 @@
 #define RD_DECODE_NFLA_TYPE_MASK  0x3fffu /* drops NLA_F_NESTED, BYTEORDER */
 #define RD_DECODE_LINUX_AF_INET   2u
 #define RD_DECODE_LINUX_AF_INET6  10u
+
+/*
+ * IEEE 802.2 LLC with a SNAP header (RFC 1042, IEEE 802-2014 sec. 10.3):
+ * DSAP 0xaa, SSAP 0xaa, UI control 0x03, then a 3-byte OUI and an
+ * ethertype.  OUI 00-00-00 is RFC 1042 encapsulation, 00-00-f8 the
+ * 802.1H bridge tunnel; both carry an ethertype.
+ */
+#define RD_DECODE_LLC_SNAP_SAP    0xaau
+#define RD_DECODE_LLC_UI          0x03u
+#define RD_DECODE_OUI_RFC1042     0x000000u
+#define RD_DECODE_OUI_BRIDGE      0x0000f8u
+
+/*
+ * FDDI (ANSI X3.139, tcpdump print-fddi.c): the frame control byte's
+ * class/format bits say LLC, asynchronous or synchronous; the others
+ * (SMT, MAC, tokens, void) carry no IP.  Bit-swapped addresses
+ * ("fddi-swapped") do not matter here: they are skipped.
+ */
+#define RD_DECODE_FDDI_FC_CLFF    0xf0u
+#define RD_DECODE_FDDI_FC_ASYNC   0x50u
+#define RD_DECODE_FDDI_FC_SYNC    0xd0u
+
+/*
+ * IEEE 802.11 MAC header (IEEE 802.11-2020 sec. 9.2.3, 9.2.4.1, 9.3.2.1).
+ * Frame control, little-endian: bits 0-1 protocol version, 2-3 type,
+ * 4-7 subtype; then the flag byte.  Data frames: 24 bytes (frame control,
+ * duration, three addresses, sequence control), a fourth address when
+ * both To DS and From DS are set (a WDS/mesh link), a 2-byte QoS control
+ * in QoS subtypes (bit 3 of the subtype), and a 4-byte HT control when a
+ * QoS frame has the +HTC/Order bit.  Subtypes with bit 2 set (Null,
+ * QoS Null, CF-Ack/Poll without data) have no body.
+ */
+#define RD_DECODE_80211_HLEN      24u
+#define RD_DECODE_80211_ADDR_LEN  6u
+#define RD_DECODE_80211_QOS_LEN   2u
+#define RD_DECODE_80211_HTC_LEN   4u
+#define RD_DECODE_80211_TYPE_DATA 2u
+#define RD_DECODE_80211_ST_NODATA 0x04u
+#define RD_DECODE_80211_ST_QOS    0x08u
+#define RD_DECODE_80211_TO_DS     0x01u
+#define RD_DECODE_80211_FROM_DS   0x02u
+#define RD_DECODE_80211_MORE_FRAG 0x04u
+#define RD_DECODE_80211_PROTECTED 0x40u
+#define RD_DECODE_80211_ORDER     0x80u
+#define RD_DECODE_80211_FRAG_MASK 0x000fu /* of sequence control */
+#define RD_DECODE_80211_AMSDU     0x0080u /* of QoS control */
 
 /* Apple PKTAP (libpcap pcap/pktap.h): record types */
 #define RD_DECODE_PKTAP_REC_PACKET 1u
@@ -177,6 +227,8 @@ rd_decode_dlt_supported(int dlt)
     return dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL
            || dlt == DLT_LINUX_SLL2 || dlt == DLT_NULL || dlt == DLT_LOOP
            || dlt == DLT_IPV4 || dlt == DLT_IPV6 || dlt == DLT_NFLOG
+           || dlt == DLT_FDDI || dlt == DLT_IEEE802_11
+           || dlt == DLT_IEEE802_11_RADIO || dlt == DLT_PPI
            || dlt_is_pktap(dlt) || dlt_is_raw(dlt);
 }
 
@@ -363,6 +415,197 @@ static enum rd_decode_status decode_link(int dlt, struct rd_cur *c, bool cut,
 
 
 /*
+ * LLC/SNAP (see RD_DECODE_LLC_SNAP_SAP): leaves the cursor after the
+ * ethertype.  Other LLC frames (spanning tree, NetBIOS, IPX) are not IP.
+ */
+static enum rd_decode_status
+decode_llc_snap(struct rd_cur *c, unsigned *ver)
+{
+    uint8_t   dsap, ssap, ctl;
+    uint32_t  oui;
+    uint16_t  type;
+
+    if (!rd_cur_has(c, RD_DECODE_LLC_SNAP_HLEN)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    dsap = rd_cur_u8(c);
+    ssap = rd_cur_u8(c);
+    ctl = rd_cur_u8(c);
+    oui = (uint32_t) rd_cur_u8(c) << 16;
+    oui |= rd_cur_be16(c);
+    type = rd_cur_be16(c);
+    if (dsap != RD_DECODE_LLC_SNAP_SAP || ssap != RD_DECODE_LLC_SNAP_SAP
+        || ctl != RD_DECODE_LLC_UI
+        || (oui != RD_DECODE_OUI_RFC1042 && oui != RD_DECODE_OUI_BRIDGE))
+    {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+    *ver = ethertype_version(type);
+    return *ver ? RD_DECODE_OK : RD_DECODE_SKIP_NOT_IP;
+}
+
+
+/* FDDI: frame control, 6-byte destination, 6-byte source, LLC. */
+static enum rd_decode_status
+decode_fddi(struct rd_cur *c, unsigned *ver)
+{
+    uint8_t  fc;
+
+    if (!rd_cur_has(c, RD_DECODE_FDDI_HLEN)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    fc = rd_cur_u8(c);
+    rd_cur_skip(c, 12);                     /* destination, source */
+    if ((fc & RD_DECODE_FDDI_FC_CLFF) != RD_DECODE_FDDI_FC_ASYNC
+        && (fc & RD_DECODE_FDDI_FC_CLFF) != RD_DECODE_FDDI_FC_SYNC)
+    {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+    return decode_llc_snap(c, ver);
+}
+
+
+/*
+ * IEEE 802.11 (see RD_DECODE_80211_HLEN), no radio header.  The frame
+ * type is read before the header is required whole: control frames are
+ * shorter than 24 bytes and are not IP, not truncated.  Management and
+ * control frames, data frames without a body, protected (WEP/TKIP/CCMP)
+ * frames and A-MSDUs are not IP to us; MAC fragments are fragments.  A
+ * trailing FCS, when the radio header says there is one, lies beyond the
+ * IP length and is trimmed with the rest.
+ */
+static enum rd_decode_status
+decode_80211(struct rd_cur *c, unsigned *ver)
+{
+    uint8_t   fc0, flags, type, subtype;
+    uint16_t  seqctl, qos;
+    size_t    hlen;
+    bool      four;                         /* four-address form */
+
+    if (!rd_cur_has(c, 2)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    fc0 = rd_cur_u8(c);
+    flags = rd_cur_u8(c);
+    type = (uint8_t) ((fc0 >> 2) & 0x03u);
+    subtype = (uint8_t) (fc0 >> 4);
+    if ((fc0 & 0x03u) != 0 || type != RD_DECODE_80211_TYPE_DATA
+        || (subtype & RD_DECODE_80211_ST_NODATA)
+        || (flags & RD_DECODE_80211_PROTECTED))
+    {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+
+    four = (flags & RD_DECODE_80211_TO_DS) && (flags & RD_DECODE_80211_FROM_DS);
+    hlen = RD_DECODE_80211_HLEN + (four ? RD_DECODE_80211_ADDR_LEN : 0);
+    if (subtype & RD_DECODE_80211_ST_QOS) {
+        hlen += RD_DECODE_80211_QOS_LEN;
+        if (flags & RD_DECODE_80211_ORDER) {
+            hlen += RD_DECODE_80211_HTC_LEN;
+        }
+    }
+    if (!rd_cur_has(c, hlen - 2)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    rd_cur_skip(c, 2 + 3 * RD_DECODE_80211_ADDR_LEN);   /* duration, A1-3 */
+    seqctl = rd_cur_le16(c);
+    if (four) {
+        rd_cur_skip(c, RD_DECODE_80211_ADDR_LEN);       /* A4 */
+    }
+    qos = 0;
+    if (subtype & RD_DECODE_80211_ST_QOS) {
+        qos = rd_cur_le16(c);
+        if (flags & RD_DECODE_80211_ORDER) {
+            rd_cur_skip(c, RD_DECODE_80211_HTC_LEN);
+        }
+    }
+    if ((flags & RD_DECODE_80211_MORE_FRAG)
+        || (seqctl & RD_DECODE_80211_FRAG_MASK))
+    {
+        return RD_DECODE_SKIP_FRAGMENT;
+    }
+    if (qos & RD_DECODE_80211_AMSDU) {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+    return decode_llc_snap(c, ver);
+}
+
+
+/*
+ * Radiotap (radiotap.org, libpcap pcap/ieee80211_radiotap.h): version 0,
+ * a pad byte, the little-endian length of the whole radio header, then
+ * fields we do not need; 802.11 follows.
+ */
+static enum rd_decode_status
+decode_radiotap(struct rd_cur *c, unsigned *ver)
+{
+    uint8_t   version;
+    uint16_t  len;
+
+    if (!rd_cur_has(c, RD_DECODE_RADIOTAP_HLEN)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    version = rd_cur_u8(c);
+    rd_cur_skip(c, 1);
+    len = rd_cur_le16(c);
+    if (version != 0) {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+    /* a length below the fixed part is invalid; see decode_nflog() */
+    if (len < RD_DECODE_RADIOTAP_HLEN || !rd_cur_has(c, len - 4u)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    rd_cur_skip(c, len - 4u);
+    return decode_80211(c, ver);
+}
+
+
+/*
+ * CACE Per-Packet Information (libpcap pcap/ppi.h, PPI spec 1.0.10):
+ * version 0, flags, the little-endian length of the whole PPI header
+ * (its TLV fields included), the little-endian DLT of the frame that
+ * follows.  The fields (802.11-Common, GPS, ...) are stepped over.  The
+ * inner frame is 802.11, with or without radiotap, or Ethernet; PPI in
+ * PPI is refused.
+ */
+static enum rd_decode_status
+decode_ppi(struct rd_cur *c, unsigned *ver)
+{
+    uint8_t   version;
+    uint16_t  len;
+    uint32_t  inner;
+
+    if (!rd_cur_has(c, RD_DECODE_PPI_HLEN)) {
+        return RD_DECODE_SHORT_LINK;
+    }
+    version = rd_cur_u8(c);
+    rd_cur_skip(c, 1);                      /* flags: alignment only */
+    len = rd_cur_le16(c);
+    inner = rd_cur_le32(c);
+    if (version != 0) {
+        return RD_DECODE_SKIP_NOT_IP;
+    }
+    if (len < RD_DECODE_PPI_HLEN
+        || !rd_cur_has(c, len - RD_DECODE_PPI_HLEN))
+    {
+        return RD_DECODE_SHORT_LINK;
+    }
+    rd_cur_skip(c, len - RD_DECODE_PPI_HLEN);
+
+    switch (inner) {
+    case DLT_IEEE802_11:
+        return decode_80211(c, ver);
+    case DLT_IEEE802_11_RADIO:
+        return decode_radiotap(c, ver);
+    case DLT_EN10MB:
+        return decode_ether(c, ver);
+    default:
+        return RD_DECODE_BAD_DLT;
+    }
+}
+
+
+/*
  * Apple PKTAP (libpcap pcap/pktap.h, tcpdump print-pktap.c): a
  * little-endian header whose first word is its own length, the second
  * the record type and the third the inner frame's DLT.  Only packet
@@ -425,6 +668,22 @@ decode_link(int dlt, struct rd_cur *c, bool cut, unsigned *ver,
 
     if (dlt_is_pktap(dlt)) {
         return decode_pktap(c, cut, ver, lim);
+    }
+
+    if (dlt == DLT_PPI) {
+        return decode_ppi(c, ver);
+    }
+
+    if (dlt == DLT_IEEE802_11) {
+        return decode_80211(c, ver);
+    }
+
+    if (dlt == DLT_IEEE802_11_RADIO) {
+        return decode_radiotap(c, ver);
+    }
+
+    if (dlt == DLT_FDDI) {
+        return decode_fddi(c, ver);
     }
 
     if (dlt == DLT_LINUX_SLL) {

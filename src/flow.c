@@ -250,14 +250,15 @@ rd_flow_create(const struct rd_alloc *a, uint32_t max_flows, uint64_t seed,
     while (t->nbuckets < max_flows) {
         t->nbuckets <<= 1;
     }
-    t->slab = a->calloc(a->ctx, max_flows, sizeof(struct rd_flow));
-    t->cold = a->calloc(a->ctx, max_flows, sizeof(struct rd_conn_cold));
-    t->buckets = a->calloc(a->ctx, t->nbuckets, sizeof(struct rd_flow *));
+    t->slab = rd_big_calloc(a, max_flows, sizeof(struct rd_flow));
+    t->cold = rd_big_calloc(a, max_flows, sizeof(struct rd_conn_cold));
+    t->buckets = rd_big_calloc(a, t->nbuckets, sizeof(struct rd_flow *));
     if (t->slab == NULL || t->cold == NULL || t->buckets == NULL) {
         rd_flow_destroy(t);
         return NULL;
     }
-    /* slots are handed out in slab order and never touched before, so
+    /* slots are handed out in slab order and never touched before, and
+     * the tables are rd_big_calloc()'ed (zero pages until written), so
      * resident memory follows the peak number of connections, not the
      * configured maximum */
     t->fresh = 0;
@@ -271,15 +272,9 @@ rd_flow_destroy(struct rd_flow_table *t)
     if (t == NULL) {
         return;
     }
-    if (t->slab != NULL) {
-        t->alloc->free(t->alloc->ctx, t->slab);
-    }
-    if (t->buckets != NULL) {
-        t->alloc->free(t->alloc->ctx, t->buckets);
-    }
-    if (t->cold != NULL) {
-        t->alloc->free(t->alloc->ctx, t->cold);
-    }
+    rd_big_free(t->alloc, t->slab, t->max, sizeof(struct rd_flow));
+    rd_big_free(t->alloc, t->buckets, t->nbuckets, sizeof(struct rd_flow *));
+    rd_big_free(t->alloc, t->cold, t->max, sizeof(struct rd_conn_cold));
     t->alloc->free(t->alloc->ctx, t);
 }
 

@@ -145,9 +145,12 @@ static const int  primary_order[] = {
     RD_HTTP1_CL_AND_TE,
     RD_HTTP1_CHUNKED_TO_HTTP10,
     RD_HTTP1_UPGRADED,
-    RD_HTTP1_CLOSE_DELIMITED,
     RD_HTTP1_NO_BODY,
-    RD_HTTP1_COMPLETE
+    RD_HTTP1_COMPLETE,
+    /* after complete: a close-delimited body ended by the server's FIN
+     * is a complete message (RFC 9112 sec. 6.3 item 8); close_delimited
+     * says how it ended.  Primary only while the body is still read. */
+    RD_HTTP1_CLOSE_DELIMITED
 };
 
 static const char  http_prefix[] = "HTTP/";

@@ -274,7 +274,8 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
     while (pl->ntombs < cfg->max_flows / 4) {
         pl->ntombs <<= 1;
     }
-    pl->tombs = a->calloc(a->ctx, pl->ntombs, sizeof(struct tomb));
+    /* zero pages until a tomb is laid (rd_big_calloc) */
+    pl->tombs = rd_big_calloc(a, pl->ntombs, sizeof(struct tomb));
     if (pl->flows == NULL || pl->pool == NULL || pl->legs == NULL
         || pl->apps == NULL || pl->tombs == NULL)
     {
@@ -306,9 +307,7 @@ rd_pipeline_destroy(struct rd_pipeline *pl)
     rd_tcp_pool_destroy(pl->pool);
     rd_legs_destroy(pl->legs);
     rd_app_pool_destroy(pl->apps);
-    if (pl->tombs != NULL) {
-        pl->alloc->free(pl->alloc->ctx, pl->tombs);
-    }
+    rd_big_free(pl->alloc, pl->tombs, pl->ntombs, sizeof(struct tomb));
     pl->alloc->free(pl->alloc->ctx, pl);
 }
 

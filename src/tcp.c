@@ -50,15 +50,16 @@ rd_tcp_pool_create(const struct rd_alloc *a, uint32_t pool_bytes,
     pool->dir_bytes = dir_bytes;
     pool->dir_segs = dir_segs > 255 ? 255 : dir_segs;
     if (pool->nchunks > 0) {
-        pool->chunks = a->calloc(a->ctx, pool->nchunks, sizeof(struct chunk));
+        pool->chunks = rd_big_calloc(a, pool->nchunks, sizeof(struct chunk));
         if (pool->chunks == NULL) {
             a->free(a->ctx, pool);
             return NULL;
         }
     }
     /* chunks are handed out from the never-used end first and linked
-     * only when returned, so the pool's pages are touched as segments
-     * are held, not at start-up (resident memory follows use) */
+     * only when returned, and the array is zero pages (rd_big_calloc), so
+     * the pool's pages are touched as segments are held, not at start-up
+     * (resident memory follows use) */
     pool->free_head = 0;
     pool->fresh = 0;
     pool->nfree = pool->nchunks;
@@ -72,9 +73,8 @@ rd_tcp_pool_destroy(struct rd_tcp_pool *pool)
     if (pool == NULL) {
         return;
     }
-    if (pool->chunks != NULL) {
-        pool->alloc->free(pool->alloc->ctx, pool->chunks);
-    }
+    rd_big_free(pool->alloc, pool->chunks, pool->nchunks,
+                sizeof(struct chunk));
     pool->alloc->free(pool->alloc->ctx, pool);
 }
 

@@ -646,6 +646,10 @@ test_decode_dlt_supported(void **state)
     assert_true(rd_decode_dlt_supported(DLT_NFLOG));
     assert_true(rd_decode_dlt_supported(LT_PKTAP));
     assert_true(rd_decode_dlt_supported(DLT_PKTAP));
+    assert_true(rd_decode_dlt_supported(DLT_FDDI));
+    assert_true(rd_decode_dlt_supported(DLT_IEEE802_11));
+    assert_true(rd_decode_dlt_supported(DLT_IEEE802_11_RADIO));
+    assert_true(rd_decode_dlt_supported(DLT_PPI));
     assert_false(rd_decode_dlt_supported(DLT_PPP));
     assert_false(rd_decode_dlt_supported(9999));
     assert_false(rd_decode_dlt_supported(-1));
@@ -1407,6 +1411,397 @@ test_decode_truncations_nflog_pktap(void **state)
 }
 
 
+/*
+ * Wireless and FDDI link headers.  w80211 describes one 802.11 data
+ * frame: its frame control bytes and which optional fields it has.
+ */
+struct w80211 {
+    uint8_t   fc0;                      /* version, type, subtype */
+    uint8_t   flags;                    /* To/From DS, Protected, ... */
+    uint16_t  seqctl;                   /* fragment number in bits 0-3 */
+    uint16_t  qos;                      /* written when subtype is QoS */
+};
+
+static const uint8_t  snap_ipv4[8] = {
+    0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00, 0x08, 0x00
+};
+static const uint8_t  snap_ipv6[8] = {
+    0xaa, 0xaa, 0x03, 0x00, 0x00, 0xf8, 0x86, 0xdd  /* 802.1H tunnel */
+};
+
+
+/* Append an 802.11 MAC header and LLC/SNAP for IP version v to f's link
+ * header (f->len == f->link on entry). */
+static void
+put_80211(struct frame *f, const struct w80211 *w, int v)
+{
+    uint8_t  *b;
+    size_t    n, i;
+
+    b = f->b + f->len;
+    b[0] = w->fc0;
+    b[1] = w->flags;
+    b[2] = 0x2c;                        /* duration */
+    b[3] = 0x00;
+    for (i = 0; i < 18; i++) {
+        b[4 + i] = (uint8_t) (0x10 + i);   /* A1, A2, A3 */
+    }
+    b[22] = (uint8_t) w->seqctl;
+    b[23] = (uint8_t) (w->seqctl >> 8);
+    n = 24;
+    if ((w->flags & 0x03) == 0x03) {
+        memset(b + n, 0x44, 6);         /* A4 */
+        n += 6;
+    }
+    if (w->fc0 & 0x80) {
+        b[n] = (uint8_t) w->qos;
+        b[n + 1] = (uint8_t) (w->qos >> 8);
+        n += 2;
+        if (w->flags & 0x80) {
+            memset(b + n, 0x77, 4);     /* HT control */
+            n += 4;
+        }
+    }
+    memcpy(b + n, v == 4 ? snap_ipv4 : snap_ipv6, 8);
+    n += 8;
+    f->len += n;
+    f->link += n;
+}
+
+
+/* PPI header of total length len (fields zero) for inner DLT dlt. */
+static void
+put_ppi(struct frame *f, uint16_t len, uint32_t dlt)
+{
+    uint8_t  h[64];
+
+    assert_true(len <= sizeof(h) && len >= 8);
+    memset(h, 0, sizeof(h));
+    h[2] = (uint8_t) len;
+    h[3] = (uint8_t) (len >> 8);
+    put_le32(h + 4, dlt);
+    put_link(f, h, len);
+}
+
+
+/* Radiotap header of 12 bytes: TSFT absent, flags (FCS at end) present. */
+static void
+put_radiotap(struct frame *f)
+{
+    static const uint8_t  rt[12] = {
+        0x00, 0x00, 0x0c, 0x00, 0x02, 0x00, 0x00, 0x00, 0x10, 0, 0, 0
+    };
+
+    put_link(f, rt, sizeof(rt));
+}
+
+
+static void
+put_ip(struct frame *f, int v)
+{
+    if (v == 4) {
+        put_ipv4_tcp(f, NULL, 0, opts_syn, sizeof(opts_syn), 5);
+    } else {
+        put_ipv6_tcp(f, 0, ext_hbh_dst, sizeof(ext_hbh_dst), NULL, 0, 5);
+    }
+}
+
+
+static void
+check_frame_ok(int dlt, const struct frame *f, int v)
+{
+    struct rd_seg   seg;
+    const uint8_t  *at;
+
+    assert_int_equal(decode_cut(dlt, f, f->len, &seg, &at), RD_DECODE_OK);
+    check_tcp(&seg, f, at);
+    if (v == 4) {
+        check_v4(&seg);
+    } else {
+        check_v6(&seg);
+    }
+}
+
+
+/* The frames of these tests: data, QoS data, 4-address, QoS with HT
+ * control in the 4-address form. */
+static const struct w80211  w_data = { 0x08, 0x01, 0x0010, 0 };
+static const struct w80211  w_qos = { 0x88, 0x01, 0x0020, 0x0005 };
+static const struct w80211  w_wds = { 0x08, 0x03, 0x0030, 0 };
+static const struct w80211  w_qos_wds_htc = { 0x88, 0x83, 0x0040, 0x0000 };
+
+
+/* 802.11 data frames, bare, in radiotap and in PPI (the http_PPI.pcap
+ * shape: PPI + QoS data to the AP): the optional address, QoS and HT
+ * control fields are stepped over and LLC/SNAP gives the IP version. */
+static void
+test_decode_80211_data_frames(void **state)
+{
+    static const struct w80211  *ws[] = {
+        &w_data, &w_qos, &w_wds, &w_qos_wds_htc
+    };
+    struct frame  f;
+    size_t        i;
+    int           v;
+
+    (void) state;
+    for (i = 0; i < RD_NELEMS(ws); i++) {
+        for (v = 4; v <= 6; v += 2) {
+            put_link(&f, NULL, 0);
+            put_80211(&f, ws[i], v);
+            put_ip(&f, v);
+            check_frame_ok(DLT_IEEE802_11, &f, v);
+
+            put_ppi(&f, 32, DLT_IEEE802_11);    /* 24 bytes of fields */
+            put_80211(&f, ws[i], v);
+            put_ip(&f, v);
+            check_frame_ok(DLT_PPI, &f, v);
+
+            put_radiotap(&f);
+            put_80211(&f, ws[i], v);
+            put_ip(&f, v);
+            /* a trailing FCS lies past the IP length: trimmed */
+            memset(f.b + f.len, 0xfc, 4);
+            f.len += 4;
+            check_frame_ok(DLT_IEEE802_11_RADIO, &f, v);
+            f.len -= 4;
+
+            put_ppi(&f, 8, DLT_IEEE802_11_RADIO);
+            f.len = f.link;
+            memcpy(f.b + 8, "\x00\x00\x08\x00\x00\x00\x00\x00", 8);
+            f.len += 8;
+            f.link += 8;
+            put_80211(&f, ws[i], v);
+            put_ip(&f, v);
+            check_frame_ok(DLT_PPI, &f, v);
+        }
+    }
+    /* PPI over Ethernet */
+    put_ppi(&f, 8, DLT_EN10MB);
+    memcpy(f.b + 8, eth4, sizeof(eth4));
+    f.len += sizeof(eth4);
+    f.link += sizeof(eth4);
+    put_ip(&f, 4);
+    check_frame_ok(DLT_PPI, &f, 4);
+}
+
+
+/* What 802.11 carries that is not an IP packet to us: management and
+ * control frames (even shorter than a data header), data frames without
+ * a body, protected frames, MAC fragments, A-MSDUs, other LLC. */
+static void
+test_decode_80211_not_ip(void **state)
+{
+    static const uint8_t  ack[10] = { 0xd4, 0x00, 0, 0, 1, 2, 3, 4, 5, 6 };
+    struct frame          f;
+    struct rd_seg         seg;
+    struct w80211         w;
+
+    (void) state;
+    assert_int_equal(decode_both(DLT_IEEE802_11, ack, sizeof(ack),
+                                 sizeof(ack), 0, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+    assert_int_equal(decode_both(DLT_IEEE802_11, ack, 2, 2, 0, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+
+#define W_CASE(fc0_, flags_, seqctl_, qos_, want)                        \
+    do {                                                                 \
+        w.fc0 = (fc0_);                                                  \
+        w.flags = (flags_);                                              \
+        w.seqctl = (seqctl_);                                            \
+        w.qos = (qos_);                                                  \
+        put_link(&f, NULL, 0);                                           \
+        put_80211(&f, &w, 4);                                            \
+        put_ip(&f, 4);                                                   \
+        assert_int_equal(decode_all(DLT_IEEE802_11, &f, &seg), (want));  \
+    } while (0)
+
+    W_CASE(0x08, 0x01, 0, 0, RD_DECODE_OK);
+    W_CASE(0x80, 0x00, 0, 0, RD_DECODE_SKIP_NOT_IP);    /* beacon */
+    W_CASE(0x09, 0x01, 0, 0, RD_DECODE_SKIP_NOT_IP);    /* version 1 */
+    W_CASE(0x0c, 0x01, 0, 0, RD_DECODE_SKIP_NOT_IP);    /* extension */
+    W_CASE(0x48, 0x01, 0, 0, RD_DECODE_SKIP_NOT_IP);    /* Null */
+    W_CASE(0xc8, 0x01, 0, 0, RD_DECODE_SKIP_NOT_IP);    /* QoS Null */
+    W_CASE(0x08, 0x41, 0, 0, RD_DECODE_SKIP_NOT_IP);    /* protected */
+    W_CASE(0x88, 0x42, 0, 0, RD_DECODE_SKIP_NOT_IP);
+    W_CASE(0x08, 0x05, 0, 0, RD_DECODE_SKIP_FRAGMENT);  /* more frags */
+    W_CASE(0x08, 0x01, 0x0011, 0, RD_DECODE_SKIP_FRAGMENT);
+    W_CASE(0x88, 0x01, 0, 0x0080, RD_DECODE_SKIP_NOT_IP);  /* A-MSDU */
+#undef W_CASE
+
+    /* LLC that is not SNAP (spanning tree), SNAP with ARP or an OUI we
+     * do not know */
+    put_link(&f, NULL, 0);
+    put_80211(&f, &w_data, 4);
+    put_ip(&f, 4);
+    f.b[24] = 0x42;
+    f.b[25] = 0x42;
+    assert_int_equal(decode_all(DLT_IEEE802_11, &f, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+    f.b[24] = 0xaa;
+    f.b[25] = 0xaa;
+    f.b[26] = 0x13;
+    assert_int_equal(decode_all(DLT_IEEE802_11, &f, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+    f.b[26] = 0x03;
+    f.b[31] = 0x06;                     /* 0x0806 */
+    assert_int_equal(decode_all(DLT_IEEE802_11, &f, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+    f.b[31] = 0x00;
+    f.b[29] = 0x0c;
+    assert_int_equal(decode_all(DLT_IEEE802_11, &f, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+    f.b[29] = 0x00;
+    assert_int_equal(decode_all(DLT_IEEE802_11, &f, &seg), RD_DECODE_OK);
+    /* SNAP says IPv4, the packet is IPv6 */
+    put_link(&f, NULL, 0);
+    put_80211(&f, &w_data, 4);
+    put_ip(&f, 6);
+    assert_int_equal(decode_all(DLT_IEEE802_11, &f, &seg),
+                     RD_DECODE_BAD_IP_VERSION);
+}
+
+
+/* PPI and radiotap headers that cannot be followed: unknown version,
+ * length below the fixed part or past the frame, inner DLTs we do not
+ * take, PPI in PPI. */
+static void
+test_decode_ppi_radiotap_malformed(void **state)
+{
+    struct frame   f;
+    struct rd_seg  seg;
+
+    (void) state;
+    put_ppi(&f, 16, DLT_IEEE802_11);
+    put_80211(&f, &w_qos, 4);
+    put_ip(&f, 4);
+    assert_int_equal(decode_all(DLT_PPI, &f, &seg), RD_DECODE_OK);
+    f.b[0] = 1;
+    assert_int_equal(decode_all(DLT_PPI, &f, &seg), RD_DECODE_SKIP_NOT_IP);
+    f.b[0] = 0;
+    f.b[2] = 7;
+    assert_int_equal(decode_all(DLT_PPI, &f, &seg), RD_DECODE_SHORT_LINK);
+    f.b[2] = 0xff;
+    f.b[3] = 0xff;
+    assert_int_equal(decode_all(DLT_PPI, &f, &seg), RD_DECODE_SHORT_LINK);
+    f.b[2] = 16;
+    f.b[3] = 0;
+    put_le32(f.b + 4, DLT_PPP);
+    assert_int_equal(decode_all(DLT_PPI, &f, &seg), RD_DECODE_BAD_DLT);
+    put_le32(f.b + 4, DLT_PPI);
+    assert_int_equal(decode_all(DLT_PPI, &f, &seg), RD_DECODE_BAD_DLT);
+    put_le32(f.b + 4, 0x10000u | DLT_IEEE802_11);
+    assert_int_equal(decode_all(DLT_PPI, &f, &seg), RD_DECODE_BAD_DLT);
+
+    put_radiotap(&f);
+    put_80211(&f, &w_data, 6);
+    put_ip(&f, 6);
+    assert_int_equal(decode_all(DLT_IEEE802_11_RADIO, &f, &seg),
+                     RD_DECODE_OK);
+    f.b[0] = 1;
+    assert_int_equal(decode_all(DLT_IEEE802_11_RADIO, &f, &seg),
+                     RD_DECODE_SKIP_NOT_IP);
+    f.b[0] = 0;
+    f.b[2] = 4;
+    assert_int_equal(decode_all(DLT_IEEE802_11_RADIO, &f, &seg),
+                     RD_DECODE_SHORT_LINK);
+    f.b[2] = 0xff;
+    f.b[3] = 0xff;
+    assert_int_equal(decode_all(DLT_IEEE802_11_RADIO, &f, &seg),
+                     RD_DECODE_SHORT_LINK);
+}
+
+
+/* FDDI (the zeek llc.pcap shape): frame control, two addresses, LLC/SNAP;
+ * asynchronous and synchronous LLC frames carry IP, SMT and MAC frames
+ * do not. */
+static void
+test_decode_fddi_snap(void **state)
+{
+    uint8_t        h[13];
+    struct frame   f;
+    struct rd_seg  seg;
+    size_t         i;
+
+    (void) state;
+    for (i = 0; i < sizeof(h); i++) {
+        h[i] = (uint8_t) (0x20 + i);
+    }
+    h[0] = 0x50;
+    put_link(&f, h, sizeof(h));
+    memcpy(f.b + f.len, snap_ipv4, 8);
+    f.len += 8;
+    f.link += 8;
+    put_ip(&f, 4);
+    check_frame_ok(DLT_FDDI, &f, 4);
+    f.b[0] = 0x57;                      /* async, priority 7 */
+    check_frame_ok(DLT_FDDI, &f, 4);
+    f.b[0] = 0xd1;                      /* synchronous LLC */
+    check_frame_ok(DLT_FDDI, &f, 4);
+    f.b[0] = 0x41;                      /* SMT */
+    assert_int_equal(decode_all(DLT_FDDI, &f, &seg), RD_DECODE_SKIP_NOT_IP);
+    f.b[0] = 0xc2;                      /* MAC frame */
+    assert_int_equal(decode_all(DLT_FDDI, &f, &seg), RD_DECODE_SKIP_NOT_IP);
+    f.b[0] = 0x50;
+    f.b[13] = 0xf0;                     /* NetBIOS SAP */
+    assert_int_equal(decode_all(DLT_FDDI, &f, &seg), RD_DECODE_SKIP_NOT_IP);
+
+    put_link(&f, h, sizeof(h));
+    memcpy(f.b + f.len, snap_ipv6, 8);
+    f.len += 8;
+    f.link += 8;
+    put_ip(&f, 6);
+    check_frame_ok(DLT_FDDI, &f, 6);
+}
+
+
+/* Every truncation of PPI/radiotap/802.11 and FDDI frames, at the guard
+ * page: a header cut anywhere is SHORT_LINK, then the IP and TCP
+ * layers name their own cuts. */
+static void
+test_decode_truncations_80211_fddi(void **state)
+{
+    static const struct w80211  *ws[] = {
+        &w_data, &w_qos, &w_wds, &w_qos_wds_htc
+    };
+    uint8_t       h[13];
+    struct frame  f;
+    size_t        i;
+    int           v;
+
+    (void) state;
+    for (i = 0; i < RD_NELEMS(ws); i++) {
+        for (v = 4; v <= 6; v += 2) {
+            put_ppi(&f, 20, DLT_IEEE802_11);
+            put_80211(&f, ws[i], v);
+            put_ip(&f, v);
+            check_truncations(DLT_PPI, &f, v);
+
+            put_link(&f, NULL, 0);
+            put_80211(&f, ws[i], v);
+            put_ip(&f, v);
+            check_truncations(DLT_IEEE802_11, &f, v);
+
+            put_radiotap(&f);
+            put_80211(&f, ws[i], v);
+            put_ip(&f, v);
+            check_truncations(DLT_IEEE802_11_RADIO, &f, v);
+        }
+    }
+
+    memset(h, 0x5a, sizeof(h));
+    h[0] = 0x50;
+    for (v = 4; v <= 6; v += 2) {
+        put_link(&f, h, sizeof(h));
+        memcpy(f.b + f.len, v == 4 ? snap_ipv4 : snap_ipv6, 8);
+        f.len += 8;
+        f.link += 8;
+        put_ip(&f, v);
+        check_truncations(DLT_FDDI, &f, v);
+    }
+}
+
+
 /* Linux BIG TCP / TSO: IPv4 total length 0 and IPv6 payload length 0
  * take the IP length from the wire length less the link header; the
  * captured payload stays what the snaplen kept. */
@@ -1652,6 +2047,11 @@ main(void)
         cmocka_unit_test(test_decode_nflog_not_ip_and_malformed),
         cmocka_unit_test(test_decode_pktap_inner_frames),
         cmocka_unit_test(test_decode_truncations_nflog_pktap),
+        cmocka_unit_test(test_decode_80211_data_frames),
+        cmocka_unit_test(test_decode_80211_not_ip),
+        cmocka_unit_test(test_decode_ppi_radiotap_malformed),
+        cmocka_unit_test(test_decode_fddi_snap),
+        cmocka_unit_test(test_decode_truncations_80211_fddi),
         cmocka_unit_test(test_decode_big_tcp_length_zero),
         cmocka_unit_test(test_decode_fast_matches_general),
         cmocka_unit_test(test_decode_status_names),

@@ -18,6 +18,8 @@
 #include "rstdiag/conn.h"
 #include "rstdiag/decode.h"
 #include "rstdiag/flow.h"
+#include "rstdiag/limits.h"
+#include "rstdiag/pipeline.h"
 #include "rstdiag/tcp.h"
 
 #define T_SEC       1000000LL
@@ -737,6 +739,67 @@ test_flow_create_zero_refused(void **state)
 }
 
 
+/*
+ * Each allocation of the start-up constructors may fail: the constructor
+ * then returns NULL having freed everything (cmocka checks for leaks),
+ * big tables included.  Walks the failure point until creation succeeds.
+ */
+static void
+test_flow_create_every_allocation_fails_cleanly(void **state)
+{
+    struct tfail               f;
+    struct rd_flow_table      *t;
+    struct rd_tcp_pool        *pool;
+    struct rd_pipeline        *pl;
+    struct rd_pipeline_cfg     cfg;
+    char                       err[RD_ERRLEN];
+    unsigned                   k;
+
+    (void) state;
+    for (k = 0;; k++) {
+        tfail_init(&f, k);
+        t = rd_flow_create(&f.a, 100, 1, on_done, NULL);
+        if (t != NULL) {
+            assert_true(f.big_live >= 3);
+            rd_flow_destroy(t);
+            assert_int_equal(f.big_live, 0);
+            break;
+        }
+        assert_int_equal(f.big_live, 0);
+    }
+    assert_int_equal(k, 4);
+
+    for (k = 0;; k++) {
+        tfail_init(&f, k);
+        pool = rd_tcp_pool_create(&f.a, 64 * 1024, 16 * 1024, 16);
+        if (pool != NULL) {
+            rd_tcp_pool_destroy(pool);
+            assert_int_equal(f.big_live, 0);
+            break;
+        }
+        assert_int_equal(f.big_live, 0);
+    }
+    assert_int_equal(k, 2);
+
+    rd_pipeline_cfg_default(&cfg);
+    assert_int_equal(cfg.max_flows, RD_LIMITS_MAX_FLOWS);
+    cfg.max_flows = 64;
+    cfg.ooo_pool_bytes = 64 * 1024;
+    for (k = 0;; k++) {
+        tfail_init(&f, k);
+        pl = rd_pipeline_create(&f.a, &cfg, NULL, NULL, err);
+        if (pl != NULL) {
+            rd_pipeline_destroy(pl);
+            assert_int_equal(f.big_live, 0);
+            break;
+        }
+        assert_string_not_equal(err, "");
+        assert_int_equal(f.big_live, 0);
+    }
+    assert_true(k >= 8);
+}
+
+
 int
 main(void)
 {
@@ -755,6 +818,7 @@ main(void)
         cmocka_unit_test(test_flow_ipv6_and_ipv4_apart),
         cmocka_unit_test(test_flow_chosen_tuples_short_chains),
         cmocka_unit_test(test_flow_create_zero_refused),
+        cmocka_unit_test(test_flow_create_every_allocation_fails_cleanly),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -554,8 +554,9 @@ test_http1_connect_tunnel(void **state)
 }
 
 
-/* Close-delimited: FIN is a safe end, RST is truncated, capture end is
- * incomplete. */
+/* Close-delimited: FIN is a safe end, and the message is complete
+ * (RFC 9112 sec. 6.3 item 8) with close_delimited among its findings;
+ * RST is truncated, capture end is incomplete. */
 static void
 test_http1_close_delimited_fin_rst_capture_end(void **state)
 {
@@ -566,8 +567,10 @@ test_http1_close_delimited_fin_rst_capture_end(void **state)
     (void) state;
     r = CHECK(&o, in);
     assert_int_equal(r->rc, RD_HTTP1_SAFE);
-    assert_int_equal(r->msgs[0].primary, RD_HTTP1_CLOSE_DELIMITED);
+    assert_int_equal(r->msgs[0].primary, RD_HTTP1_COMPLETE);
     assert_true(HAS(&r->msgs[0], RD_HTTP1_COMPLETE));
+    assert_true(HAS(&r->msgs[0], RD_HTTP1_CLOSE_DELIMITED));
+    assert_int_equal(r->msgs[0].finding_off[RD_HTTP1_COMPLETE], 40);
     assert_int_equal(r->msgs[0].body_bytes, 10);
     assert_int_equal(r->msgs[0].finding_off[RD_HTTP1_CLOSE_DELIMITED], 30);
     assert_false(r->msgs[0].keep_alive);
@@ -576,6 +579,8 @@ test_http1_close_delimited_fin_rst_capture_end(void **state)
     r = CHECK(&o, in);
     assert_int_equal(r->rc, RD_HTTP1_UNSAFE);
     assert_int_equal(r->msgs[0].primary, RD_HTTP1_TRUNCATED);
+    assert_true(HAS(&r->msgs[0], RD_HTTP1_CLOSE_DELIMITED));
+    assert_false(HAS(&r->msgs[0], RD_HTTP1_COMPLETE));
     assert_int_equal(r->msgs[0].finding_off[RD_HTTP1_TRUNCATED], 40);
 
     o.how = RD_HTTP1_EOF_CAPTURE_END;
@@ -583,6 +588,37 @@ test_http1_close_delimited_fin_rst_capture_end(void **state)
     assert_int_equal(r->rc, RD_HTTP1_UNSAFE);
     assert_int_equal(r->msgs[0].primary, RD_HTTP1_INCOMPLETE);
     assert_false(HAS(&r->msgs[0], RD_HTTP1_TRUNCATED));
+}
+
+
+/*
+ * Regression: an HTTP/1.1 response with neither Content-Length nor
+ * chunked, ended by the server's FIN, was reported with framing
+ * "close_delimited" as if it were not a finished message.  It is
+ * complete (RFC 9112 sec. 6.3 item 8); close_delimited stays among the
+ * findings, at the first body byte.
+ */
+static void
+test_http1_close_delimited_fin_is_complete(void **state)
+{
+    struct rec  *r;
+    const char   in[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+                        "0123456789abcdef";
+
+    (void) state;
+    r = CHECK(&resp_get_fin, in);
+    assert_int_equal(r->rc, RD_HTTP1_SAFE);
+    assert_int_equal(r->nmsgs, 1);
+    assert_int_equal(r->msgs[0].primary, RD_HTTP1_COMPLETE);
+    assert_string_equal(rd_tok2str(rd_http1_finding_names,
+                                   r->msgs[0].primary, "?"), "complete");
+    assert_int_equal(r->msgs[0].findings,
+                     (1u << RD_HTTP1_COMPLETE)
+                     | (1u << RD_HTTP1_CLOSE_DELIMITED));
+    assert_int_equal(r->msgs[0].finding_off[RD_HTTP1_CLOSE_DELIMITED], 38);
+    assert_int_equal(r->msgs[0].finding_off[RD_HTTP1_COMPLETE],
+                     sizeof(in) - 1);
+    assert_int_equal(r->msgs[0].body_bytes, 16);
 }
 
 
@@ -917,7 +953,8 @@ test_http1_header_overflow_at_cap(void **state)
     (void) state;
     o.cap = sizeof(in) - 1;
     r = CHECK(&o, in);
-    assert_int_equal(r->msgs[0].primary, RD_HTTP1_CLOSE_DELIMITED);
+    assert_int_equal(r->msgs[0].primary, RD_HTTP1_COMPLETE);
+    assert_true(HAS(&r->msgs[0], RD_HTTP1_CLOSE_DELIMITED));
     assert_int_equal(r->msgs[0].header_bytes, sizeof(in) - 1);
 
     o.cap = sizeof(in) - 2;
@@ -990,7 +1027,8 @@ test_http1_http09_reply(void **state)
     assert_true(r->msgs[0].flags & RD_HTTP1_F_HTTP09);
     assert_int_equal(r->msgs[0].header_bytes, 0);
     assert_int_equal(r->msgs[0].body_bytes, sizeof(in) - 1);
-    assert_int_equal(r->msgs[0].primary, RD_HTTP1_CLOSE_DELIMITED);
+    assert_int_equal(r->msgs[0].primary, RD_HTTP1_COMPLETE);
+    assert_true(HAS(&r->msgs[0], RD_HTTP1_CLOSE_DELIMITED));
     assert_int_equal(r->rc, RD_HTTP1_SAFE);
     assert_int_equal(rd_http1_pending(&r->p), 0);
 
@@ -1280,6 +1318,7 @@ main(void)
         cmocka_unit_test(test_http1_101_upgraded),
         cmocka_unit_test(test_http1_connect_tunnel),
         cmocka_unit_test(test_http1_close_delimited_fin_rst_capture_end),
+        cmocka_unit_test(test_http1_close_delimited_fin_is_complete),
         cmocka_unit_test(test_http1_truncated_cl_chunked_header),
         cmocka_unit_test(test_http1_excess_after_cl_body),
         cmocka_unit_test(test_http1_excess_not_status_line),

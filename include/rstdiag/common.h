@@ -67,15 +67,40 @@ void rd_require_fail_(const char *expr, const char *file, int line);
 
 /*
  * Allocator hook: every allocating module takes one, so tests can inject
- * cmocka's test_malloc.  rd_alloc_default() wraps malloc/calloc/free.
+ * cmocka's test_malloc (and make any allocation fail).
+ *
+ * calloc/free serve ordinary allocations.  big_calloc/big_free serve the
+ * tables sized from the limits at start-up (flow slab, buckets, pools):
+ * hundreds of MB of which a run touches only what it uses.  They must
+ * return zero-filled memory whose untouched pages cost nothing, whatever
+ * the C allocator does (glibc's MALLOC_PERTURB_ writes every byte that
+ * calloc returns).  big_free gets the size given to big_calloc (munmap
+ * needs it).  Either may be NULL, and then rd_big_calloc()/rd_big_free()
+ * fall back to calloc/free, which is what test allocators want.
+ *
+ * rd_alloc_default() wraps calloc/free, and maps the big tables with
+ * mmap(MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE).
  */
 struct rd_alloc {
     void   *(*calloc)(void *ctx, size_t n, size_t size);
     void    (*free)(void *ctx, void *p);
     void    *ctx;
+    void   *(*big_calloc)(void *ctx, size_t n, size_t size);
+    void    (*big_free)(void *ctx, void *p, size_t n, size_t size);
 };
 
 const struct rd_alloc *rd_alloc_default(void);
+
+/*
+ * A zero-filled table of n elements of size bytes from a's big_calloc
+ * (or its calloc when it has none).  NULL when n * size overflows, is 0,
+ * or the allocator refuses.  Free it with rd_big_free() and the same n
+ * and size.
+ */
+void *rd_big_calloc(const struct rd_alloc *a, size_t n, size_t size);
+
+/* Free what rd_big_calloc(a, n, size) returned; p may be NULL. */
+void rd_big_free(const struct rd_alloc *a, void *p, size_t n, size_t size);
 
 /* Microseconds since the epoch: the only clock any module sees. */
 typedef int64_t rd_usec_t;

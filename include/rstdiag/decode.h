@@ -3,8 +3,10 @@
  *
  * Link layers: Ethernet (+802.1Q/802.1ad/QinQ tags), Linux cooked SLL and
  * SLL2, BSD loopback/NULL (both byte orders) and OpenBSD LOOP, raw IP
- * (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6), Linux NFLOG and Apple PKTAP
- * (over Ethernet, NULL or raw IP).  Network: IPv4 with options
+ * (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6), Linux NFLOG, Apple PKTAP
+ * (over Ethernet, NULL or raw IP), FDDI with LLC/SNAP, and IEEE 802.11
+ * data frames with LLC/SNAP, bare, under radiotap or under PPI (which
+ * may also carry Ethernet).  Network: IPv4 with options
  * (fragments are reported, not reassembled) and IPv6 with extension
  * headers.  Transport: TCP with options.
  *

@@ -104,13 +104,16 @@ extern const struct rd_tok  rd_http1_event_names[];
  * primary value: the first set finding in this order:
  *   header_overflow, invalid_chunked, bad_content_length, unknown_gap,
  *   truncated, incomplete, excess, cl_and_te, chunked_to_http10,
- *   upgraded, close_delimited, no_body, complete.
- * complete: the end was positively found (off = end of message).
+ *   upgraded, no_body, complete, close_delimited.
+ * complete: the end was positively found (off = end of message); a
+ *   close-delimited body ended by FIN is complete (RFC 9112 sec. 6.3
+ *   item 8), with close_delimited among its findings.
  * truncated: FIN/RST cut the header or a CL/chunked body, or RST cut a
  *   close-delimited body (off = where the stream ended).
  * incomplete: the message had not ended when the capture ended, or the
  *   parser stopped inside it on a syntax error (see p->err).
- * close_delimited, no_body, upgraded: off = first byte after the header.
+ * close_delimited, no_body, upgraded: off = first byte after the header;
+ *   close_delimited is primary only before the body has ended.
  */
 enum rd_http1_finding {
     RD_HTTP1_COMPLETE = 0,

@@ -24,10 +24,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* the supported link types, and one that is not (BAD_DLT path) */
+/* the supported link types, and one that is not (BAD_DLT path); the
+ * indices are the seeds' first bytes in tests/fuzz/run-fuzzer */
 static const int  dlts[] = {
     DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP,
-    DLT_RAW, 12, 14, 101, 228, 229, 239, 258, DLT_PPP
+    DLT_RAW, 12, 14, 101, 228, 229, 239, 258,
+    DLT_FDDI, DLT_IEEE802_11, DLT_IEEE802_11_RADIO, DLT_PPI, DLT_PPP
 };
 
 
