@@ -174,6 +174,8 @@ static void
 set_cause(struct rd_conn *peer, const struct rd_conn *c,
     const struct rd_verdict *v)
 {
+    const struct rd_exchange  *e;
+
     if (v->severity < RD_SEV_WARNING || v->code == RD_V_CLIENT_ABORT) {
         return;
     }
@@ -184,6 +186,11 @@ set_cause(struct rd_conn *peer, const struct rd_conn *c,
     }
     peer->cold->cause = (uint8_t) v->code;
     peer->cold->cause_id = c->id;
+    peer->cold->cause_ts = c->ts_start;
+    e = c->nex > 0 ? rd_conn_exchange(c, c->nex - 1) : NULL;
+    if (e != NULL && e->req_start != 0) {
+        peer->cold->cause_ts = e->req_start;
+    }
     peer->has_cause = 1;
 }
 
@@ -219,6 +226,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
         x.pair_ambiguous = c->cold->pair_alt != 0;
     }
     x.cause = c->has_cause ? c->cold->cause : RD_V_NONE;
+    x.cause_ts = c->has_cause ? c->cold->cause_ts : 0;
     rd_verdict_classify(c, &x, &v);
     v.pair_confirmed = c->npaired > 0 && !x.pair_weak;
     if (peer != NULL && c->leg != RD_LEG_CLIENT) {

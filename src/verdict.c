@@ -403,7 +403,7 @@ fcgi_stderr(const struct rd_conn *c, struct rd_verdict *v)
 }
 
 
-static void classify_client_own(const struct rd_conn *c,
+static const struct rd_exchange *classify_client_own(const struct rd_conn *c,
     struct rd_verdict *v);
 
 
@@ -661,22 +661,28 @@ static void
 classify_client(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     struct rd_verdict *v)
 {
-    classify_client_own(c, v);
-    /* the upstream leg whose failure this is */
-    if (v->code == RD_V_BAD_GATEWAY || v->code == RD_V_RESPONSE_CUT_TO_CLIENT
-        || v->code == RD_V_NGINX_CLOSED_WITHOUT_RESPONSE
-        || v->code == RD_V_NGINX_RESET)
+    const struct rd_exchange  *e;
+
+    e = classify_client_own(c, v);
+    /* the upstream leg whose failure this is: its request began while
+     * the client's failed request waited for its answer */
+    if ((v->code == RD_V_BAD_GATEWAY || v->code == RD_V_RESPONSE_CUT_TO_CLIENT
+         || v->code == RD_V_NGINX_CLOSED_WITHOUT_RESPONSE
+         || v->code == RD_V_NGINX_RESET)
+        && x->cause != RD_V_NONE && e != NULL && e->req_start <= x->cause_ts
+        && (e->resp_start == 0 || e->resp_start >= x->cause_ts))
     {
         v->cause = x->cause;
     }
 }
 
 
-static void
+/* Returns the exchange the verdict is about (or NULL). */
+static const struct rd_exchange *
 classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
 {
-    const struct rd_exchange  *e;
-    uint32_t                   f;
+    const struct rd_exchange  *e, *g;
+    uint32_t                   f, i;
     int                        ph;
 
     e = ex_at_close(c);
@@ -692,15 +698,23 @@ classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
         if (e != NULL && e->req_end != 0) {
             v->elapsed = secs(c->close_ts - e->req_end);
         }
-        return;
+        return e;
     }
     if (e != NULL && e->has_resp && (e->status == 502 || e->status == 504)) {
         set(v, RD_V_BAD_GATEWAY);
-        return;
+        return e;
     }
     if (f & (1u << RD_HTTP1_TRUNCATED)) {
         set(v, RD_V_RESPONSE_CUT_TO_CLIENT);
-        return;
+        for (i = c->nex; i > rd_conn_first_kept(c); i--) {
+            g = rd_conn_exchange(c, i - 1);
+            if (g != NULL && g->has_resp
+                && (g->findings & (1u << RD_HTTP1_TRUNCATED)))
+            {
+                return g;
+            }
+        }
+        return e;
     }
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_SERVER
         && (ph == RD_PHASE_AWAITING_RESPONSE_HEADER
@@ -708,12 +722,21 @@ classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
     {
         set(v, c->close_kind == RD_CLOSE_RST ? RD_V_NGINX_RESET
                                              : RD_V_NGINX_CLOSED_WITHOUT_RESPONSE);
-        return;
+        return e;
+    }
+    /* a 502 or 504 earlier on a keep-alive connection */
+    for (i = c->nex; i > rd_conn_first_kept(c); i--) {
+        g = rd_conn_exchange(c, i - 1);
+        if (g != NULL && g->has_resp && (g->status == 502 || g->status == 504)) {
+            set(v, RD_V_BAD_GATEWAY);
+            return g;
+        }
     }
     if (c->close_kind == RD_CLOSE_RST) {
         set(v, c->close_by == RD_CONN_SERVER ? RD_V_NGINX_RESET
                                              : RD_V_IDLE_CLOSE);
     }
+    return e;
 }
 
 

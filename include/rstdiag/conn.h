@@ -196,6 +196,8 @@ struct rd_conn_cold {
                                          * (ambiguous pairing), 0: none */
     uint64_t            cause_id;       /* client leg: the upstream leg
                                          * whose verdict is its cause */
+    rd_usec_t           cause_ts;       /* ... when that leg's failed
+                                         * request (or attempt) began */
     uint8_t             pairing;        /* enum rd_pairing of the pair */
     uint8_t             pair_weak;      /* one coincidence, unconfirmed */
     uint8_t             cause;          /* client leg: that verdict code */

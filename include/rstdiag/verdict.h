@@ -98,6 +98,7 @@ struct rd_verdict_ctx {
                                      * for the request, 0: none seen */
     int             cause;          /* client leg: verdict of the upstream
                                      * leg that failed it, RD_V_NONE */
+    rd_usec_t       cause_ts;       /* ... when its failed request began */
     bool            pair_weak;      /* paired on one coincidence */
     bool            pair_ambiguous; /* another leg fitted as well */
 };
