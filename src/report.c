@@ -993,6 +993,59 @@ write_nginx_json(FILE *f, const struct rd_legs *l)
 }
 
 
+/* One line per role: nginx listens on ..., connects from ..., and its
+ * upstreams; then how the legs were paired.  At most 8 of each. */
+static void
+write_nginx_text(FILE *f, const struct rd_legs *l)
+{
+    static const char *const  head[] = { "nginx listens on ",
+                                          "nginx's upstreams: " };
+    struct rd_legs_addr       a;
+    char                      buf[RD_EP_STRLEN];
+    const uint64_t           *ev;
+    uint32_t                  i, n;
+    int                       k;
+
+    for (k = 0; k < 3; k++) {
+        n = 0;
+        for (i = 0; k < 2 ? rd_legs_endpoint(l, i, &a)
+                          : rd_legs_source(l, i, &a); i++)
+        {
+            if (k < 2 && a.leg != (k == 0 ? RD_LEG_CLIENT : RD_LEG_UPSTREAM)) {
+                continue;
+            }
+            if (n == 8) {
+                fputs(", ...", f);
+                break;
+            }
+            if (a.port != 0) {
+                rd_ep_format(buf, sizeof(buf), a.af, a.addr, a.port);
+            } else {
+                rd_addr_format(buf, sizeof(buf), a.af, a.addr);
+            }
+            fprintf(f, "%s%s (%s)", n++ == 0 ? (k == 2 ? "nginx connects from "
+                                                       : head[k])
+                                             : ", ",
+                    buf, rd_tok2str(rd_legs_how_names, a.how, "?"));
+        }
+        if (n > 0) {
+            putc('\n', f);
+        }
+    }
+    ev = rd_legs_evidence(l);
+    if (ev[RD_EV_REQUEST_LINE] + ev[RD_EV_FORWARDED] + ev[RD_EV_REQUEST_ID]
+        + ev[RD_EV_TIMING] > 0)
+    {
+        fprintf(f, "legs paired: %" PRIu64 " by request line, %" PRIu64
+                " by forwarding header, %" PRIu64 " by X-Request-ID, %"
+                PRIu64 " by timing; %" PRIu64 " unconfirmed, %" PRIu64
+                " ambiguous\n", ev[RD_EV_REQUEST_LINE], ev[RD_EV_FORWARDED],
+                ev[RD_EV_REQUEST_ID], ev[RD_EV_TIMING], ev[RD_EV_WEAK],
+                ev[RD_EV_AMBIGUOUS]);
+    }
+}
+
+
 static void
 write_summary_json(FILE *f, const struct rd_report_totals *t)
 {
@@ -1190,6 +1243,9 @@ write_summary_text(FILE *f, const struct rd_report_totals *t,
                 "(keepalive N; proxy_http_version 1.1; proxy_set_header "
                 "Connection \"\";)\n", pl->upstream_single_use,
                 pl->upstream_with_requests);
+    }
+    if (t->legs != NULL) {
+        write_nginx_text(f, t->legs);
     }
     fprintf(f, "flow table: peak %" PRIu32 ", evicted %" PRIu64
             ", expired %" PRIu64 ", tuples reused %" PRIu64 "\n",

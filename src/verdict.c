@@ -722,6 +722,13 @@ classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
     {
         set(v, c->close_kind == RD_CLOSE_RST ? RD_V_NGINX_RESET
                                              : RD_V_NGINX_CLOSED_WITHOUT_RESPONSE);
+        if (c->close_kind == RD_CLOSE_RST && ph == RD_PHASE_SENDING_REQUEST) {
+            v->note = "nginx closed while the client was still sending its "
+                      "request, so the unread bytes made its kernel reset "
+                      "the connection: a 'return 444', or an early answer "
+                      "(413 over client_max_body_size, 400) without "
+                      "lingering_close; nginx logs it at info, if at all";
+        }
         return e;
     }
     /* a 502 or 504 earlier on a keep-alive connection */
