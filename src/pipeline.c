@@ -134,9 +134,7 @@ on_response_end(void *ctx, struct rd_conn *c)
     /* a response that went wrong keeps its client leg until this leg is
      * judged: the client's record names this leg's verdict as its cause */
     e = c->next_resp > 0 ? rd_conn_exchange(c, c->next_resp - 1) : NULL;
-    if (e != NULL && e->resp_done
-        && (e->status >= 500 || rd_exchange_bad_framing(e)))
-    {
+    if (e != NULL && e->resp_done && rd_exchange_bad_framing(e)) {
         return;
     }
     rd_legs_unref_peer(c);

@@ -207,18 +207,21 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
     { RD_V_BAD_GATEWAY, RD_SEV_ERROR, RD_BLAME_UPSTREAM, NULL, NULL,
       "nginx answered the client with a 5xx because an upstream attempt "
       "failed: see the paired upstream leg",
-      "see the verdict of the paired upstream leg" },
+      "see the upstream leg named by cause and cause_leg (its verdict and "
+      "fix); without one, the upstream leg was not captured or not paired" },
     { RD_V_RESPONSE_CUT_TO_CLIENT, RD_SEV_ERROR, RD_BLAME_UPSTREAM, NULL,
       NULL,
       "nginx closed the client connection before the whole body: the "
       "upstream failed after the header was sent",
-      "see the verdict of the paired upstream leg" },
+      "see the upstream leg named by cause and cause_leg (its verdict and "
+      "fix); without one, the upstream leg was not captured or not paired" },
     { RD_V_NGINX_CLOSED_WITHOUT_RESPONSE, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
       NULL, NULL,
       "nginx closed the client connection without a response: the upstream "
       "failed after nginx committed to answering (e.g. invalid chunked "
       "body)",
-      "see the verdict of the paired upstream leg" },
+      "see the upstream leg named by cause and cause_leg (its verdict and "
+      "fix); without one, the upstream leg was not captured or not paired" },
     { RD_V_FASTCGI_STDERR, RD_SEV_WARNING, RD_BLAME_UPSTREAM, "error",
       "FastCGI sent in stderr: \"",
       "the FastCGI application (PHP) wrote to STDERR: a fatal error (the "
