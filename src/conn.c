@@ -354,6 +354,10 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
             c->app->server_len = m->server_len;
             memcpy(c->app->server_hdr, m->server, m->server_len);
         }
+        if (m->bad_cl_len > 0 && c->app->bad_cl_len == 0) {
+            c->app->bad_cl_len = m->bad_cl_len;
+            memcpy(c->app->bad_cl, m->bad_cl, m->bad_cl_len);
+        }
         if ((m->flags & RD_HTTP1_F_INFORMATIONAL) && m->status != 101) {
             e = ex_at(c, c->next_resp);
             if (e != NULL) {

@@ -568,6 +568,7 @@ line_begin(struct rd_http1 *p, uint64_t off)
 {
     p->_line_off = off;
     p->_nlen = 0;
+    p->_ucase = 0;
     p->_state = S_HDR_NAME;
 }
 
@@ -579,6 +580,7 @@ name_done(struct rd_http1 *p)
     p->_hkind = p->_nlen <= sizeof(p->_name) ? header_kind(p) : H_OTHER;
     p->_clst = CL_LWS;
     p->_clv = 0;
+    p->_clraw_len = 0;
     p->_toklen = 0;
     p->_tok_ws = false;
     if (p->_hkind == H_SERVER && p->msg.server_len > 0) {
@@ -818,6 +820,11 @@ value_bytes(struct rd_http1 *p, const uint8_t *s, size_t n)
     case H_CL:
         for (i = 0; i < n; i++) {
             cl_byte(p, s[i]);
+            if ((p->_clraw_len > 0 || !is_ows(s[i]))
+                && p->_clraw_len < sizeof(p->_clraw))
+            {
+                p->_clraw[p->_clraw_len++] = s[i];
+            }
         }
         break;
     case H_TE:
@@ -867,6 +874,31 @@ value_bytes(struct rd_http1 *p, const uint8_t *s, size_t n)
 }
 
 
+/* nginx 1.23.0+ names a bad Content-Length as "%V: %V": the header's
+ * name as sent and its value without surrounding whitespace. */
+static void
+bad_cl_keep(struct rd_http1 *p)
+{
+    struct rd_http1_msg  *m = &p->msg;
+    size_t                i, n;
+
+    n = 0;
+    for (i = 0; i < p->_nlen && i < sizeof(p->_name); i++) {
+        m->bad_cl[n++] = (p->_ucase & (1u << i))
+                         ? (uint8_t) (p->_name[i] - 32) : p->_name[i];
+    }
+    m->bad_cl[n++] = ':';
+    m->bad_cl[n++] = ' ';
+    while (p->_clraw_len > 0 && is_ows(p->_clraw[p->_clraw_len - 1])) {
+        p->_clraw_len--;
+    }
+    for (i = 0; i < p->_clraw_len && n < sizeof(m->bad_cl); i++) {
+        m->bad_cl[n++] = p->_clraw[i];
+    }
+    m->bad_cl_len = (uint8_t) n;
+}
+
+
 /* The logical header line (with its folds) that began at _line_off ended. */
 static void
 header_end(struct rd_http1 *p)
@@ -892,6 +924,9 @@ header_end(struct rd_http1 *p)
         p->_cl_seen = true;
         if (p->_cl_bad) {
             finding(p, RD_HTTP1_BAD_CONTENT_LENGTH, p->_line_off);
+            if (m->bad_cl_len == 0) {
+                bad_cl_keep(p);
+            }
         }
         if (m->flags & RD_HTTP1_F_TE_PRESENT) {
             finding(p, RD_HTTP1_CL_AND_TE, p->_line_off);
@@ -1436,6 +1471,9 @@ step_header(struct rd_http1 *p, uint8_t ch)
         }
         if (p->_nlen < sizeof(p->_name)) {
             p->_name[p->_nlen] = lower(ch);
+            if (p->_name[p->_nlen] != ch) {
+                p->_ucase |= 1u << p->_nlen;
+            }
         }
         if (p->_nlen <= sizeof(p->_name)) {
             p->_nlen++;
@@ -1682,6 +1720,9 @@ scan_header(struct rd_http1 *p, const uint8_t *d, size_t n)
                 }
                 if (nlen < sizeof(p->_name)) {
                     p->_name[nlen] = ch;
+                    if (ch != *s) {
+                        p->_ucase |= 1u << nlen;
+                    }
                 }
                 if (nlen <= sizeof(p->_name)) {
                     nlen++;

@@ -249,6 +249,17 @@ json_cstr_or_null(FILE *f, const char *s)
 }
 
 
+/* s with every byte outside printable ASCII as '?': messages can hold
+ * packet bytes (a header value, FastCGI stderr). */
+static void
+put_printable(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        putc(*s >= 0x20 && *s < 0x7f ? *s : '?', f);
+    }
+}
+
+
 static void
 write_verdict_json(FILE *f, const struct rd_conn *c,
     const struct rd_verdict *v)
@@ -297,7 +308,7 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
     fputs(",\"nginx_message\":", f);
     json_cstr_or_null(f, v->message);
     fputs(",\"nginx_log_level\":", f);
-    json_cstr_or_null(f, v->message != NULL ? rule->level : NULL);
+    json_cstr_or_null(f, v->message != NULL ? v->level : NULL);
     fputs(",\"nginx_versions\":", f);
     rd_json_cstr(f, v->code == RD_V_CL_AND_TE ? ">=1.23.0 (none before)"
                     : ">=1.22 with default proxy settings");
@@ -722,8 +733,10 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
                 rd_tok2str(rd_blame_names, v->rule->blame, "?"),
                 rd_tok2str(rd_confidence_names, v->confidence, "?"));
         if (v->message != NULL) {
-            fprintf(f, "    nginx logs: [%s] %s\n", v->rule->level,
-                    v->message);
+            fprintf(f, "    nginx logs: [%s] ",
+                    v->level != NULL ? v->level : "?");
+            put_printable(f, v->message);
+            putc('\n', f);
         }
         if (v->why != NULL) {
             fprintf(f, "    uncertain: %s\n", v->why);

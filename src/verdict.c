@@ -356,6 +356,7 @@ set(struct rd_verdict *v, int code)
     v->code = code;
     v->rule = &rules[code];
     v->message = rules[code].message;
+    v->level = rules[code].level;
     v->severity = rules[code].severity;
 }
 
@@ -553,9 +554,20 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         set(v, RD_V_UPSTREAM_BAD_CONTENT_LENGTH);
         if (x->nginx_version >= 12300) {
             v->severity = RD_SEV_ERROR;
-            v->note = "nginx 1.23.0 and later reject the response (502) "
-                      "and log 'upstream sent invalid \"Content-Length\" "
-                      "header' with the header's value";
+            v->note = "nginx 1.23.0 and later reject the response (502)";
+            if (c->app != NULL && c->app->bad_cl_len > 0) {
+                snprintf(v->buf, sizeof(v->buf), "upstream sent invalid "
+                         "\"Content-Length\" header: \"%.*s\" while "
+                         "reading response header from upstream",
+                         (int) c->app->bad_cl_len,
+                         (const char *) c->app->bad_cl);
+                v->message = v->buf;
+                v->level = "error";
+            }
+        } else if (x->nginx_version != 0) {
+            v->note = "this nginx reads the body to the close; 1.23.0 and "
+                      "later answer 502 and log 'upstream sent invalid "
+                      "\"Content-Length\" header' with the header";
         }
         return;
     }
@@ -563,6 +575,7 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         set(v, RD_V_CL_AND_TE);
         if (x->nginx_version >= 12300) {
             v->message = MSG_CL_AND_TE;
+            v->level = "error";
             v->severity = RD_SEV_ERROR;
             v->note = "nginx 1.23.0 and later reject the response (502)";
         } else if (x->nginx_version != 0) {

@@ -81,6 +81,7 @@ cb(void *ctx, const struct rd_http1 *p, const struct rd_http1_msg *m,
               m->content_length, m->flags, m->conn, m->keep_alive,
               m->header_bytes, m->method_len, m->method, m->target_len,
               m->target, m->server_len, m->server);
+        logp(r, " badcl=%.*s", m->bad_cl_len, m->bad_cl);
         logp(r, " fwd=%d/%02x%02x%02x%02x:%u rid=%" PRIx64, m->fwd_af,
               m->fwd_addr[0], m->fwd_addr[3], m->fwd_addr[12],
               m->fwd_addr[15], (unsigned) m->fwd_port, m->req_id);
@@ -344,6 +345,26 @@ test_http1_request_id(void **state)
     assert_true(r2->msgs[0].req_id == 0);
 }
 
+
+
+/* A bad Content-Length is kept as nginx 1.23.0+ quotes it. */
+static void
+test_http1_bad_cl_quoted(void **state)
+{
+    struct rec  *r;
+    const char   a[] = "HTTP/1.1 200 OK\r\ncontent-LENGTH:  12abc \r\n"
+                       "Content-Length: 7x\r\n\r\nbody";
+    const char   b[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody";
+
+    (void) state;
+    r = CHECK(&resp_get_fin, a);
+    assert_int_equal(r->nmsgs, 1);
+    assert_int_equal(r->msgs[0].bad_cl_len, strlen("content-LENGTH: 12abc"));
+    assert_memory_equal(r->msgs[0].bad_cl, "content-LENGTH: 12abc",
+                        r->msgs[0].bad_cl_len);
+    r = CHECK(&resp_get_fin, b);
+    assert_int_equal(r->msgs[0].bad_cl_len, 0);
+}
 
 
 /* POST with Content-Length and Expect: 100-continue; body counted. */
@@ -1309,6 +1330,7 @@ main(void)
         cmocka_unit_test(test_http1_request_get_facts),
         cmocka_unit_test(test_http1_forwarding_headers),
         cmocka_unit_test(test_http1_request_id),
+        cmocka_unit_test(test_http1_bad_cl_quoted),
         cmocka_unit_test(test_http1_request_cl_body_counted),
         cmocka_unit_test(test_http1_chunked_ext_trailers),
         cmocka_unit_test(test_http1_pipelining_with_head),

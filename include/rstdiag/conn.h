@@ -150,6 +150,8 @@ struct rd_conn_app {
     struct rd_conn_app *next_free;
     uint8_t             server_len;
     uint8_t             server_hdr[RD_HTTP1_SERVER_LEN];   /* Server: */
+    uint8_t             bad_cl_len;     /* the first bad Content-Length */
+    uint8_t             bad_cl[RD_HTTP1_BAD_CL_LEN];       /* ... quoted */
 };
 
 struct rd_app_pool;

@@ -88,6 +88,7 @@
 #define RD_HTTP1_TARGET_LEN       128
 #define RD_HTTP1_SERVER_LEN       64
 #define RD_HTTP1_FWD_LEN          64    /* one forwarding header element */
+#define RD_HTTP1_BAD_CL_LEN       48    /* "Name: value" of a bad length */
 #define RD_HTTP1_FIFO_LEN         16      /* pipelined requests queued */
 
 /* events */
@@ -234,6 +235,11 @@ struct rd_http1_msg {
     uint16_t        fwd_port;      /* Forwarded: for="[a]:port", 0 none */
     /* requests: FNV-1a of the X-Request-ID value, 0 when absent */
     uint64_t        req_id;
+    /* the first Content-Length header that is not a number, as nginx
+     * 1.23.0+ quotes it ("Content-Length: 12abc", name as sent, value
+     * without surrounding whitespace); cut at RD_HTTP1_BAD_CL_LEN */
+    uint8_t         bad_cl_len;
+    uint8_t         bad_cl[RD_HTTP1_BAD_CL_LEN];
 };
 
 struct rd_http1;
@@ -294,6 +300,9 @@ struct rd_http1 {
     uint8_t         _toklen;
     uint8_t         _name[24];
     uint8_t         _tok[16];
+    uint32_t        _ucase;        /* header name: bit i, byte i was upper */
+    uint8_t         _clraw_len;    /* Content-Length value as sent */
+    uint8_t         _clraw[32];
     uint8_t         _vlen;         /* forwarding header: current element */
     bool            _vover;
     uint8_t         _vbuf[RD_HTTP1_FWD_LEN];

@@ -107,6 +107,7 @@ struct rd_verdict {
     int                             code;
     const struct rd_verdict_rule   *rule;
     const char                     *message;    /* for this version/kind */
+    const char                     *level;      /* its error.log level */
     int                             severity;   /* the rule's, or raised */
     int                             confidence;
     const char                     *why;        /* reason when not high */
