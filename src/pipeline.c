@@ -167,6 +167,116 @@ peer_status(const struct rd_conn *c, const struct rd_conn *peer)
 }
 
 
+/* An upstream closed an idle keep-alive connection (server FIN or RST
+ * after a complete response, nothing asked since): how long it had been
+ * idle is a measure of the upstream's own idle timeout. */
+static void
+note_idle_close(struct rd_pipeline_stats *st, const struct rd_conn *c,
+    const struct rd_verdict *v)
+{
+    const struct rd_exchange  *e;
+    struct rd_idle_close      *k;
+    double                     idle;
+    uint32_t                   i;
+
+    if (v->code != RD_V_IDLE_CLOSE || c->close_by != RD_CONN_SERVER
+        || c->phase != RD_PHASE_IDLE_KEEPALIVE || c->nex == 0)
+    {
+        return;
+    }
+    e = rd_conn_exchange(c, c->nex - 1);
+    if (e == NULL || e->resp_end == 0 || c->close_ts < e->resp_end) {
+        return;
+    }
+    idle = (double) (c->close_ts - e->resp_end) / 1e6;
+    for (i = 0; i < st->nidle_close; i++) {
+        k = &st->idle_close[i];
+        if (k->af == c->af && k->port == c->ep[RD_CONN_SERVER].port
+            && memcmp(k->addr, c->ep[RD_CONN_SERVER].addr, 16) == 0)
+        {
+            break;
+        }
+    }
+    if (i == st->nidle_close) {
+        if (i == RD_PIPELINE_IDLE_UPSTREAMS) {
+            return;
+        }
+        k = &st->idle_close[st->nidle_close++];
+        k->af = c->af;
+        k->port = c->ep[RD_CONN_SERVER].port;
+        memcpy(k->addr, c->ep[RD_CONN_SERVER].addr, 16);
+        k->min = k->max = idle;
+    }
+    k = &st->idle_close[i];
+    k->count++;
+    k->min = RD_MIN(k->min, idle);
+    k->max = RD_MAX(k->max, idle);
+    if (k->nsamples < RD_PIPELINE_IDLE_SAMPLES) {
+        k->sample[k->nsamples++] = (float) idle;
+    }
+}
+
+
+double
+rd_idle_close_median(const struct rd_idle_close *k)
+{
+    float     s[RD_PIPELINE_IDLE_SAMPLES], t;
+    uint32_t  i, j, n;
+
+    n = k->nsamples;
+    if (n == 0) {
+        return -1;
+    }
+    memcpy(s, k->sample, n * sizeof(s[0]));
+    for (i = 1; i < n; i++) {           /* at most 32: insertion sort */
+        t = s[i];
+        for (j = i; j > 0 && s[j - 1] > t; j--) {
+            s[j] = s[j - 1];
+        }
+        s[j] = t;
+    }
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+
+/* A keep-alive race on an upstream whose idle closes were measured: the
+ * fix names the measured idle timeout and a keepalive_timeout below it. */
+static void
+race_note(const struct rd_pipeline_stats *st, const struct rd_conn *c,
+    struct rd_verdict *v)
+{
+    const struct rd_idle_close  *k;
+    double                       med, set;
+    uint32_t                     i;
+
+    if (v->code != RD_V_KEEPALIVE_RACE || v->note != NULL) {
+        return;
+    }
+    for (i = 0; i < st->nidle_close; i++) {
+        k = &st->idle_close[i];
+        if (k->af != c->af || k->port != c->ep[RD_CONN_SERVER].port
+            || memcmp(k->addr, c->ep[RD_CONN_SERVER].addr, 16) != 0)
+        {
+            continue;
+        }
+        med = rd_idle_close_median(k);
+        if (med <= 0) {
+            return;
+        }
+        set = med > 2.5 ? (double) (long) (med * 0.8) : med * 0.8;
+        snprintf(v->note_buf, sizeof(v->note_buf), "this upstream closed "
+                 "idle keep-alive connections after %.3f s (median of %u "
+                 "seen so far, %.3f to %.3f s): set keepalive_timeout in its "
+                 "upstream block below that, e.g. keepalive_timeout %s%ld%s;",
+                 med, (unsigned) k->count, k->min, k->max, "",
+                 set >= 1 ? (long) set : (long) (set * 1000),
+                 set >= 1 ? "s" : "ms");
+        v->note = v->note_buf;
+        return;
+    }
+}
+
+
 /* upstream leg c was judged v: its client leg's record names it */
 static void
 set_cause(struct rd_conn *peer, const struct rd_conn *c,
@@ -229,6 +339,10 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     v.pair_confirmed = c->npaired > 0 && !x.pair_weak;
     if (peer != NULL && c->leg != RD_LEG_CLIENT) {
         set_cause(peer, c, &v);
+    }
+    if (c->leg != RD_LEG_CLIENT) {
+        note_idle_close(&pl->stats, c, &v);
+        race_note(&pl->stats, c, &v);
     }
     pl->stats.verdicts[v.code]++;
     if (v.elapsed >= 0.5 && v.elapsed < RD_PIPELINE_ELAPSED_BUCKETS - 0.5) {

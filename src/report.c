@@ -1115,6 +1115,19 @@ write_summary_json(FILE *f, const struct rd_report_totals *t)
     fprintf(f, ",\"upstream_reuse\":{\"connections\":%" PRIu64
             ",\"single_request\":%" PRIu64 "}", pl->upstream_with_requests,
             pl->upstream_single_use);
+    fputs(",\"upstream_idle_close\":[", f);
+    for (i = 0; i < pl->nidle_close; i++) {
+        const struct rd_idle_close  *k = &pl->idle_close[i];
+        char                         ep[RD_EP_STRLEN];
+
+        rd_ep_format(ep, sizeof(ep), k->af, k->addr, k->port);
+        fprintf(f, "%s{\"upstream\":", i ? "," : "");
+        rd_json_cstr(f, ep);
+        fprintf(f, ",\"count\":%" PRIu32 ",\"median_s\":%.6f,\"min_s\":%.6f"
+                ",\"max_s\":%.6f}", k->count, rd_idle_close_median(k), k->min,
+                k->max);
+    }
+    putc(']', f);
     fputs(",\"advice\":[", f);
     if (churn(pl)) {
         rd_json_cstr(f, "nearly every upstream connection carried one "
@@ -1259,6 +1272,16 @@ write_summary_text(FILE *f, const struct rd_report_totals *t,
     }
     if (t->legs != NULL) {
         write_nginx_text(f, t->legs);
+    }
+    for (i = 0; i < pl->nidle_close; i++) {
+        const struct rd_idle_close  *k = &pl->idle_close[i];
+        char                         ep[RD_EP_STRLEN];
+
+        rd_ep_format(ep, sizeof(ep), k->af, k->addr, k->port);
+        fprintf(f, "upstream %s closed idle keep-alive connections after "
+                "%.3f s (median of %" PRIu32 ", %.3f to %.3f s): its own idle "
+                "timeout; nginx's keepalive_timeout for it must stay below\n",
+                ep, rd_idle_close_median(k), k->count, k->min, k->max);
     }
     fprintf(f, "flow table: peak %" PRIu32 ", evicted %" PRIu64
             ", expired %" PRIu64 ", tuples reused %" PRIu64 "\n",

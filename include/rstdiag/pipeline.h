@@ -30,6 +30,21 @@ struct rd_pipeline_cfg {
 void rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg);
 
 #define RD_PIPELINE_ELAPSED_BUCKETS 128
+#define RD_PIPELINE_IDLE_UPSTREAMS  16  /* upstreams whose idle closes are
+                                         * measured */
+#define RD_PIPELINE_IDLE_SAMPLES    32  /* ... first closes kept each */
+
+/* An upstream's own idle timeout, measured: how long its keep-alive
+ * connections sat idle after a response before it closed them. */
+struct rd_idle_close {
+    uint8_t         af;
+    uint8_t         addr[16];
+    uint16_t        port;
+    uint32_t        count;              /* idle closes seen */
+    uint32_t        nsamples;           /* of them in sample[] */
+    double          min, max;           /* seconds, over all */
+    float           sample[RD_PIPELINE_IDLE_SAMPLES];
+};
 
 struct rd_pipeline_stats {
     uint64_t        packets;            /* frames offered */
@@ -54,7 +69,12 @@ struct rd_pipeline_stats {
     /* upstream legs that carried one request and closed: churn */
     uint64_t        upstream_single_use;
     uint64_t        upstream_with_requests;
+    struct rd_idle_close idle_close[RD_PIPELINE_IDLE_UPSTREAMS];
+    uint32_t        nidle_close;
 };
+
+/* The median of k's samples, seconds. */
+double rd_idle_close_median(const struct rd_idle_close *k);
 
 /* Called once per finished connection with its verdict; both are valid
  * during the call only. */

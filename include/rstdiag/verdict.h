@@ -122,6 +122,7 @@ struct rd_verdict {
                                                  * < 0: n/a */
     char                            buf[256];   /* message, when built
                                                  * from packet bytes */
+    char                            note_buf[256];  /* note, when built */
 };
 
 /* Classify c.  Always fills *v (code RD_V_NONE for nothing to say). */
