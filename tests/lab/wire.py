@@ -11,21 +11,53 @@ holds each scenario's connection expectations against this first
 so that a failing assertion (2) points at rstdiag, not at the lab.
 
 Standard library only; pcap (not pcapng) with Ethernet or Linux SLL2 link
-types and IPv4, which is what tests/lab/run records.  Not a substitute for
-rstdiag: no reassembly, no sequence checks.
+types, IPv4 and IPv6 (hop-by-hop, routing and destination options headers
+skipped), which is what tests/lab/run records.  Addresses are printed as
+rstdiag prints them: "127.0.0.2:21000", "[::1]:23000".  Not a substitute
+for rstdiag: no reassembly, no sequence checks.
 """
 
 import json
+import socket
 import struct
 import sys
 
 LINKTYPE_ETHERNET = 1
 LINKTYPE_LINUX_SLL2 = 276
 TH_FIN, TH_SYN, TH_RST, TH_ACK = 0x01, 0x02, 0x04, 0x10
+ETH_IPV4, ETH_IPV6 = b'\x08\x00', b'\x86\xdd'
+IPV6_EXT = (0, 43, 60)          # hop-by-hop, routing, destination options
+
+
+def ip_tcp(ip):
+    """(src, dst, tcp segment, tcp length) of an IPv4 or IPv6 packet
+    carrying TCP, else None.  tcp length is what the IP header says, the
+    segment what was captured of it."""
+    if len(ip) >= 20 and ip[0] >> 4 == 4:
+        ihl = (ip[0] & 15) * 4
+        if ip[9] != 6 or len(ip) < ihl:
+            return None
+        total = struct.unpack('>H', ip[2:4])[0]
+        return ('%d.%d.%d.%d' % tuple(ip[12:16]),
+                '%d.%d.%d.%d' % tuple(ip[16:20]), ip[ihl:total], total - ihl)
+    if len(ip) >= 40 and ip[0] >> 4 == 6:
+        nxt, off = ip[6], 40
+        left = struct.unpack('>H', ip[4:6])[0]
+        while nxt in IPV6_EXT:
+            if len(ip) < off + 8:
+                return None
+            n = (ip[off + 1] + 1) * 8
+            nxt, off, left = ip[off], off + n, left - n
+        if nxt != 6:
+            return None
+        return ('[%s]' % socket.inet_ntop(socket.AF_INET6, ip[8:24]),
+                '[%s]' % socket.inet_ntop(socket.AF_INET6, ip[24:40]),
+                ip[off:off + left], left)
+    return None
 
 
 def packets(path):
-    """(ts, src, dst, flags, payload_len) per IPv4/TCP packet."""
+    """(ts, src, dst, flags, payload_len) per IPv4 or IPv6 TCP packet."""
     with open(path, 'rb') as f:
         data = f.read()
     if len(data) < 24:
@@ -44,23 +76,25 @@ def packets(path):
         sec, frac, incl, _ = struct.unpack(e + 'IIII', data[off:off + 16])
         pkt = data[off + 16:off + 16 + incl]
         off += 16 + incl
-        if linktype == LINKTYPE_ETHERNET and pkt[12:14] == b'\x08\x00':
+        if linktype == LINKTYPE_ETHERNET and pkt[12:14] in (ETH_IPV4,
+                                                             ETH_IPV6):
             ip = pkt[14:]
-        elif linktype == LINKTYPE_LINUX_SLL2 and pkt[0:2] == b'\x08\x00':
+        elif linktype == LINKTYPE_LINUX_SLL2 and pkt[0:2] in (ETH_IPV4,
+                                                               ETH_IPV6):
             ip = pkt[20:]
         else:
             continue
-        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 6:
+        got = ip_tcp(ip)
+        if got is None:
             continue
-        ihl = (ip[0] & 15) * 4
-        tcp = ip[ihl:]
+        saddr, daddr, tcp, tcplen = got
         if len(tcp) < 20:
             continue
         sport, dport = struct.unpack('>HH', tcp[:4])
         doff = (tcp[12] >> 4) * 4
-        plen = struct.unpack('>H', ip[2:4])[0] - ihl - doff
-        src = '%d.%d.%d.%d:%d' % (tuple(ip[12:16]) + (sport,))
-        dst = '%d.%d.%d.%d:%d' % (tuple(ip[16:20]) + (dport,))
+        plen = tcplen - doff
+        src = '%s:%d' % (saddr, sport)
+        dst = '%s:%d' % (daddr, dport)
         yield sec + frac / scale, src, dst, tcp[13], max(plen, 0)
 
 
