@@ -470,7 +470,13 @@ rd_flow_expire(struct rd_flow_table *t, rd_usec_t now, rd_usec_t idle_usec,
              * except for out-of-order timestamps, which wait their turn */
             break;
         }
-        if (quiet >= idle_usec || (f->conn.closed && quiet >= linger_usec)) {
+        /* a closed client leg waits past the linger for the upstream legs
+         * that still refer to it (their verdict is its cause), up to the
+         * idle timeout */
+        if (quiet >= idle_usec
+            || (f->conn.closed && quiet >= linger_usec
+                && f->conn.peer_refs == 0))
+        {
             t->stats.expired++;
             finish(t, f, f->conn.closed ? RD_END_CLOSED : RD_END_IDLE);
         }
@@ -481,6 +487,16 @@ rd_flow_expire(struct rd_flow_table *t, rd_usec_t now, rd_usec_t idle_usec,
 void
 rd_flow_flush(struct rd_flow_table *t, int why)
 {
+    struct rd_flow  *f, *next;
+
+    /* upstream legs first: the client legs they refer to take their
+     * verdicts as causes */
+    for (f = t->oldest; f != NULL; f = next) {
+        next = f->next;
+        if (f->conn.peer_ref) {
+            finish(t, f, f->conn.closed ? RD_END_CLOSED : why);
+        }
+    }
     while (t->oldest != NULL) {
         finish(t, t->oldest, t->oldest->conn.closed ? RD_END_CLOSED : why);
     }

@@ -131,10 +131,15 @@ on_response_end(void *ctx, struct rd_conn *c)
     const struct rd_exchange  *e;
 
     (void) ctx;
-    /* a response that went wrong keeps its client leg until this leg is
-     * judged: the client's record names this leg's verdict as its cause */
+    /* only a clean response on a connection that stays open for reuse
+     * lets its client leg go before this leg is judged: otherwise this
+     * leg ends soon, and the client's record names its verdict as the
+     * cause (nginx may have given up on it already: a timeout, a header
+     * too big) */
     e = c->next_resp > 0 ? rd_conn_exchange(c, c->next_resp - 1) : NULL;
-    if (e != NULL && e->resp_done && rd_exchange_bad_framing(e)) {
+    if (e == NULL || !e->keep_alive || c->close_kind != RD_CLOSE_NONE
+        || rd_exchange_bad_framing(e))
+    {
         return;
     }
     rd_legs_unref_peer(c);
