@@ -20,6 +20,7 @@ enum {
     OPT_NGINX,
     OPT_UPSTREAM,
     OPT_NGINX_VERSION,
+    OPT_NGINX_CONF,
     OPT_FASTCGI,
     OPT_NO_PROGRESS,
     OPT_PROGRESS,
@@ -38,6 +39,7 @@ static const struct option  long_opts[] = {
     { "nginx", required_argument, NULL, OPT_NGINX },
     { "upstream", required_argument, NULL, OPT_UPSTREAM },
     { "nginx-version", required_argument, NULL, OPT_NGINX_VERSION },
+    { "nginx-conf", required_argument, NULL, OPT_NGINX_CONF },
     { "fastcgi", required_argument, NULL, OPT_FASTCGI },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "progress", no_argument, NULL, OPT_PROGRESS },
@@ -80,6 +82,9 @@ rd_cli_usage(FILE *f)
 "                     from the first bytes)\n"
 "  --nginx-version V  the nginx version whose messages to predict\n"
 "                     (default: from Server: headers)\n"
+"  --nginx-conf FILE  nginx's configuration as 'nginx -T' prints it ('-' =\n"
+"                     stdin): its listen, upstream and proxy_pass\n"
+"                     addresses declare nginx and its upstreams\n"
 "  --max-header-bytes N  HTTP header block size before the message is\n"
 "                     marked header_overflow (default 65536)\n"
 "  --progress         show progress on stderr (default: on a terminal)\n"
@@ -230,6 +235,9 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
         case OPT_NGINX_VERSION:
             o->nginx_version = optarg;
             break;
+        case OPT_NGINX_CONF:
+            o->nginx_conf = optarg;
+            break;
         case OPT_NO_PROGRESS:
             o->progress = 0;
             break;
@@ -256,6 +264,16 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
     if (o->nfiles > 0 && o->iface != NULL) {
         snprintf(err, RD_ERRLEN, "-r and -i cannot be used together");
         return RD_CLI_ERROR;
+    }
+
+    if (o->nginx_conf != NULL && strcmp(o->nginx_conf, "-") == 0) {
+        for (i = 0; i < (int) o->nfiles; i++) {
+            if (strcmp(o->files[i], "-") == 0) {
+                snprintf(err, RD_ERRLEN, "--nginx-conf - and -r - cannot "
+                         "both read stdin");
+                return RD_CLI_ERROR;
+            }
+        }
     }
 
     /* the filter is the rest of the line, as for tcpdump */

@@ -33,6 +33,7 @@ struct rd_opts {
     const char             *upstream[RD_CLI_MAX_FILES];   /* --upstream */
     size_t                  nupstream;
     const char             *nginx_version;  /* --nginx-version */
+    const char             *nginx_conf;     /* --nginx-conf, "-" stdin */
     const char             *fastcgi[RD_CLI_MAX_FILES];    /* --fastcgi */
     size_t                  nfastcgi;
     int                     progress;       /* -1 auto, 0 off, 1 on */

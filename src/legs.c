@@ -55,7 +55,8 @@ enum {
     STRENGTH_DECLARED = 3
 };
 
-/* A known endpoint; port 0 matches any port of the address. */
+/* A known endpoint; port 0 matches any port of the address; any_addr
+ * matches port on every address (a wildcard listen). */
 struct role_ep {
     uint8_t         af;
     uint8_t         addr[16];
@@ -63,6 +64,7 @@ struct role_ep {
     uint8_t         leg;            /* RD_LEG_CLIENT: nginx listens here */
     uint8_t         strength;
     bool            fastcgi;        /* --fastcgi */
+    bool            any_addr;       /* rd_legs_declare_port() */
 };
 
 /* An address nginx connects from. */
@@ -142,9 +144,11 @@ find_ep(const struct rd_legs *l, uint8_t af, const uint8_t *addr,
 {
     uint32_t  i;
 
-    /* exact port first, then an address-wide declaration */
+    /* exact port first, then an address-wide declaration, then a port
+     * on every address */
     for (i = 0; i < l->neps; i++) {
         if (l->eps[i].af == af && l->eps[i].port == port
+            && !l->eps[i].any_addr
             && memcmp(l->eps[i].addr, addr, 16) == 0)
         {
             return (struct role_ep *) &l->eps[i];
@@ -152,8 +156,14 @@ find_ep(const struct rd_legs *l, uint8_t af, const uint8_t *addr,
     }
     for (i = 0; i < l->neps; i++) {
         if (l->eps[i].af == af && l->eps[i].port == 0
+            && !l->eps[i].any_addr
             && memcmp(l->eps[i].addr, addr, 16) == 0)
         {
+            return (struct role_ep *) &l->eps[i];
+        }
+    }
+    for (i = 0; i < l->neps; i++) {
+        if (l->eps[i].any_addr && l->eps[i].port == port) {
             return (struct role_ep *) &l->eps[i];
         }
     }
@@ -176,7 +186,7 @@ learn_ep(struct rd_legs *l, uint8_t af, const uint8_t *addr, uint16_t port,
     struct role_ep  *e;
 
     e = find_ep(l, af, addr, port);
-    if (e != NULL && e->port == port) {
+    if (e != NULL && e->port == port && !e->any_addr) {
         if (strength >= e->strength
             && (e->strength < STRENGTH_DECLARED
                 || strength == STRENGTH_DECLARED))
@@ -268,7 +278,8 @@ rd_legs_endpoint(const struct rd_legs *l, uint32_t i, struct rd_legs_addr *out)
     memcpy(out->addr, e->addr, 16);
     out->port = e->port;
     out->leg = e->leg;
-    out->how = e->strength == STRENGTH_DECLARED ? RD_HOW_DECLARED
+    out->how = e->strength == STRENGTH_DECLARED || e->any_addr
+               ? RD_HOW_DECLARED
                : e->strength == STRENGTH_PAIRED ? RD_HOW_PAIRED
                                                 : RD_HOW_SERVER_HEADER;
     return true;
@@ -321,6 +332,39 @@ rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
     if (leg == RD_LEG_CLIENT) {
         learn_source(l, af, addr, STRENGTH_DECLARED);
     }
+    return RD_OK;
+}
+
+
+int
+rd_legs_declare_port(struct rd_legs *l, int leg, uint16_t port)
+{
+    struct role_ep  *e;
+    uint32_t         i;
+
+    if (port == 0) {
+        return -RD_EINVAL;
+    }
+    for (i = 0; i < l->neps; i++) {
+        if (l->eps[i].any_addr && l->eps[i].port == port) {
+            l->eps[i].leg = (uint8_t) leg;
+            return RD_OK;
+        }
+    }
+    if (l->neps == RD_LIMITS_ROLE_EPS) {
+        l->ev[RD_EV_TABLE_FULL]++;
+        return RD_OK;
+    }
+    /* as weak as a Server: header, so that pairing can still find an
+     * upstream on that port elsewhere (proxy_pass http://backend; to port
+     * 80 behind "listen 80;"): what it learns is exact and wins */
+    e = &l->eps[l->neps++];
+    memset(e, 0, sizeof(*e));
+    e->af = 4;
+    e->port = port;
+    e->leg = (uint8_t) leg;
+    e->strength = STRENGTH_SERVER_HEADER;
+    e->any_addr = true;
     return RD_OK;
 }
 

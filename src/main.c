@@ -3,6 +3,7 @@
  * run, then free in reverse.  Only this file and cli.c decide the exit
  * status.
  */
+#include <errno.h>
 #include <grp.h>
 #include <stdio_ext.h>
 #include <pwd.h>
@@ -17,6 +18,7 @@
 #include "live.h"
 #include "rd_config.h"
 #include "rstdiag/capture.h"
+#include "rstdiag/nginxconf.h"
 #include "rstdiag/pipeline.h"
 #include "rstdiag/report.h"
 
@@ -96,6 +98,90 @@ declare_roles(const struct rd_opts *o, struct rd_legs *legs,
         snprintf(err, RD_ERRLEN, "--nginx-version: '%s' is not a version "
                  "like 1.22.1", o->nginx_version);
         return -1;
+    }
+    return 0;
+}
+
+
+/* --nginx-conf: the whole of FILE (or stdin) parsed before the capture;
+ * NULL with "FILE:LINE: reason" in err. */
+static struct rd_nginxconf *
+load_nginx_conf(const char *path, char err[RD_ERRLEN])
+{
+    struct rd_nginxconf  *nc;
+    FILE                 *f;
+    char                  buf[65536];
+    size_t                n;
+    int                   rc;
+
+    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, RD_ERRLEN, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    nc = rd_nginxconf_create(rd_alloc_default(), path);
+    if (nc == NULL) {
+        snprintf(err, RD_ERRLEN, "%s: out of memory", path);
+        if (f != stdin) {
+            fclose(f);
+        }
+        return NULL;
+    }
+    rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        rc = rd_nginxconf_feed(nc, buf, n);
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, RD_ERRLEN, "%s: %s", path, strerror(errno));
+        rc = -RD_EIO;
+    } else if (rc == 0) {
+        rc = rd_nginxconf_finish(nc);
+    }
+    if (rc != 0 && rc != -RD_EIO) {
+        snprintf(err, RD_ERRLEN, "%s", rd_nginxconf_error(nc));
+    }
+    if (f != stdin) {
+        fclose(f);
+    }
+    if (rc != 0) {
+        rd_nginxconf_destroy(nc);
+        return NULL;
+    }
+    return nc;
+}
+
+
+/* What the configuration says of nginx's addresses, into the role
+ * learner (before --nginx/--upstream, which then override it). */
+static int
+declare_conf(const struct rd_nginxconf *nc, struct rd_legs *legs,
+    char err[RD_ERRLEN])
+{
+    struct rd_nginxconf_addr  a;
+    uint32_t                  i;
+    int                       rc;
+
+    for (i = 0; rd_nginxconf_addr(nc, i, &a); i++) {
+        switch (a.kind) {
+        case RD_NGINXCONF_LISTEN:
+            rc = a.wildcard
+                 ? rd_legs_declare_port(legs, RD_LEG_CLIENT, a.port)
+                 : rd_legs_declare(legs, RD_LEG_CLIENT, a.spec, err);
+            break;
+        case RD_NGINXCONF_BIND:
+            rc = rd_legs_declare(legs, RD_LEG_CLIENT, a.spec, err);
+            break;
+        default:
+            rc = a.fastcgi ? rd_legs_declare_fastcgi(legs, a.spec, err)
+                           : rd_legs_declare(legs, RD_LEG_UPSTREAM, a.spec,
+                                             err);
+            break;
+        }
+        if (rc != 0) {
+            snprintf(err, RD_ERRLEN, "%s:%u: cannot declare '%s'", a.file,
+                     a.line, a.spec);
+            return -1;
+        }
     }
     return 0;
 }
@@ -315,11 +401,12 @@ run_live(struct run *run)
 int
 main(int argc, char **argv)
 {
-    struct rd_opts   o;
-    struct run       run;
-    char             err[RD_ERRLEN];
-    int              rc;
-    uint64_t         seed;
+    struct rd_opts        o;
+    struct run            run;
+    struct rd_nginxconf  *nc;
+    char                  err[RD_ERRLEN];
+    int                   rc;
+    uint64_t              seed;
 
     /* one thread writes the report: no lock per character */
     __fsetlocking(stdout, FSETLOCKING_BYCALLER);
@@ -344,9 +431,20 @@ main(int argc, char **argv)
 
     memset(&run, 0, sizeof(run));
     run.o = &o;
+    nc = NULL;
+    if (o.nginx_conf != NULL) {
+        nc = load_nginx_conf(o.nginx_conf, err);
+        if (nc == NULL) {
+            fprintf(stderr, "rstdiag: %s\n", err);
+            rd_cli_free(&o);
+            return RD_EXIT_ERROR;
+        }
+        o.report.nginx_conf = nc;
+    }
     run.rep = rd_report_create(stdout, &o.report, err);
     if (run.rep == NULL) {
         fprintf(stderr, "rstdiag: %s\n", err);
+        rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
     }
@@ -361,14 +459,18 @@ main(int argc, char **argv)
     if (run.pl == NULL) {
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_report_destroy(run.rep);
+        rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
     }
 
-    if (declare_roles(&o, rd_pipeline_legs(run.pl), err) != 0) {
+    if ((nc != NULL && declare_conf(nc, rd_pipeline_legs(run.pl), err) != 0)
+        || declare_roles(&o, rd_pipeline_legs(run.pl), err) != 0)
+    {
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_pipeline_destroy(run.pl);
         rd_report_destroy(run.rep);
+        rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
     }
@@ -381,6 +483,7 @@ main(int argc, char **argv)
     }
     rd_pipeline_destroy(run.pl);
     rd_report_destroy(run.rep);
+    rd_nginxconf_destroy(nc);
     rd_cli_free(&o);
     return rc;
 }

@@ -262,12 +262,19 @@ put_printable(FILE *f, const char *s)
 
 static void
 write_verdict_json(FILE *f, const struct rd_conn *c,
-    const struct rd_verdict *v)
+    const struct rd_verdict *v, const struct rd_nginxconf *nc)
 {
     const struct rd_verdict_rule  *rule = v->rule;
     unsigned                       i;
 
     fprintf(f, ",\"leg\":\"%s\"", rd_tok2str(rd_leg_names, c->leg, "unknown"));
+    /* --nginx-conf: the upstream{} block whose server this leg went to */
+    if (nc != NULL && c->leg == RD_LEG_UPSTREAM) {
+        fputs(",\"upstream_name\":", f);
+        json_cstr_or_null(f, rd_nginxconf_upstream_name(nc, c->af,
+                          c->ep[RD_CONN_SERVER].addr,
+                          c->ep[RD_CONN_SERVER].port));
+    }
     fputs(",\"paired_with\":[", f);
     for (i = 0; i < c->npaired; i++) {
         fprintf(f, "%s%" PRIu64, i ? "," : "", c->cold->paired[i]);
@@ -337,7 +344,8 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
 
 
 static void
-write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
+write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
+    const struct rd_nginxconf *nc)
 {
     char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN];
     const struct rd_conn_side  *s;
@@ -485,7 +493,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
         }
     }
     putc(']', f);
-    write_verdict_json(f, c, v);
+    write_verdict_json(f, c, v, nc);
     fprintf(f, ",\"end\":\"%s\",\"abnormal\":%s}\n",
             rd_tok2str(rd_conn_end_names, c->end, "?"),
             rd_conn_abnormal(c) ? "true" : "false");
@@ -856,7 +864,7 @@ rd_report_conn(struct rd_report *r, const struct rd_conn *c,
     }
     r->printed++;
     if (r->cfg.json) {
-        write_conn_json(r->out, c, v);
+        write_conn_json(r->out, c, v, r->cfg.nginx_conf);
     } else {
         write_conn_text(r->spool != NULL ? r->spool : r->out, c, v);
     }
@@ -1059,8 +1067,24 @@ write_nginx_text(FILE *f, const struct rd_legs *l)
 }
 
 
+/* --nginx-conf: what was read of it. */
 static void
-write_summary_json(FILE *f, const struct rd_report_totals *t)
+write_nginx_conf_json(FILE *f, const struct rd_nginxconf *nc)
+{
+    struct rd_nginxconf_stats  st;
+
+    rd_nginxconf_stats(nc, &st);
+    fputs(",\"nginx_conf\":{\"file\":", f);
+    rd_json_cstr(f, st.name);
+    fprintf(f, ",\"directives\":%u,\"upstreams\":%u,\"locations\":%u"
+            ",\"hostnames_skipped\":%u}", st.directives, st.upstreams,
+            st.locations, st.hostnames_skipped);
+}
+
+
+static void
+write_summary_json(FILE *f, const struct rd_report_totals *t,
+    const struct rd_nginxconf *nc)
 {
     const struct rd_pipeline_stats  *pl = t->pl;
     size_t                           i;
@@ -1104,6 +1128,9 @@ write_summary_json(FILE *f, const struct rd_report_totals *t)
             pl->legs[RD_LEG_UPSTREAM], pl->legs[RD_LEG_UNKNOWN]);
     if (t->legs != NULL) {
         write_nginx_json(f, t->legs);
+    }
+    if (nc != NULL) {
+        write_nginx_conf_json(f, nc);
     }
     {
         struct cluster_out  o = { f, true };
@@ -1325,7 +1352,7 @@ rd_report_summary(struct rd_report *r, const struct rd_report_totals *t)
     size_t  n;
 
     if (r->cfg.json) {
-        write_summary_json(r->out, t);
+        write_summary_json(r->out, t, r->cfg.nginx_conf);
     } else {
         write_summary_text(r->out, t, r->findings);
         rewind(r->spool);

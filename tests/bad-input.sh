@@ -55,6 +55,30 @@ expect second-file-bad 2 "not-a-capture.txt: not a pcap" -- \
 expect no-such-user 2 "no such user 'nosuchuser0'" -- \
     -Z nosuchuser0 -r "$p/crafted-eth.pcap"
 
+# --nginx-conf: a malformed configuration names its file and line
+printf 'http {\n  server {\n    listen 80;\n  }\n' > "$tmp/open.conf"
+expect conf-block-open 2 \
+    "^rstdiag: $tmp/open.conf:1: block \"http\" is not closed" -- \
+    --nginx-conf "$tmp/open.conf" -r "$p/crafted-eth.pcap"
+printf '# configuration file /etc/nginx/nginx.conf:\nuser x;\n# configuration file /etc/nginx/conf.d/a.conf:\nserver {\n  listen 80\n}\n' \
+    > "$tmp/dump.conf"
+expect conf-no-semicolon 2 \
+    "^rstdiag: /etc/nginx/conf.d/a.conf:3: unexpected \"}\": directive \"listen\" (line 2)" \
+    -- --nginx-conf "$tmp/dump.conf" -r "$p/crafted-eth.pcap"
+printf 'a "b;\n' > "$tmp/quote.conf"
+expect conf-quote 2 "^rstdiag: $tmp/quote.conf:1: unterminated quoted string" \
+    -- --nginx-conf "$tmp/quote.conf" -r "$p/crafted-eth.pcap"
+printf 'http { proxy_read_timeout soon; }\n' > "$tmp/value.conf"
+expect conf-bad-value 2 \
+    "^rstdiag: $tmp/value.conf:1: invalid value \"soon\" in \"proxy_read_timeout\"" \
+    -- --nginx-conf "$tmp/value.conf" -r "$p/crafted-eth.pcap"
+expect conf-missing 2 "^rstdiag: $tmp/nope.conf: No such file" -- \
+    --nginx-conf "$tmp/nope.conf" -r "$p/crafted-eth.pcap"
+expect conf-directory 2 "^rstdiag: $p: Is a directory" -- \
+    --nginx-conf "$p" -r "$p/crafted-eth.pcap"
+expect conf-two-stdin 2 "cannot both read stdin" -- \
+    --nginx-conf - -r -
+
 # A capture cut mid-record: analysed up to the cut, reported as truncated,
 # exit 0 or 1, never 2, and the summary says so.
 "$bin" -r "$p/crafted-cut-mid-record.pcap" --json --all > "$tmp/out" 2> "$tmp/err"

@@ -107,6 +107,17 @@ void rd_legs_destroy(struct rd_legs *l);
 int rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
     char err[RD_ERRLEN]);
 
+/*
+ * Declare a port on every address (a wildcard listen: "listen 80;",
+ * "listen [::]:443;"): connections to it have leg unless an exact
+ * ADDR:PORT or address-wide declaration or learnt role says otherwise.
+ * It is as weak as a Server: nginx header: pairing may still learn an
+ * upstream on that port of another address.  Listed by
+ * rd_legs_endpoint() as 0.0.0.0:port, how RD_HOW_DECLARED.  -RD_EINVAL when port
+ * is 0; a full table only counts RD_EV_TABLE_FULL.
+ */
+int rd_legs_declare_port(struct rd_legs *l, int leg, uint16_t port);
+
 /* Declare a FastCGI server (--fastcgi ADDR[:PORT]): connections to it
  * are read as FastCGI whatever their first bytes.  -RD_EINVAL on a bad
  * spec. */

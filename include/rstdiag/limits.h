@@ -59,4 +59,22 @@
 /* 802.1Q tags peeled before the packet is called malformed */
 #define RD_LIMITS_VLAN_MAX           4u
 
+/* --nginx-conf (nginx -T output): block nesting, include nesting too */
+#define RD_LIMITS_NGINXCONF_DEPTH        32u
+
+/* --nginx-conf: bytes of one word (nginx's own conf buffer is 4096) */
+#define RD_LIMITS_NGINXCONF_TOKEN        4096u
+
+/* --nginx-conf: words of one directive, its name included */
+#define RD_LIMITS_NGINXCONF_ARGS         64u
+
+/* --nginx-conf: directives in all files together */
+#define RD_LIMITS_NGINXCONF_DIRECTIVES   200000u
+
+/* --nginx-conf: "# configuration file" sections */
+#define RD_LIMITS_NGINXCONF_FILES        4096u
+
+/* --nginx-conf: bytes of words, file names and texts kept */
+#define RD_LIMITS_NGINXCONF_BYTES        (32u * 1024u * 1024u)
+
 #endif /* RD_LIMITS_H */

@@ -15,6 +15,7 @@
 #include "rstdiag/common.h"
 #include "rstdiag/conn.h"
 #include "rstdiag/legs.h"
+#include "rstdiag/nginxconf.h"
 #include "rstdiag/pipeline.h"
 #include "rstdiag/verdict.h"
 
@@ -22,6 +23,9 @@ struct rd_report_cfg {
     bool            json;           /* --json */
     bool            all;            /* --all: every connection */
     bool            verbose;        /* -v */
+    /* --nginx-conf, parsed, or NULL: upstream legs get "upstream_name"
+     * and the summary "nginx_conf"; must outlive the report */
+    const struct rd_nginxconf  *nginx_conf;
 };
 
 /* One input as the summary lists it. */
