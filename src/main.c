@@ -464,6 +464,7 @@ main(int argc, char **argv)
         return RD_EXIT_ERROR;
     }
 
+    rd_report_set_legs(run.rep, rd_pipeline_legs(run.pl));
     if ((nc != NULL && declare_conf(nc, rd_pipeline_legs(run.pl), err) != 0)
         || declare_roles(&o, rd_pipeline_legs(run.pl), err) != 0)
     {

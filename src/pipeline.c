@@ -277,6 +277,7 @@ race_note(const struct rd_pipeline_stats *st, const struct rd_conn *c,
                  set >= 1 ? (long) set : (long) (set * 1000),
                  set >= 1 ? "s" : "ms");
         v->note = v->note_buf;
+        v->backend_idle = med;
         return;
     }
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rstdiag/json.h"
+#include "rstdiag/fixedit.h"
 #include "rstdiag/legs.h"
 #include "rstdiag/report.h"
 
@@ -15,6 +16,7 @@ struct rd_report {
     FILE                   *out;
     FILE                   *spool;      /* text: blocks until the summary */
     struct rd_report_cfg    cfg;
+    const struct rd_legs   *legs;       /* for the nginx version */
     uint64_t                printed;
     uint64_t                findings;
 };
@@ -42,6 +44,13 @@ rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
         }
     }
     return r;
+}
+
+
+void
+rd_report_set_legs(struct rd_report *r, const struct rd_legs *legs)
+{
+    r->legs = legs;
 }
 
 
@@ -260,14 +269,52 @@ put_printable(FILE *f, const char *s)
 }
 
 
+/* --nginx-conf: the fix as an edit, or null */
+static void
+write_fix_edit_json(FILE *f, const struct rd_fix_edit *fe)
+{
+    char  where[512];
+
+    fputs(",\"fix_edit\":", f);
+    if (fe == NULL) {
+        fputs("null", f);
+        return;
+    }
+    fputs("{\"directive\":", f);
+    rd_json_cstr(f, fe->directive);
+    fputs(",\"current\":", f);
+    json_cstr_or_null(f, fe->current.text);
+    fputs(",\"where\":", f);
+    if (fe->current.file != NULL) {
+        snprintf(where, sizeof(where), "%s:%u", fe->current.file,
+                 (unsigned) fe->current.line);
+        rd_json_cstr(f, where);
+    } else {
+        rd_json_cstr(f, "default");
+    }
+    fputs(",\"location\":", f);
+    json_cstr_or_null(f, fe->location);
+    fprintf(f, ",\"side\":\"%s\",\"set\":",
+            rd_tok2str(rd_fix_side_names, fe->side, "?"));
+    json_cstr_or_null(f, fe->set[0] != '\0' ? fe->set : NULL);
+    fputs(",\"why\":", f);
+    rd_json_cstr(f, fe->why);
+    putc('}', f);
+}
+
+
 static void
 write_verdict_json(FILE *f, const struct rd_conn *c,
-    const struct rd_verdict *v, const struct rd_nginxconf *nc)
+    const struct rd_verdict *v, const struct rd_nginxconf *nc,
+    const struct rd_fix_edit *fe)
 {
     const struct rd_verdict_rule  *rule = v->rule;
     unsigned                       i;
 
     fprintf(f, ",\"leg\":\"%s\"", rd_tok2str(rd_leg_names, c->leg, "unknown"));
+    if (nc != NULL) {
+        write_fix_edit_json(f, fe);
+    }
     /* --nginx-conf: the upstream{} block whose server this leg went to */
     if (nc != NULL && c->leg == RD_LEG_UPSTREAM) {
         fputs(",\"upstream_name\":", f);
@@ -345,7 +392,7 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
 
 static void
 write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
-    const struct rd_nginxconf *nc)
+    const struct rd_nginxconf *nc, const struct rd_fix_edit *fe)
 {
     char                        cl[RD_EP_STRLEN], sv[RD_EP_STRLEN];
     const struct rd_conn_side  *s;
@@ -493,7 +540,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
         }
     }
     putc(']', f);
-    write_verdict_json(f, c, v, nc);
+    write_verdict_json(f, c, v, nc, fe);
     fprintf(f, ",\"end\":\"%s\",\"abnormal\":%s}\n",
             rd_tok2str(rd_conn_end_names, c->end, "?"),
             rd_conn_abnormal(c) ? "true" : "false");
@@ -708,7 +755,8 @@ write_story(FILE *f, const struct rd_conn *c, const struct rd_conn *peer,
 
 
 static void
-write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
+write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
+    const struct rd_fix_edit *fe)
 {
     static const char *const    names3[] = { "client", "nginx", "upstream" };
     static const char *const    names2[] = { "client", "server" };
@@ -758,6 +806,35 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v)
         if (v->idle >= 0) {
             fprintf(f, "    the connection had been idle %.3f s before "
                     "this request\n", v->idle);
+        }
+        if (fe != NULL) {
+            char  where[512];
+
+            if (fe->current.file != NULL) {
+                snprintf(where, sizeof(where), "%s:%u", fe->current.file,
+                         (unsigned) fe->current.line);
+            } else {
+                snprintf(where, sizeof(where), "default");
+            }
+            fprintf(f, "    config: %s ", fe->directive);
+            put_printable(f, fe->current.text != NULL ? fe->current.text
+                                                      : "?");
+            fprintf(f, " (");
+            put_printable(f, where);
+            if (fe->location != NULL) {
+                fputs(", location ", f);
+                put_printable(f, fe->location);
+            }
+            putc(')', f);
+            if (fe->set[0] != '\0') {
+                fprintf(f, " -> %s %s;", fe->directive, fe->set);
+            } else if (fe->side != RD_FIX_NGINX) {
+                fprintf(f, ": change the %s, not nginx",
+                        rd_tok2str(rd_fix_side_names, fe->side, "?"));
+            }
+            fputs("\n      ", f);
+            put_printable(f, fe->why);
+            putc('\n', f);
         }
     }
     fprintf(f, "    leg: %s%s", rd_tok2str(rd_leg_names, c->leg, "unknown"),
@@ -853,7 +930,8 @@ void
 rd_report_conn(struct rd_report *r, const struct rd_conn *c,
     const struct rd_verdict *v)
 {
-    bool  abnormal;
+    struct rd_fix_edit  fe;
+    bool                abnormal, has_fe;
 
     abnormal = rd_conn_abnormal(c) || v->severity >= RD_SEV_WARNING;
     if (!abnormal && !r->cfg.all && !r->cfg.verbose) {
@@ -863,10 +941,14 @@ rd_report_conn(struct rd_report *r, const struct rd_conn *c,
         r->findings++;
     }
     r->printed++;
+    has_fe = rd_fix_edit(r->cfg.nginx_conf,
+                         r->legs != NULL ? rd_legs_version(r->legs) : 0, c, v,
+                         v->backend_idle, &fe);
     if (r->cfg.json) {
-        write_conn_json(r->out, c, v, r->cfg.nginx_conf);
+        write_conn_json(r->out, c, v, r->cfg.nginx_conf, has_fe ? &fe : NULL);
     } else {
-        write_conn_text(r->spool != NULL ? r->spool : r->out, c, v);
+        write_conn_text(r->spool != NULL ? r->spool : r->out, c, v,
+                        has_fe ? &fe : NULL);
     }
 }
 

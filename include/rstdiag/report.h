@@ -54,6 +54,10 @@ struct rd_report;
 struct rd_report *rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     char err[RD_ERRLEN]);
 
+/* Where the nginx version comes from for the fixes of --nginx-conf (its
+ * defaults depend on it); may be NULL. */
+void rd_report_set_legs(struct rd_report *r, const struct rd_legs *legs);
+
 /* A finished connection and its verdict (printed when abnormal or when
  * the verdict is a warning or an error; always with --all). */
 void rd_report_conn(struct rd_report *r, const struct rd_conn *c,

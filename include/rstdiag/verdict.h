@@ -116,6 +116,9 @@ struct rd_verdict {
                                                  * leg's verdict, RD_V_NONE */
     bool                            pair_confirmed; /* the pairing is more
                                                  * than one coincidence */
+    double                          backend_idle;   /* keepalive_race: the
+                                                 * upstream's measured idle
+                                                 * timeout, s; <= 0 none */
     double                          elapsed;    /* s from request sent to
                                                  * the close, < 0: n/a */
     double                          idle;       /* s idle before reuse,
