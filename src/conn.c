@@ -380,6 +380,7 @@ on_response(struct rd_conn *c, const struct rd_http1 *p,
         e->resp_version = (uint8_t) m->version;
         e->content_length = m->content_length;
         e->header_bytes = m->header_bytes;
+        e->findings = m->findings;      /* so far: the header's */
         e->chunked = (m->flags & RD_HTTP1_F_CHUNKED) != 0;
         /* reuse needs both sides to agree (RFC 9112 §9.3): an HTTP/1.0
          * request without keep-alive closes after any answer */

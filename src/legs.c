@@ -509,6 +509,14 @@ rd_legs_version(const struct rd_legs *l)
 }
 
 
+const char *
+rd_legs_version_from(const struct rd_legs *l)
+{
+    return l->version_fixed ? "option"
+           : l->version != 0 ? "server_header" : "unknown";
+}
+
+
 /* Where the last path segment of e's target begins (the part a
  * proxy_pass URI keeps), or 0 when the whole target must match: no '/'
  * in the path, or a target cut at RD_HTTP1_TARGET_LEN. */

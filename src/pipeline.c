@@ -343,6 +343,8 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     x.cause_ts = c->has_cause ? c->cold->cause_ts : 0;
     rd_verdict_classify(c, &x, &v);
     v.pair_confirmed = c->npaired > 0 && !x.pair_weak;
+    v.nginx_version = x.nginx_version;
+    v.nginx_version_from = rd_legs_version_from(pl->legs);
     if (peer != NULL && c->leg != RD_LEG_CLIENT) {
         set_cause(peer, c, &v);
     }
@@ -452,6 +454,28 @@ rd_pipeline_tick(struct rd_pipeline *pl, rd_usec_t now)
  * nothing abnormal so far, and no upstream leg waiting to read it: no
  * later packet can change the record, so it need not linger.
  */
+/* A finding whose verdict depends on the nginx version (1.23.0 rejects
+ * a bad Content-Length and CL with TE, 1.29.4 a bare LF in chunks). */
+static bool
+version_dependent(const struct rd_conn *c)
+{
+    const struct rd_exchange  *e;
+    uint32_t                   i;
+
+    for (i = rd_conn_first_kept(c); i < c->nex; i++) {
+        e = rd_conn_exchange(c, i);
+        if (e != NULL
+            && (e->findings & (1u << RD_HTTP1_BAD_CONTENT_LENGTH
+                               | 1u << RD_HTTP1_CL_AND_TE
+                               | 1u << RD_HTTP1_INVALID_CHUNKED)))
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+
 static bool
 clean_close(const struct rd_conn *c)
 {
@@ -550,7 +574,12 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
         }
     }
     rd_conn_packet(&f->conn, &pl->env, &seg);
-    if (f->conn.closed && clean_close(&f->conn)) {
+    /* with the nginx version still unknown, a verdict that depends on it
+     * waits the linger: the client's answer (Server: nginx/x.y.z) is
+     * usually on its way */
+    if (f->conn.closed && clean_close(&f->conn)
+        && (rd_legs_version(pl->legs) != 0 || !version_dependent(&f->conn)))
+    {
         rd_flow_finish(pl->flows, f);
     }
 }

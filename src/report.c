@@ -366,6 +366,17 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
     fputs(",\"nginx_versions\":", f);
     rd_json_cstr(f, v->code == RD_V_CL_AND_TE ? ">=1.23.0 (none before)"
                     : ">=1.22 with default proxy settings");
+    /* the version the prediction used, and where it came from */
+    fputs(",\"nginx_version_used\":", f);
+    if (v->nginx_version != 0) {
+        fprintf(f, "\"%u.%u.%u\"", (unsigned) (v->nginx_version / 10000),
+                (unsigned) (v->nginx_version / 100 % 100),
+                (unsigned) (v->nginx_version % 100));
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"nginx_version_from\":", f);
+    json_cstr_or_null(f, v->nginx_version_from);
     fputs(",\"causes\":", f);
     json_cstr_or_null(f, rule->causes);
     fputs(",\"fix\":", f);

@@ -160,6 +160,11 @@ int rd_legs_classify(const struct rd_legs *l, const struct rd_conn *c);
 /* nginx version as major*10000 + minor*100 + patch, 0 when unknown. */
 uint32_t rd_legs_version(const struct rd_legs *l);
 
+/* Where that version comes from: "option" (--nginx-version),
+ * "server_header" (Server: nginx/x.y.z), or "unknown" (the predictions
+ * are then nginx 1.22's, the defaults before 1.23.0). */
+const char *rd_legs_version_from(const struct rd_legs *l);
+
 /* up's response ended, or up is reported: its client leg no longer
  * waits for it (idempotent). */
 void rd_legs_unref_peer(struct rd_conn *up);

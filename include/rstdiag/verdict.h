@@ -116,6 +116,9 @@ struct rd_verdict {
                                                  * leg's verdict, RD_V_NONE */
     bool                            pair_confirmed; /* the pairing is more
                                                  * than one coincidence */
+    uint32_t                        nginx_version;  /* the prediction's, 0
+                                                 * unknown */
+    const char                     *nginx_version_from; /* rd_legs_version_from */
     double                          backend_idle;   /* keepalive_race: the
                                                  * upstream's measured idle
                                                  * timeout, s; <= 0 none */
