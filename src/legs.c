@@ -315,24 +315,57 @@ parse_spec(const char *spec, uint8_t *af_out, uint8_t addr[16],
     uint16_t *port_out);
 
 
-int
-rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
-    char err[RD_ERRLEN])
+#define DECLARE_EP      1u
+#define DECLARE_SOURCE  2u
+
+/* spec as an endpoint of leg, a source of nginx's, or both (what). */
+static int
+declare_spec(struct rd_legs *l, int leg, const char *spec, unsigned what,
+    const char *opt, char err[RD_ERRLEN])
 {
     uint8_t   af, addr[16];
     uint16_t  port;
 
     if (parse_spec(spec, &af, addr, &port) != 0) {
         snprintf(err, RD_ERRLEN, "%s: '%s' is not ADDR, ADDR:PORT or "
-                 "[ADDR]:PORT", leg == RD_LEG_CLIENT ? "--nginx"
-                                                     : "--upstream", spec);
+                 "[ADDR]:PORT", opt, spec);
         return -RD_EINVAL;
     }
-    learn_ep(l, af, addr, port, leg, STRENGTH_DECLARED);
-    if (leg == RD_LEG_CLIENT) {
+    if (what & DECLARE_EP) {
+        learn_ep(l, af, addr, port, leg, STRENGTH_DECLARED);
+    }
+    if (what & DECLARE_SOURCE) {
         learn_source(l, af, addr, STRENGTH_DECLARED);
     }
     return RD_OK;
+}
+
+
+int
+rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
+    char err[RD_ERRLEN])
+{
+    if (leg == RD_LEG_CLIENT) {
+        return declare_spec(l, leg, spec, DECLARE_EP | DECLARE_SOURCE,
+                            "--nginx", err);
+    }
+    return declare_spec(l, leg, spec, DECLARE_EP, "--upstream", err);
+}
+
+
+int
+rd_legs_declare_listen(struct rd_legs *l, const char *spec,
+    char err[RD_ERRLEN])
+{
+    return declare_spec(l, RD_LEG_CLIENT, spec, DECLARE_EP, "listen", err);
+}
+
+
+int
+rd_legs_declare_source(struct rd_legs *l, const char *spec,
+    char err[RD_ERRLEN])
+{
+    return declare_spec(l, RD_LEG_CLIENT, spec, DECLARE_SOURCE, "bind", err);
 }
 
 
@@ -1013,6 +1046,20 @@ says_nginx(const uint8_t *srv, size_t len)
 }
 
 
+/* c's server is an upstream nginx is known to connect to (declared, or
+ * learnt by pairing), whatever address c came from. */
+static bool
+known_upstream(const struct rd_legs *l, const struct rd_conn *c)
+{
+    const struct role_ep  *ep;
+
+    ep = find_ep(l, c->af, c->ep[RD_CONN_SERVER].addr,
+                 c->ep[RD_CONN_SERVER].port);
+    return ep != NULL && ep->leg == RD_LEG_UPSTREAM
+           && ep->strength >= STRENGTH_PAIRED;
+}
+
+
 /*
  * c, a client of nginx's listener, got a 5xx to a request that left no
  * upstream request: nginx's attempts failed before one could be sent (a
@@ -1043,7 +1090,8 @@ pair_by_timing(struct rd_legs *l, struct rd_conn *c,
                        &c->ep[RD_CONN_SERVER], c->af)
             || (!any_source
                 && !is_source(l, k->conn->af,
-                              k->conn->ep[RD_CONN_CLIENT].addr)))
+                              k->conn->ep[RD_CONN_CLIENT].addr)
+                && !known_upstream(l, k->conn)))
         {
             continue;
         }

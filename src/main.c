@@ -166,10 +166,10 @@ declare_conf(const struct rd_nginxconf *nc, struct rd_legs *legs,
         case RD_NGINXCONF_LISTEN:
             rc = a.wildcard
                  ? rd_legs_declare_port(legs, RD_LEG_CLIENT, a.port)
-                 : rd_legs_declare(legs, RD_LEG_CLIENT, a.spec, err);
+                 : rd_legs_declare_listen(legs, a.spec, err);
             break;
         case RD_NGINXCONF_BIND:
-            rc = rd_legs_declare(legs, RD_LEG_CLIENT, a.spec, err);
+            rc = rd_legs_declare_source(legs, a.spec, err);
             break;
         default:
             rc = a.fastcgi ? rd_legs_declare_fastcgi(legs, a.spec, err)

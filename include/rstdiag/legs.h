@@ -108,6 +108,17 @@ int rd_legs_declare(struct rd_legs *l, int leg, const char *spec,
     char err[RD_ERRLEN]);
 
 /*
+ * From a configuration, which says less than --nginx: a listen address
+ * (the endpoint only: nginx connects from wherever the kernel chooses)
+ * and a proxy_bind/fastcgi_bind address (a source only: nothing listens
+ * there).  -RD_EINVAL with a reason in err on a bad spec.
+ */
+int rd_legs_declare_listen(struct rd_legs *l, const char *spec,
+    char err[RD_ERRLEN]);
+int rd_legs_declare_source(struct rd_legs *l, const char *spec,
+    char err[RD_ERRLEN]);
+
+/*
  * Declare a port on every address (a wildcard listen: "listen 80;",
  * "listen [::]:443;"): connections to it have leg unless an exact
  * ADDR:PORT or address-wide declaration or learnt role says otherwise.
