@@ -364,8 +364,21 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
     fputs(",\"nginx_log_level\":", f);
     json_cstr_or_null(f, v->message != NULL ? v->level : NULL);
     fputs(",\"nginx_versions\":", f);
-    rd_json_cstr(f, v->code == RD_V_CL_AND_TE ? ">=1.23.0 (none before)"
+    rd_json_cstr(f, v->row != NULL ? v->versions
                     : ">=1.22 with default proxy settings");
+    /* what the client gets and what nginx retries, by the version table */
+    fputs(",\"nginx_client_gets\":", f);
+    json_cstr_or_null(f, v->row != NULL && v->row->gets != RD_GETS_UNKNOWN
+                         ? rd_tok2str(rd_client_gets_names, v->row->gets, "?")
+                         : NULL);
+    fputs(",\"nginx_client_status\":", f);
+    if (v->row != NULL && v->row->client_status != 0) {
+        fprintf(f, "%d", v->row->client_status);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"nginx_retry\":", f);
+    json_cstr_or_null(f, v->row != NULL ? v->row->retry : NULL);
     /* the version the prediction used, and where it came from */
     fputs(",\"nginx_version_used\":", f);
     if (v->nginx_version != 0) {

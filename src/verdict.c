@@ -2,7 +2,9 @@
  * verdict: rules from a finished connection to nginx's words.  Messages are
  * those of nginx 1.22 with its defaults (proxy_http_version 1.0,
  * proxy_buffering on), checked against a real nginx in tests/lab; the
- * rows of ../shared/nginx-messages.md sections 2, 8 and 10.
+ * rows of ../shared/nginx-messages.md sections 2, 8 and 10.  What other
+ * versions do differently is in one table, versions[] below, read by
+ * every prediction that depends on the version.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,30 @@
 #define MSG_CL_AND_TE \
     "upstream sent \"Content-Length\" and \"Transfer-Encoding\" headers at " \
     "the same time while reading response header from upstream"
+
+#define MSG_BAD_CL_QUOTED \
+    "upstream sent invalid \"Content-Length\" header: \"NAME: VALUE\" " \
+    "while reading response header from upstream"
+#define MSG_INVALID_CHUNKED \
+    "upstream sent invalid chunked response while reading upstream"
+
+/* The version nginx is taken to be when nothing names it. */
+#define ASSUMED_VERSION 12201u
+
+/* A row's message that says nginx logs nothing. */
+#define SILENT ""
+
+/* What nginx retries (proxy_next_upstream's default is "error timeout"). */
+#define RETRY_ERROR \
+    "the next server of the upstream block, for idempotent requests " \
+    "(proxy_next_upstream error, the default)"
+#define RETRY_TIMEOUT \
+    "the next server of the upstream block, for idempotent requests " \
+    "(proxy_next_upstream timeout, the default)"
+#define RETRY_KEEPALIVE \
+    "once more on a new connection, for idempotent requests (nginx " \
+    "1.15.3 and later; proxy_next_upstream ... non_idempotent for the " \
+    "others)"
 
 /* nginx's default proxy_buffer_size is one memory page: 4 KiB on x86 */
 #define PROXY_BUFFER_SIZE 4096
@@ -53,6 +79,17 @@ const struct rd_tok  rd_verdict_names[] = {
     { RD_V_NGINX_CLOSED_WITHOUT_RESPONSE, "nginx_closed_without_response" },
     { RD_V_FASTCGI_STDERR, "fastcgi_stderr" },
     { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, "upstream_bad_content_length" },
+    { 0, NULL }
+};
+
+const struct rd_tok  rd_client_gets_names[] = {
+    { RD_GETS_UNKNOWN, "unknown" },
+    { RD_GETS_ERROR_PAGE, "error_page" },
+    { RD_GETS_CUT_RESPONSE, "cut_response" },
+    { RD_GETS_WHOLE_RESPONSE, "whole_response" },
+    { RD_GETS_RETRIED, "retried" },
+    { RD_GETS_NO_RESPONSE, "no_response" },
+    { RD_GETS_CLIENT_GONE, "client_gone" },
     { 0, NULL }
 };
 
@@ -246,6 +283,181 @@ rd_verdict_rule(int code)
         code = RD_V_NONE;
     }
     return &rules[code];
+}
+
+
+/*
+ * The version table.  Rows for one code and kind cover disjoint ranges;
+ * a row's severity 0 and message NULL keep the rule's.  Checked against
+ * nginx 1.22.1, 1.26 and 1.30 by the lab (tests/lab: the message in
+ * error.log, the status curl got).
+ */
+static const struct rd_version_row  versions[] = {
+    { RD_V_UPSTREAM_REFUSED, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_CONNECT_TIMEOUT, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 504, RETRY_TIMEOUT, NULL },
+    { RD_V_UPSTREAM_RESET_BEFORE_RESPONSE, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_RESET_MID_BODY, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_CUT_RESPONSE, 0, NULL, NULL },
+    { RD_V_UPSTREAM_RESET_SENDING_REQUEST, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_TRUNCATED_BODY, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_CUT_RESPONSE, 0, NULL, NULL },
+    { RD_V_UPSTREAM_EXCESS_BODY, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_WHOLE_RESPONSE, 0, NULL, NULL },
+    /* whether nginx had sent the header before the bad chunk is timing */
+    { RD_V_UPSTREAM_INVALID_CHUNKED, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_UNKNOWN, 0, NULL, NULL },
+    { RD_V_UPSTREAM_INVALID_CHUNKED, 0, 12904, RD_VW_BARE_LF,
+      RD_SEV_WARNING, NULL, SILENT, RD_GETS_WHOLE_RESPONSE, 0, NULL,
+      "only bare LF line ends in the chunk framing: nginx before 1.29.4 "
+      "accepts them, 1.29.4 and later fail the response" },
+    { RD_V_UPSTREAM_INVALID_CHUNKED, 12904, 0, RD_VW_BARE_LF, 0, NULL, NULL,
+      RD_GETS_UNKNOWN, 0, NULL,
+      "only bare LF line ends in the chunk framing: nginx 1.29.4 and later "
+      "fail the response, earlier versions accept it" },
+    { RD_V_UPSTREAM_HEADER_TOO_BIG, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, NULL, NULL },
+    { RD_V_UPSTREAM_TIMEOUT, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 504, RETRY_TIMEOUT, NULL },
+    { RD_V_KEEPALIVE_RACE, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_RETRIED, 0, RETRY_KEEPALIVE, NULL },
+    { RD_V_CLIENT_ABORT, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_CLIENT_GONE, 499, NULL, NULL },
+    { RD_V_CHUNKED_TO_HTTP10, 0, 12907, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_WHOLE_RESPONSE, 0, NULL,
+      "nginx before 1.29.7 asks with HTTP/1.0 by default; 1.29.7 and later "
+      "ask with HTTP/1.1, and a chunked answer is then legal" },
+    { RD_V_CHUNKED_TO_HTTP10, 12907, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_WHOLE_RESPONSE, 0, NULL,
+      "nginx 1.29.7 and later ask with HTTP/1.1 by default: this location "
+      "sets proxy_http_version 1.0" },
+    { RD_V_CL_AND_TE, 0, 12300, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_WHOLE_RESPONSE, 0, NULL,
+      "nginx before 1.23.0 lets chunked win; 1.23.0 and later answer 502" },
+    { RD_V_CL_AND_TE, 12300, 0, RD_VW_ANY, RD_SEV_ERROR, "error",
+      MSG_CL_AND_TE, RD_GETS_ERROR_PAGE, 502, NULL,
+      "nginx 1.23.0 and later reject the response (502)" },
+    { RD_V_FASTCGI_STDERR, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_WHOLE_RESPONSE, 0, NULL, NULL },
+    { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, 0, 12300, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_WHOLE_RESPONSE, 0, NULL,
+      "nginx before 1.23.0 reads the body to the close; 1.23.0 and later "
+      "answer 502 and log 'upstream sent invalid \"Content-Length\" "
+      "header' with the header" },
+    { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, 12300, 0, RD_VW_ANY, RD_SEV_ERROR,
+      "error", MSG_BAD_CL_QUOTED, RD_GETS_ERROR_PAGE, 502, NULL,
+      "nginx 1.23.0 and later reject the response (502)" },
+};
+
+
+const struct rd_version_row *
+rd_verdict_versions(size_t *n)
+{
+    *n = sizeof(versions) / sizeof(versions[0]);
+    return versions;
+}
+
+
+const char *
+rd_version_str(uint32_t v, char *buf, size_t size)
+{
+    snprintf(buf, size, "%u.%u.%u", (unsigned) (v / 10000),
+             (unsigned) (v / 100 % 100), (unsigned) (v % 100));
+    return buf;
+}
+
+
+/* The row for code and kind when in version ver. */
+static const struct rd_version_row *
+version_row(int code, uint32_t ver, unsigned when)
+{
+    const struct rd_version_row  *r;
+    size_t                        i;
+
+    for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        r = &versions[i];
+        if (r->code == code && r->when == when && ver >= r->from
+            && (r->to == 0 || ver < r->to))
+        {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+
+/* The range a row holds for, in the words of the JSON's nginx_versions. */
+static void
+range_str(const struct rd_version_row *r, char *buf, size_t size)
+{
+    char  a[16], b[16];
+
+    if (r->from == 0 && r->to == 0) {
+        snprintf(buf, size, ">=1.22 with default proxy settings");
+    } else if (r->from == 0) {
+        snprintf(buf, size, "<%s", rd_version_str(r->to, b, sizeof(b)));
+    } else if (r->to == 0) {
+        snprintf(buf, size, ">=%s", rd_version_str(r->from, a, sizeof(a)));
+    } else {
+        snprintf(buf, size, ">=%s <%s", rd_version_str(r->from, a, sizeof(a)),
+                 rd_version_str(r->to, b, sizeof(b)));
+    }
+}
+
+
+/* The table's word on v, for connection kind when; once per verdict. */
+static void
+by_version(const struct rd_conn *c, const struct rd_verdict_ctx *x,
+    struct rd_verdict *v, unsigned when)
+{
+    const struct rd_version_row  *r;
+    uint32_t                      ver;
+    bool                          quote;
+
+    if (v->row != NULL) {
+        return;
+    }
+    ver = x->nginx_version != 0 ? x->nginx_version : ASSUMED_VERSION;
+    r = version_row(v->code, ver, when);
+    if (r == NULL) {
+        return;
+    }
+    v->row = r;
+    range_str(r, v->versions, sizeof(v->versions));
+    if (r->severity != 0) {
+        v->severity = r->severity;
+    }
+    if (r->message != NULL && r->message[0] == '\0') {
+        v->message = NULL;
+        v->level = NULL;
+    } else if (r->message != NULL) {
+        v->message = r->message;
+        v->level = r->level;
+    }
+    quote = r->code == RD_V_UPSTREAM_BAD_CONTENT_LENGTH && r->message != NULL;
+    if (quote && (c->app == NULL || c->app->bad_cl_len == 0))
+    {
+        v->message = NULL;          /* the header was not seen whole */
+    } else if (quote) {
+        snprintf(v->buf, sizeof(v->buf), "upstream sent invalid "
+                 "\"Content-Length\" header: \"%.*s\" while reading "
+                 "response header from upstream", (int) c->app->bad_cl_len,
+                 (const char *) c->app->bad_cl);
+        v->message = v->buf;
+    }
+    if (r->note != NULL && x->nginx_version == 0) {
+        snprintf(v->note_buf, sizeof(v->note_buf), "nginx version unknown, "
+                 "%u.%u assumed: %s", ASSUMED_VERSION / 10000,
+                 ASSUMED_VERSION / 100 % 100, r->note);
+        v->note = v->note_buf;
+    } else if (r->note != NULL) {
+        v->note = r->note;
+    }
 }
 
 
@@ -518,16 +730,8 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     }
     if (f & (1u << RD_HTTP1_INVALID_CHUNKED)) {
         set(v, RD_V_UPSTREAM_INVALID_CHUNKED);
-        if (e != NULL && e->bare_lf_chunks && x->nginx_version != 0
-            && x->nginx_version < 12904)
-        {
-            /* only bare LFs: nginx before 1.29.4 reads them fine */
-            v->message = NULL;
-            v->severity = RD_SEV_WARNING;
-            v->note = "only bare LF line ends in the chunk framing: this "
-                      "nginx accepts them, 1.29.4 and later fail the "
-                      "response";
-        }
+        by_version(c, x, v, e != NULL && e->bare_lf_chunks ? RD_VW_BARE_LF
+                                                           : RD_VW_ANY);
         return;
     }
     if ((f & (1u << RD_HTTP1_TRUNCATED)) && c->close_by == RD_CONN_SERVER) {
@@ -552,36 +756,10 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     }
     if (f & (1u << RD_HTTP1_BAD_CONTENT_LENGTH)) {
         set(v, RD_V_UPSTREAM_BAD_CONTENT_LENGTH);
-        if (x->nginx_version >= 12300) {
-            v->severity = RD_SEV_ERROR;
-            v->note = "nginx 1.23.0 and later reject the response (502)";
-            if (c->app != NULL && c->app->bad_cl_len > 0) {
-                snprintf(v->buf, sizeof(v->buf), "upstream sent invalid "
-                         "\"Content-Length\" header: \"%.*s\" while "
-                         "reading response header from upstream",
-                         (int) c->app->bad_cl_len,
-                         (const char *) c->app->bad_cl);
-                v->message = v->buf;
-                v->level = "error";
-            }
-        } else if (x->nginx_version != 0) {
-            v->note = "this nginx reads the body to the close; 1.23.0 and "
-                      "later answer 502 and log 'upstream sent invalid "
-                      "\"Content-Length\" header' with the header";
-        }
         return;
     }
     if (f & (1u << RD_HTTP1_CL_AND_TE)) {
         set(v, RD_V_CL_AND_TE);
-        if (x->nginx_version >= 12300) {
-            v->message = MSG_CL_AND_TE;
-            v->level = "error";
-            v->severity = RD_SEV_ERROR;
-            v->note = "nginx 1.23.0 and later reject the response (502)";
-        } else if (x->nginx_version != 0) {
-            v->note = "this nginx lets chunked win; 1.23.0 and later "
-                      "answer 502";
-        }
         return;
     }
     if (f & (1u << RD_HTTP1_CHUNKED_TO_HTTP10)) {
@@ -791,6 +969,7 @@ rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     if (v->code == RD_V_NONE) {
         return;
     }
+    by_version(c, x, v, RD_VW_ANY);
     /* a verdict that leans on the other leg is as good as the pairing */
     leans = (x->leg == RD_LEG_CLIENT && v->cause != RD_V_NONE)
             || (x->leg != RD_LEG_CLIENT && x->peer_known

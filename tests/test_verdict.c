@@ -384,6 +384,113 @@ test_verdict_version_changes_severity(void **state)
 }
 
 
+/* The version table: rows of one code and kind never overlap, name a
+ * real code, and say what the client gets; a range that ends has a note
+ * saying what changes. */
+static void
+test_verdict_version_table_sound(void **state)
+{
+    const struct rd_version_row  *t, *a, *b;
+    size_t                        n, i, j;
+    uint32_t                      a_to, b_to;
+
+    (void) state;
+    t = rd_verdict_versions(&n);
+    assert_true(n > 0);
+    for (i = 0; i < n; i++) {
+        a = &t[i];
+        assert_true(a->code > RD_V_NONE && a->code < RD_V_NCODES);
+        assert_true(a->to == 0 || a->to > a->from);
+        assert_non_null(rd_tok2str(rd_client_gets_names, a->gets, NULL));
+        if (a->gets == RD_GETS_ERROR_PAGE || a->gets == RD_GETS_CLIENT_GONE) {
+            assert_true(a->client_status >= 400);
+        }
+        if (a->from != 0 || a->to != 0) {
+            assert_non_null(a->note);
+        }
+        if (a->message != NULL && a->message[0] != '\0') {
+            assert_non_null(a->level);
+            assert_non_null(strstr(a->message, " while "));
+        }
+        for (j = i + 1; j < n; j++) {
+            b = &t[j];
+            if (b->code != a->code || b->when != a->when) {
+                continue;
+            }
+            a_to = a->to == 0 ? UINT32_MAX : a->to;
+            b_to = b->to == 0 ? UINT32_MAX : b->to;
+            if (a->from < b_to && b->from < a_to) {
+                print_error("rows %zu and %zu overlap\n", i, j);
+                fail();
+            }
+        }
+    }
+}
+
+
+/* An unknown version is predicted as 1.22 and says so; the row used is
+ * named by its range; the client's 502 from 1.23.0 on. */
+static void
+test_verdict_version_unknown_assumed(void **state)
+{
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+
+    (void) state;
+    build(&cases[16], &c, &x);          /* cl_and_te_1_22 */
+    x.nginx_version = 0;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_CL_AND_TE);
+    assert_int_equal(v.severity, RD_SEV_WARNING);
+    assert_non_null(v.row);
+    assert_string_equal(v.versions, "<1.23.0");
+    assert_int_equal(v.row->gets, RD_GETS_WHOLE_RESPONSE);
+    assert_non_null(v.note);
+    assert_non_null(strstr(v.note, "version unknown, 1.22 assumed"));
+    x.nginx_version = 13004;
+    rd_verdict_classify(&c, &x, &v);
+    assert_string_equal(v.versions, ">=1.23.0");
+    assert_int_equal(v.row->gets, RD_GETS_ERROR_PAGE);
+    assert_int_equal(v.row->client_status, 502);
+    assert_null(strstr(v.note, "unknown"));
+}
+
+
+/* A bad Content-Length from 1.23.0 on: nginx quotes the header; when the
+ * capture did not keep it, no half-made message is predicted. */
+static void
+test_verdict_bad_cl_quotes_header(void **state)
+{
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+    struct vcase           k;
+
+    (void) state;
+    k = cases[16];
+    k.findings = F(BAD_CONTENT_LENGTH);
+    k.version = 12603;
+    build(&k, &c, &x);
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_UPSTREAM_BAD_CONTENT_LENGTH);
+    assert_int_equal(v.severity, RD_SEV_ERROR);
+    assert_null(v.message);
+    memcpy(app.bad_cl, "Content-Length: 12x", 19);
+    app.bad_cl_len = 19;
+    rd_verdict_classify(&c, &x, &v);
+    assert_non_null(v.message);
+    assert_string_equal(v.message, "upstream sent invalid \"Content-Length\" "
+                        "header: \"Content-Length: 12x\" while reading "
+                        "response header from upstream");
+    assert_string_equal(v.level, "error");
+    x.nginx_version = 12201;
+    rd_verdict_classify(&c, &x, &v);
+    assert_null(v.message);
+    assert_int_equal(v.severity, RD_SEV_WARNING);
+}
+
+
 /* nginx resets while the header is still arriving and 4k or more came:
  * too big a header (lab huge_header), not a timeout; a reset with little
  * data is nginx's own. */
@@ -466,6 +573,9 @@ main(void)
         cmocka_unit_test(test_verdict_fastcgi_stderr),
         cmocka_unit_test(test_verdict_suspect_talks_after_rst),
         cmocka_unit_test(test_verdict_version_changes_severity),
+        cmocka_unit_test(test_verdict_version_table_sound),
+        cmocka_unit_test(test_verdict_version_unknown_assumed),
+        cmocka_unit_test(test_verdict_bad_cl_quotes_header),
         cmocka_unit_test(test_verdict_reset_mid_header_is_too_big),
     };
 

@@ -86,6 +86,55 @@ struct rd_verdict_rule {
     const char     *fix;
 };
 
+/* What the client gets when the failure is nginx's last attempt (the
+ * JSON key nginx_client_gets). */
+enum rd_client_gets {
+    RD_GETS_UNKNOWN = 0,            /* depends on timing: not predicted */
+    RD_GETS_ERROR_PAGE,             /* nginx's own status (client_status) */
+    RD_GETS_CUT_RESPONSE,           /* the upstream's header, body cut */
+    RD_GETS_WHOLE_RESPONSE,         /* the upstream's response as sent */
+    RD_GETS_RETRIED,                /* the answer to nginx's retry */
+    RD_GETS_NO_RESPONSE,            /* the connection closed, no status */
+    RD_GETS_CLIENT_GONE             /* the client left first (access log
+                                     * status client_status) */
+};
+
+extern const struct rd_tok  rd_client_gets_names[];
+
+/*
+ * The version table (DESIGN.md, "Versions"): what the nginx versions in
+ * [from, to) do for one verdict.  Every version-dependent prediction
+ * reads it; a verdict with no row behaves the same in every version and
+ * takes its rule's message.  Versions are major*10000+minor*100+patch;
+ * to 0: no upper bound.
+ */
+struct rd_version_row {
+    int             code;
+    uint32_t        from;
+    uint32_t        to;
+    unsigned        when;           /* RD_VW_*: which connections */
+    int             severity;
+    const char     *level;          /* error.log level, NULL: silent */
+    const char     *message;        /* nginx's words, NULL: silent */
+    int             gets;           /* enum rd_client_gets */
+    int             client_status;  /* RD_GETS_ERROR_PAGE: 502, 504;
+                                     * RD_GETS_CLIENT_GONE: 499 */
+    const char     *retry;          /* what nginx retries, NULL: nothing */
+    const char     *note;           /* the difference, said plainly; NULL
+                                     * where versions agree */
+};
+
+#define RD_VW_ANY       0u          /* every connection of the verdict */
+#define RD_VW_BARE_LF   1u          /* only bare-LF chunk framing */
+#define RD_VW_QUOTE_CL  2u          /* the message quotes the bad
+                                     * Content-Length header */
+
+/* The table's rows, *n of them, in code order. */
+const struct rd_version_row *rd_verdict_versions(size_t *n);
+
+/* "1.23.0" from 12300 into buf. */
+const char *rd_version_str(uint32_t v, char *buf, size_t size);
+
 /* Context from outside the connection. */
 struct rd_verdict_ctx {
     int             leg;            /* enum rd_leg */
@@ -129,6 +178,10 @@ struct rd_verdict {
     char                            buf[256];   /* message, when built
                                                  * from packet bytes */
     char                            note_buf[256];  /* note, when built */
+    const struct rd_version_row    *row;        /* the version table's
+                                                 * row used, or NULL */
+    char                            versions[48];   /* the versions the
+                                                 * prediction holds for */
 };
 
 /* Classify c.  Always fills *v (code RD_V_NONE for nothing to say). */
