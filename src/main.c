@@ -47,6 +47,55 @@ die_usage(const char *err)
 }
 
 
+/* --list-verdicts: the version table's rows of one code. */
+static void
+list_versions(int code)
+{
+    const struct rd_version_row  *t, *r;
+    size_t                        n, i;
+    char                          a[16], b[16];
+
+    t = rd_verdict_versions(&n);
+    for (i = 0; i < n; i++) {
+        r = &t[i];
+        if (r->code != code) {
+            continue;
+        }
+        printf("  nginx");
+        if (r->from != 0) {
+            printf(" >=%s", rd_version_str(r->from, a, sizeof(a)));
+        }
+        if (r->to != 0) {
+            printf(" <%s", rd_version_str(r->to, b, sizeof(b)));
+        }
+        if (r->from == 0 && r->to == 0) {
+            printf(" (all)");
+        }
+        if (r->when == RD_VW_BARE_LF) {
+            printf(", bare LF chunk framing only");
+        }
+        printf(":");
+        if (r->message != NULL && r->message[0] == '\0') {
+            printf(" logs nothing;");
+        } else if (r->message != NULL) {
+            printf(" [%s] %s;", r->level, r->message);
+        }
+        printf(" client gets %s", rd_tok2str(rd_client_gets_names, r->gets,
+                                             "?"));
+        if (r->client_status != 0) {
+            printf(" %d", r->client_status);
+        }
+        if (r->retry != NULL) {
+            printf("; retries %s", r->retry);
+        }
+        if (r->note != NULL) {
+            printf("; %s", r->note);
+        }
+        printf("\n");
+    }
+}
+
+
 /* --list-verdicts: the vocabulary, one block per code. */
 static void
 list_verdicts(void)
@@ -64,6 +113,7 @@ list_verdicts(void)
             printf("  nginx: [%s] %s\n", r->level, r->message);
         }
         printf("  causes: %s\n  fix: %s\n", r->causes, r->fix);
+        list_versions(i);
     }
 }
 

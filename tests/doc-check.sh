@@ -55,6 +55,22 @@ for v in $("$bin" --list-verdicts | grep -v '^ '); do
         fails=$((fails + 1))
     fi
 done
+# every version boundary of the version table is in the man page's
+# Versions section, with the verdict it changes
+vsec=$(sed -n '/^\.Ss Versions/,/^\.Sh /p' "$man")
+"$bin" --list-verdicts | awk '/^[a-z]/ { code = $1 }
+    /^  nginx [<>]/ { for (i = 2; i <= NF; i++) if ($i ~ /^[<>]=?[0-9]/) {
+        v = $i; gsub(/[<>=:,]/, "", v); print code, v } }' | sort -u |
+while read -r code ver; do
+    if ! printf '%s\n' "$vsec" | grep -q "$ver"; then
+        echo "FAIL: version $ver of $code is not in the man page's Versions"
+        exit 1
+    fi
+    if ! printf '%s\n' "$vsec" | grep -q "Cm $code\b"; then
+        echo "FAIL: $code changes with the version but is not in Versions"
+        exit 1
+    fi
+done || fails=$((fails + 1))
 if command -v mandoc > /dev/null; then
     lint=$(mandoc -Tlint -Wwarning "$man" 2>&1)
     if [ -n "$lint" ]; then
