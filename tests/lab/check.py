@@ -26,6 +26,16 @@ offline-any.jsonl.
     forwarded_header, request_id or timing); the client leg's verdict and
     cause as the scenario expects (conns entries with "leg": "nginx").
 
+(5) what the client got, by the version table (nginx_client_gets,
+    nginx_client_status on an upstream leg's verdict), against curl's
+    status and access.log, for single-request runs ("retried": a retry
+    shows in $upstream_status).
+(6) rstdiag with --nginx-conf (nginx -T of the run's nginx, nginx-T.txt)
+    gives the same verdicts, and the scenario's "fix_edit" {leg,
+    directive, current, where, set, side} holds; "where" is "default" or
+    a text of nginx.conf, which becomes nginx.conf:LINE; "set_re" instead
+    of "set" is a regular expression for a measured value.
+
 (0) also holds the topology (meta.json) against the wire: the client legs
 come from client_ip, the upstream legs from nginx_source_ip, and nothing
 else was captured.
@@ -434,6 +444,115 @@ def assert_oracle(res, d, live, expect):
                      % (want['leg'], got, want['verdict']))
 
 
+def assert_client_gets(res, d, live, expect):
+    """(5): what the version table says the client gets (nginx_client_gets,
+    nginx_client_status) is what curl and access.log show.  Upstream legs
+    with a verdict; an attempt nginx retried elsewhere is not the last one,
+    so only "retried" is held against it."""
+    statuses = [s.strip() for s in read_lines(os.path.join(d, 'curl.txt'))]
+    fields = [f for f in access_fields(read_lines(os.path.join(d,
+                                                              'access.log')))
+              if f]
+    fail = res.note if expect.get('racy') else res.fail
+    for c in live:
+        gets = c.get('nginx_client_gets')
+        if not gets or c.get('leg') != 'upstream_leg':
+            continue
+        tag = '(5) %s %s (client gets %s %s)' % (
+            c.get('server'), c.get('verdict'), gets,
+            c.get('nginx_client_status'))
+        if gets == 'retried':
+            if not any(',' in up for _, up in fields):
+                fail('%s: no access.log line shows a retry (%s)'
+                         % (tag, fields))
+            continue
+        if len(fields) != 1 or len(statuses) != 1:
+            continue            # which request it was is not known here
+        status, up = fields[0]
+        if ',' in up:
+            continue            # not nginx's last attempt
+        curl = statuses[0]
+        reqs = c.get('requests') or []
+        upstream = str(reqs[-1].get('status')) if reqs else None
+        want = {'error_page': (str(c.get('nginx_client_status')),) * 2,
+                'cut_response': (upstream, upstream),
+                'whole_response': (upstream, upstream),
+                'no_response': ('000', None),
+                'client_gone': (None, str(c.get('nginx_client_status')))
+                }.get(gets)
+        if want is None:
+            fail('%s: unknown nginx_client_gets' % tag)
+            continue
+        if want[0] is not None and curl != want[0]:
+            fail('%s: curl got %s, expected %s' % (tag, curl, want[0]))
+        if want[1] is not None and status != want[1]:
+            fail('%s: access.log $status %s, expected %s'
+                     % (tag, status, want[1]))
+
+
+def conf_line(d, pattern):
+    """'DIR/nginx.conf:N' for the first line of nginx.conf holding
+    pattern, None if none does."""
+    path = os.path.join(d, 'nginx.conf')
+    for i, line in enumerate(read_lines(path), 1):
+        if pattern in line:
+            return '%s:%d' % (path, i)
+    return None
+
+
+def assert_fix_edit(res, d, expect, meta, offline):
+    """(6): with --nginx-conf (nginx -T of this run's nginx) the verdicts
+    are those without it, and the scenario's fix_edit holds: directive,
+    value in force, where ("default" or a text of nginx.conf whose line
+    it is), the value to set and the side."""
+    path = os.path.join(d, 'offline-conf.jsonl')
+    conns, summary, bad = load_jsonl(path)
+    if bad or not summary:
+        res.fail('(6) %s: %d bad lines, summary %s (see offline-conf.err)'
+                 % (os.path.basename(path), bad, summary))
+        return
+    verdicts = lambda cs: sorted((str(c.get('client')), str(c.get('server')),
+                                  str(c.get('verdict'))) for c in cs)
+    if verdicts(conns) != verdicts(offline):
+        res.fail('(6) verdicts with --nginx-conf %s differ from without %s'
+                 % (verdicts(conns), verdicts(offline)))
+    want = expect.get('fix_edit')
+    if want is None:
+        for c in conns:
+            if c.get('fix_edit') and c.get('severity') in ('error',
+                                                           'warning'):
+                res.note('(6) %s %s: fix_edit %s (not asserted)'
+                         % (c.get('server'), c.get('verdict'),
+                            c['fix_edit']))
+        return
+    addr = meta['legs'][want['leg']]
+    got = [c.get('fix_edit') for c in conns
+           if c.get('server') == addr and c.get('fix_edit')]
+    if not got:
+        res.fail('(6) no %s record (%s) with fix_edit in %s'
+                 % (want['leg'], addr, os.path.basename(path)))
+        return
+    where = want.get('where', 'default')
+    if where != 'default':
+        line = conf_line(d, where)
+        if line is None:
+            res.fail('(6) nginx.conf has no line with "%s"' % where)
+            return
+        where = line
+    wanted = {'directive': want['directive'], 'current': want['current'],
+              'where': where, 'side': want['side']}
+    if 'set_re' in want:
+        wanted['set ~'] = want['set_re']
+    else:
+        wanted['set'] = want.get('set')
+    for fe in got:
+        if (all(fe.get(k) == v for k, v in wanted.items() if k != 'set ~')
+                and ('set ~' not in wanted
+                     or re.search(wanted['set ~'], str(fe.get('set'))))):
+            return
+    res.fail('(6) %s: fix_edit %s, expected %s' % (want['leg'], got, wanted))
+
+
 def host_of(addr):
     """'127.0.0.2' of '127.0.0.2:21000', '::1' of '[::1]:23000'."""
     return str(addr).rsplit(':', 1)[0].strip('[]')
@@ -590,6 +709,7 @@ def main():
                             'stub?)')
         if live:
             assert_oracle(res, d, live, expect)
+            assert_client_gets(res, d, live, expect)
         if expect.get('legs_pending') and live:
             # rstdiag can judge this scenario only with its legs paired
             moved = res.failures[before:]
@@ -597,6 +717,9 @@ def main():
             for f in moved:
                 res.pending(f + ' (needs legs: %s)' % expect['legs_pending'])
             assert_offline(res, d, live, meta)
+        offline = load_jsonl(os.path.join(d, 'offline.jsonl'))[0]
+        if os.path.exists(os.path.join(d, 'nginx-T.txt')):
+            assert_fix_edit(res, d, expect, meta, offline)
         for name in ['live.jsonl', 'offline.jsonl']:
             conns = load_jsonl(os.path.join(d, name))[0]
             if conns:
