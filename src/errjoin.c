@@ -1,0 +1,744 @@
+/*
+ * errjoin: error.log lines with the connections that caused them.  See
+ * include/rstdiag/errjoin.h for the model; here: the window of waiting
+ * lines (a ring, hashed by the address a line names), the offset vote,
+ * and the reasons a line found no connection.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rstdiag/errjoin.h"
+#include "rstdiag/legs.h"
+
+const char *const rd_errjoin_level_names[RD_ERRJOIN_NLEVELS] = {
+    "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"
+};
+
+const char *const rd_errjoin_reason_names[RD_ERRJOIN_NREASONS] = {
+    "before_capture", "after_capture", "no_packets", "upstream_not_captured",
+    "no_connection", "window_full"
+};
+
+/* Offsets tried: -12:00 to +14:00 by half hours. */
+#define OFF_MIN     (-12 * 3600)
+#define OFF_STEP    1800
+#define OFF_N       53
+
+#define BUCKETS     4096u           /* window hash; power of two */
+#define SEEN_SLOTS  4096u           /* servers seen in connections */
+
+/* Messages that no packet shows: nginx decided without a connection, or
+ * wrote about a file. */
+static const char *const no_packet_msgs[] = {
+    "no live upstreams",
+    "upstream server temporarily disabled",
+    "a client request body is buffered to a temporary file",
+    "an upstream response is buffered to a temporary file",
+    "upstream sent duplicate header line",
+    NULL
+};
+
+struct pend {
+    struct rd_errjoin_line  l;
+    int64_t                 utc;
+    uint32_t                key;
+    uint64_t                next;   /* seq + 1 of the older line on the
+                                     * chain, 0: none */
+    uint64_t                conn;   /* matched to, 0 none */
+    bool                    relevant;
+};
+
+struct held {
+    struct rd_errjoin_conn  c;
+    char                   *rendered;
+    size_t                  len;
+    uint32_t                key;
+};
+
+struct rd_errjoin {
+    struct rd_errjoin_cfg       cfg;
+    struct rd_errjoin_source    src;
+    struct rd_errjoin_sink      sink;
+    struct rd_errjoin_stats     st;
+
+    /* the window: seq head..tail-1 live in ring[seq % max_lines] */
+    struct pend                *ring;
+    uint64_t                    head, tail;
+    uint64_t                   *bucket;     /* newest seq + 1, 0 none */
+    bool                        full_evict; /* the ring pushed one out */
+
+    struct pend                 peek;
+    bool                        have_peek, eof;
+    int64_t                     now;        /* newest connection end, s */
+    int64_t                     min_start;  /* oldest connection start */
+    int64_t                     log_first;  /* first line's UTC */
+    bool                        have_first;
+
+    uint32_t                   *seen;       /* server keys, 0 empty */
+    uint32_t                    nseen;
+
+    bool                        calibrating;
+    struct held                *held;
+    uint32_t                    nheld;
+    size_t                      held_bytes;
+
+    /* the capture's span at finish, s; 0 unknown */
+    int64_t                     cap_first, cap_last;
+};
+
+
+static uint32_t
+hash_bytes(uint32_t h, const uint8_t *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 16777619u;
+    }
+    return h;
+}
+
+
+static uint32_t
+key_upstream(uint8_t af, const uint8_t addr[16], uint16_t port)
+{
+    uint8_t   b[2] = { (uint8_t) (port >> 8), (uint8_t) port };
+    uint32_t  h;
+
+    h = hash_bytes(2166136261u ^ 'U', &af, 1);
+    h = hash_bytes(h, addr, 16);
+    h = hash_bytes(h, b, 2);
+    return h | 1u;                  /* never 0 */
+}
+
+
+static uint32_t
+key_client(uint8_t af, const uint8_t addr[16])
+{
+    uint32_t  h;
+
+    h = hash_bytes(2166136261u ^ 'C', &af, 1);
+    return hash_bytes(h, addr, 16) | 1u;
+}
+
+
+/* The key a line waits under; 0 for a line about nothing we capture. */
+static uint32_t
+line_key(const struct rd_errjoin_line *l)
+{
+    if (l->has_upstream && l->up_af != 0) {
+        return key_upstream(l->up_af, l->up_addr, l->up_port);
+    }
+    if (l->has_upstream) {
+        return 0;                   /* a unix socket: no TCP to see */
+    }
+    if (l->has_client && l->level >= RD_ERRJOIN_L_INFO
+        && l->level <= RD_ERRJOIN_L_ERROR)
+    {
+        return key_client(l->cl_af, l->cl_addr);
+    }
+    return 0;
+}
+
+
+static uint32_t
+conn_key(const struct rd_errjoin_conn *c)
+{
+    if (c->leg == RD_LEG_CLIENT) {
+        return key_client(c->af, c->client);
+    }
+    return key_upstream(c->af, c->server, c->server_port);
+}
+
+
+static bool
+no_packets(const struct rd_errjoin_line *l)
+{
+    size_t  i;
+
+    for (i = 0; no_packet_msgs[i] != NULL; i++) {
+        if (strncmp(l->message, no_packet_msgs[i],
+                    strlen(no_packet_msgs[i])) == 0)
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+
+static void
+seen_add(struct rd_errjoin *j, uint32_t key)
+{
+    uint32_t  i, n;
+
+    for (n = 0, i = key & (SEEN_SLOTS - 1); n < SEEN_SLOTS;
+         n++, i = (i + 1) & (SEEN_SLOTS - 1))
+    {
+        if (j->seen[i] == key) {
+            return;
+        }
+        if (j->seen[i] == 0) {
+            if (j->nseen < SEEN_SLOTS * 3 / 4) {
+                j->seen[i] = key;
+                j->nseen++;
+            }
+            return;
+        }
+    }
+}
+
+
+/* A full table says yes: it cannot tell. */
+static bool
+seen_has(const struct rd_errjoin *j, uint32_t key)
+{
+    uint32_t  i, n;
+
+    if (j->nseen >= SEEN_SLOTS * 3 / 4) {
+        return true;
+    }
+    for (n = 0, i = key & (SEEN_SLOTS - 1); n < SEEN_SLOTS;
+         n++, i = (i + 1) & (SEEN_SLOTS - 1))
+    {
+        if (j->seen[i] == key) {
+            return true;
+        }
+        if (j->seen[i] == 0) {
+            return false;
+        }
+    }
+    return false;
+}
+
+
+static int
+reason_of(const struct rd_errjoin *j, const struct pend *p, bool evicted)
+{
+    int64_t  first;
+
+    first = j->cap_first != 0 ? j->cap_first : j->min_start;
+    if (no_packets(&p->l)) {
+        return RD_ERRJOIN_R_NO_PACKETS;
+    }
+    if (first != 0 && p->utc < first - 1) {
+        return RD_ERRJOIN_R_BEFORE;
+    }
+    if (j->cap_last != 0 && p->utc > j->cap_last + 1) {
+        return RD_ERRJOIN_R_AFTER;
+    }
+    if (p->l.has_upstream && !seen_has(j, p->key)) {
+        return RD_ERRJOIN_R_NOT_CAPTURED;
+    }
+    return evicted ? RD_ERRJOIN_R_WINDOW_FULL : RD_ERRJOIN_R_NO_CONNECTION;
+}
+
+
+/* The oldest waiting line leaves; unmatched, it is reported. */
+static void
+drop_oldest(struct rd_errjoin *j, bool evicted)
+{
+    struct pend  *p;
+    int           r;
+
+    p = &j->ring[j->head % j->cfg.max_lines];
+    if (p->relevant && p->conn == 0) {
+        r = reason_of(j, p, evicted);
+        j->st.unmatched[r]++;
+        if (j->sink.line != NULL) {
+            j->sink.line(j->sink.arg, &p->l, p->utc, r);
+        }
+    }
+    j->head++;
+}
+
+
+static void
+expire(struct rd_errjoin *j, int64_t before)
+{
+    while (j->head < j->tail
+           && j->ring[j->head % j->cfg.max_lines].utc < before)
+    {
+        drop_oldest(j, false);
+    }
+}
+
+
+static void
+insert(struct rd_errjoin *j, const struct pend *in)
+{
+    struct pend  *p;
+    uint64_t     *b;
+
+    if (j->tail - j->head == j->cfg.max_lines) {
+        drop_oldest(j, true);
+    }
+    p = &j->ring[j->tail % j->cfg.max_lines];
+    *p = *in;
+    p->conn = 0;
+    b = &j->bucket[p->key & (BUCKETS - 1)];
+    p->next = *b;
+    *b = j->tail + 1;
+    j->tail++;
+}
+
+
+/* Read one line into the peek slot; false at the end. */
+static int
+peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
+{
+    int  rc;
+
+    if (j->have_peek) {
+        return 1;
+    }
+    if (j->eof) {
+        return 0;
+    }
+    memset(&j->peek, 0, sizeof(j->peek));
+    rc = j->src.next(j->src.arg, &j->peek.l, err);
+    if (rc <= 0) {
+        j->eof = true;
+        return rc;
+    }
+    j->peek.utc = j->peek.l.local - j->st.offset;
+    j->peek.key = line_key(&j->peek.l);
+    j->peek.relevant = j->peek.key != 0
+                       || (j->peek.l.has_upstream
+                           && j->peek.l.level >= RD_ERRJOIN_L_WARN);
+    j->have_peek = true;
+    return 1;
+}
+
+
+/* Lines up to utc into the window. */
+static int
+advance(struct rd_errjoin *j, int64_t utc, char err[RD_ERRLEN])
+{
+    int  rc;
+
+    while ((rc = peek_line(j, err)) == 1 && j->peek.utc <= utc) {
+        j->have_peek = false;
+        j->st.lines++;
+        if (j->peek.l.level < RD_ERRJOIN_NLEVELS) {
+            j->st.by_level[j->peek.l.level]++;
+        }
+        if (!j->have_first) {
+            j->log_first = j->peek.utc;
+            j->have_first = true;
+        }
+        if (!j->peek.relevant) {
+            continue;
+        }
+        j->st.relevant++;
+        insert(j, &j->peek);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+
+static int64_t
+sec_floor(rd_usec_t t)
+{
+    return (int64_t) (t / 1000000);
+}
+
+
+/* The line could be about c: its address, its time, its request. */
+static bool
+fits(const struct pend *p, const struct rd_errjoin_conn *c, int64_t off)
+{
+    int64_t  utc;
+
+    utc = p->l.local - off;
+    if (utc < sec_floor(c->ts_start) - 1 || utc > sec_floor(c->ts_end) + 1) {
+        return false;
+    }
+    if (p->l.method[0] != '\0' && c->method[0] != '\0'
+        && strcmp(p->l.method, c->method) != 0)
+    {
+        return false;
+    }
+    if (c->leg != RD_LEG_CLIENT && c->has_nginx_client && p->l.has_client
+        && (p->l.cl_af != c->nginx_client_af
+            || memcmp(p->l.cl_addr, c->nginx_client, 16) != 0))
+    {
+        return false;
+    }
+    return true;
+}
+
+
+static bool
+says(const struct pend *p, const char *msg)
+{
+    size_t  n;
+
+    if (msg == NULL) {
+        return false;
+    }
+    n = strlen(msg);
+    /* FastCGI stderr: the prediction is the start of the line */
+    if (n > 0 && msg[n - 1] == '"') {
+        return strncmp(p->l.message, msg, n) == 0;
+    }
+    return strcmp(p->l.message, msg) == 0;
+}
+
+
+static int64_t
+absd(int64_t x)
+{
+    return x < 0 ? -x : x;
+}
+
+
+static void
+add_match(struct rd_errjoin_result *r, const struct pend *p, uint64_t also)
+{
+    struct rd_errjoin_match  *m;
+
+    if (r->n == RD_ERRJOIN_MAX_MATCH) {
+        return;
+    }
+    m = &r->m[r->n++];
+    m->file = p->l.file;
+    m->lineno = p->l.lineno;
+    m->level = p->l.level;
+    memcpy(m->message, p->l.message, sizeof(m->message));
+    m->also = also;
+}
+
+
+static void
+match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
+    struct rd_errjoin_result *r)
+{
+    struct pend  *p, *best, *taken_best;
+    uint64_t      seq;
+    int64_t       at, d, bd, td;
+    uint32_t      key;
+    bool          said;
+
+    memset(r, 0, sizeof(*r));
+    key = conn_key(c);
+    at = sec_floor(c->close_ts != 0 ? c->close_ts : c->ts_end);
+    best = NULL;
+    taken_best = NULL;
+    bd = td = INT64_MAX;
+    said = false;
+    /* newest first; the chain ends at the window's oldest line */
+    for (seq = j->bucket[key & (BUCKETS - 1)];
+         seq != 0 && seq - 1 >= j->head; )
+    {
+        p = &j->ring[(seq - 1) % j->cfg.max_lines];
+        seq = p->next;
+        if (p->key != key || !fits(p, c, j->st.offset)) {
+            continue;
+        }
+        d = absd(p->utc - at) + (says(p, c->message) ? 0 : 1000);
+        if (p->conn == 0 && d < bd) {
+            best = p;
+            bd = d;
+        } else if (p->conn != 0 && says(p, c->message) && d < td) {
+            taken_best = p;
+            td = d;
+        }
+    }
+    /* a connection nginx had nothing to say about takes no line that
+     * does not say what it predicts */
+    if (best != NULL && !c->abnormal && bd >= 1000) {
+        best = NULL;
+    }
+    if (best != NULL) {
+        best->conn = c->id;
+        j->st.matched++;
+        add_match(r, best, 0);
+        said = says(best, c->message);
+        /* the same nginx connection's other lines about this upstream */
+        if (best->l.conn_no != 0) {
+            for (seq = j->head; seq < j->tail; seq++) {
+                p = &j->ring[seq % j->cfg.max_lines];
+                if (p != best && p->conn == 0 && p->key == key
+                    && p->l.conn_no == best->l.conn_no
+                    && fits(p, c, j->st.offset))
+                {
+                    p->conn = c->id;
+                    j->st.matched++;
+                    add_match(r, p, 0);
+                    said = said || says(p, c->message);
+                }
+            }
+        }
+    } else if (taken_best != NULL) {
+        add_match(r, taken_best, taken_best->conn);
+        said = true;
+    }
+    if (r->n > 0 && c->message != NULL && !said) {
+        r->disagrees = true;
+    } else if (r->n > 0 && c->message == NULL && c->abnormal) {
+        r->disagrees = true;
+    }
+    if (r->n == 0 && c->abnormal && c->message != NULL && c->level != NULL
+        && j->have_first && sec_floor(c->ts_start) >= j->log_first - 1)
+    {
+        r->unlogged_level = c->level;
+        if (strcmp(c->level, "info") == 0
+            && j->st.by_level[RD_ERRJOIN_L_INFO] == 0)
+        {
+            r->unlogged_why = "nginx logs this at info and the log has no "
+                              "info line: its error_log level hides them "
+                              "(error_log FILE info;)";
+        } else {
+            r->unlogged_why = "nginx would log this; the log has no such "
+                              "line near that time (another nginx version "
+                              "or module, another error_log, or a line "
+                              "not written)";
+        }
+    }
+}
+
+
+/* Match c now and hand its record on. */
+static int
+join_now(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
+    char *rendered, size_t len, char err[RD_ERRLEN])
+{
+    struct rd_errjoin_result  r;
+    int64_t                   end;
+
+    end = sec_floor(c->ts_end);
+    if (end > j->now) {
+        j->now = end;
+    }
+    if (j->min_start == 0 || sec_floor(c->ts_start) < j->min_start) {
+        j->min_start = sec_floor(c->ts_start);
+    }
+    seen_add(j, conn_key(c));
+    if (advance(j, end + 2, err) != 0) {
+        return -1;
+    }
+    match(j, c, &r);
+    j->sink.conn(j->sink.arg, c->id, rendered, len, &r);
+    expire(j, j->now - (int64_t) j->cfg.window_s);
+    return 0;
+}
+
+
+/* One pass over the log: per offset, the lines that fit a held
+ * connection saying what it predicts. */
+static int
+vote(struct rd_errjoin *j, char err[RD_ERRLEN])
+{
+    struct rd_errjoin_line  l;
+    struct pend             p;
+    uint64_t                votes[OFF_N];
+    int64_t                 lo, hi, k, k0, k1, best;
+    uint32_t                i;
+    int                     rc;
+
+    memset(votes, 0, sizeof(votes));
+    memset(&p, 0, sizeof(p));
+    while ((rc = j->src.next(j->src.arg, &l, err)) == 1) {
+        p.key = line_key(&l);
+        if (p.key == 0) {
+            continue;
+        }
+        p.l = l;
+        for (i = 0; i < j->nheld; i++) {
+            if (j->held[i].key != p.key || !says(&p, j->held[i].c.message)) {
+                continue;
+            }
+            /* utc = local - off within the connection's span */
+            lo = l.local - sec_floor(j->held[i].c.ts_end) - 1;
+            hi = l.local - sec_floor(j->held[i].c.ts_start) + 1;
+            k0 = lo <= OFF_MIN ? 0 : (lo - OFF_MIN + OFF_STEP - 1) / OFF_STEP;
+            k1 = hi < OFF_MIN ? -1 : (hi - OFF_MIN) / OFF_STEP;
+            if (k1 >= OFF_N) {
+                k1 = OFF_N - 1;
+            }
+            for (k = k0; k <= k1; k++) {
+                votes[k]++;
+            }
+        }
+    }
+    if (rc < 0) {
+        return -1;
+    }
+    best = -1;
+    for (k = 0; k < OFF_N; k++) {
+        if (votes[k] == 0) {
+            continue;
+        }
+        if (best < 0 || votes[k] > votes[best]
+            || (votes[k] == votes[best]
+                && absd(OFF_MIN + k * OFF_STEP - j->cfg.host_offset)
+                   < absd(OFF_MIN + best * OFF_STEP - j->cfg.host_offset)))
+        {
+            best = k;
+        }
+    }
+    if (best >= 0) {
+        j->st.offset = OFF_MIN + best * OFF_STEP;
+        j->st.offset_from = "data";
+        j->st.offset_fits = votes[best];
+    } else {
+        j->st.offset = j->cfg.host_offset;
+        j->st.offset_from = "host";
+        j->st.offset_fits = 0;
+    }
+    return 0;
+}
+
+
+/* The offset from the held connections; then the held go out joined. */
+static int
+calibrate(struct rd_errjoin *j, char err[RD_ERRLEN])
+{
+    uint32_t  i;
+    int       rc;
+
+    j->calibrating = false;
+    if (vote(j, err) != 0 || j->src.rewind(j->src.arg, err) != 0) {
+        return -1;
+    }
+    rc = 0;
+    for (i = 0; i < j->nheld; i++) {
+        if (rc == 0) {
+            rc = join_now(j, &j->held[i].c, j->held[i].rendered,
+                          j->held[i].len, err);
+        } else {
+            free(j->held[i].rendered);
+        }
+    }
+    j->nheld = 0;
+    j->held_bytes = 0;
+    return rc;
+}
+
+
+int
+rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
+    char *rendered, size_t len, char err[RD_ERRLEN])
+{
+    struct held  *h;
+
+    if (!j->calibrating) {
+        return join_now(j, c, rendered, len, err);
+    }
+    h = &j->held[j->nheld++];
+    h->c = *c;
+    h->rendered = rendered;
+    h->len = len;
+    h->key = conn_key(c);
+    j->held_bytes += len;
+    if (j->nheld > j->st.held_peak) {
+        j->st.held_peak = j->nheld;
+    }
+    if (j->nheld == j->cfg.hold_max || j->held_bytes >= j->cfg.hold_bytes) {
+        return calibrate(j, err);
+    }
+    return 0;
+}
+
+
+int
+rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
+    rd_usec_t ts_last, char err[RD_ERRLEN])
+{
+    if (j->calibrating && calibrate(j, err) != 0) {
+        return -1;
+    }
+    j->cap_first = ts_first != 0 ? sec_floor(ts_first) : 0;
+    j->cap_last = ts_last != 0 ? sec_floor(ts_last) : 0;
+    if (advance(j, INT64_MAX, err) != 0) {
+        return -1;
+    }
+    while (j->head < j->tail) {
+        drop_oldest(j, false);
+    }
+    return 0;
+}
+
+
+struct rd_errjoin *
+rd_errjoin_create(const struct rd_errjoin_cfg *cfg,
+    const struct rd_errjoin_source *src, const struct rd_errjoin_sink *sink,
+    char err[RD_ERRLEN])
+{
+    struct rd_errjoin  *j;
+
+    j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        snprintf(err, RD_ERRLEN, "out of memory");
+        return NULL;
+    }
+    j->cfg = *cfg;
+    if (j->cfg.max_lines == 0) {
+        j->cfg.max_lines = 1;
+    }
+    if (j->cfg.hold_max == 0) {
+        j->cfg.hold_max = 1;
+    }
+    j->src = *src;
+    j->sink = *sink;
+    j->ring = calloc(j->cfg.max_lines, sizeof(*j->ring));
+    j->bucket = calloc(BUCKETS, sizeof(*j->bucket));
+    j->seen = calloc(SEEN_SLOTS, sizeof(*j->seen));
+    j->held = calloc(j->cfg.hold_max, sizeof(*j->held));
+    if (j->ring == NULL || j->bucket == NULL || j->seen == NULL
+        || j->held == NULL)
+    {
+        snprintf(err, RD_ERRLEN, "out of memory for the error.log window "
+                 "(%u lines)", j->cfg.max_lines);
+        rd_errjoin_destroy(j);
+        return NULL;
+    }
+    if (cfg->offset_known) {
+        j->st.offset = cfg->offset;
+        j->st.offset_from = "option";
+    } else {
+        j->calibrating = true;
+        j->st.offset = cfg->host_offset;
+        j->st.offset_from = "host";
+    }
+    return j;
+}
+
+
+const struct rd_errjoin_stats *
+rd_errjoin_stats(const struct rd_errjoin *j)
+{
+    return &j->st;
+}
+
+
+void
+rd_errjoin_offset_str(int64_t off, char buf[8])
+{
+    int64_t  a;
+
+    a = absd(off);
+    snprintf(buf, 8, "%c%02d%02d", off < 0 ? '-' : '+',
+             (int) (a / 3600 % 100), (int) (a / 60 % 60));
+}
+
+
+void
+rd_errjoin_destroy(struct rd_errjoin *j)
+{
+    uint32_t  i;
+
+    if (j == NULL) {
+        return;
+    }
+    for (i = 0; i < j->nheld; i++) {
+        free(j->held[i].rendered);
+    }
+    free(j->held);
+    free(j->seen);
+    free(j->bucket);
+    free(j->ring);
+    free(j);
+}
