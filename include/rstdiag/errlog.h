@@ -1,0 +1,69 @@
+/*
+ * errlog: nginx's error.log read as records (issue 14), streamed from one
+ * or more files, plain or gzip-compressed (zlib reads both), in time
+ * order: rotated files (error.log.2.gz, error.log.1, error.log) are sorted
+ * by their first record.  A record is a line that starts with nginx's
+ * "YYYY/MM/DD HH:MM:SS [level] " and the lines after it that do not (a
+ * FastCGI stderr with newlines); lines that belong to no record are
+ * counted, the first few named with file and line, never fatal.
+ */
+#ifndef RD_ERRLOG_H
+#define RD_ERRLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rstdiag/common.h"
+#include "rstdiag/errjoin.h"
+
+#define RD_ERRLOG_RECORD_MAX    16384   /* bytes of one record kept */
+#define RD_ERRLOG_MAX_FILES     64
+
+struct rd_errlog_stats {
+    uint64_t        lines;          /* physical lines read */
+    uint64_t        records;
+    uint64_t        unparsed;       /* lines in no record */
+    uint64_t        cut;            /* records longer than the bound */
+    uint64_t        truncated_files;    /* a gzip stream cut short */
+};
+
+struct rd_errlog;
+
+/* Opens every file (a clear error naming the first that cannot be
+ * read) and orders them by their first record's time. */
+struct rd_errlog *rd_errlog_open(const char *const *paths, size_t n,
+    char err[RD_ERRLEN]);
+
+/* The next record: 1, 0 at the end of the last file, -1 on a read error
+ * (err names the file).  A file cut short ends with a warning on
+ * stderr and the next file follows. */
+int rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
+    char err[RD_ERRLEN]);
+
+/* From the first record of the first file again. */
+int rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN]);
+
+const struct rd_errlog_stats *rd_errlog_stats(const struct rd_errlog *lg);
+
+void rd_errlog_close(struct rd_errlog *lg);
+
+/*
+ * One record's text (a line, or lines joined by '\n'), n bytes: 0 and
+ * *out filled, -1 when it does not start as nginx's lines do.  Pure and
+ * bounded: the fuzzer's entry.
+ */
+int rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out);
+
+/*
+ * --error-log-tz: "+0800", "-03:30", "UTC", "Z" or a zone name (as TZ
+ * takes it, e.g. "Asia/Shanghai").  *off = local - UTC in seconds, for
+ * a zone name at the UTC time at (its offset that day).  -1 with err.
+ */
+int rd_errlog_parse_tz(const char *s, int64_t at, int64_t *off,
+    char err[RD_ERRLEN]);
+
+/* This host's offset at UTC time at. */
+int64_t rd_errlog_host_offset(int64_t at);
+
+#endif /* RD_ERRLOG_H */

@@ -1,0 +1,686 @@
+/*
+ * errlog: nginx's error.log into records.  zlib's gz* functions read
+ * plain and gzip'd files alike (Debian's zlib1g), so rotated logs need no
+ * second path.  A record's text is assembled in a fixed buffer; the parse
+ * works on (pointer, length) only and never reads past it.
+ *
+ * The line format (ngx_log_error_core, ngx_http_log_error):
+ *   2026/12/07 09:55:18 [error] 20425#20425: *1 MESSAGE, client: ADDR,
+ *   server: NAME, request: "LINE", upstream: "URL", host: "HOST",
+ *   referrer: "URL"
+ * the context after MESSAGE only where nginx has a request.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zlib.h>
+
+#include "rstdiag/errlog.h"
+
+#define UNPARSED_SHOWN  5           /* lines named on stderr, then counted */
+#define LINE_BUF        (RD_ERRLOG_RECORD_MAX + 2)
+
+struct lfile {
+    const char     *path;
+    int64_t         first;          /* first record's local time */
+};
+
+struct rd_errlog {
+    struct lfile            files[RD_ERRLOG_MAX_FILES];
+    size_t                  nfiles, cur;
+    gzFile                  gz;
+    uint64_t                lineno;     /* of the line in buf */
+    char                    line[LINE_BUF];
+    size_t                  line_len;
+    bool                    have_line;  /* a record start waits in line */
+    char                    rec[RD_ERRLOG_RECORD_MAX];
+    size_t                  rec_len;
+    uint64_t                rec_lineno;
+    struct rd_errlog_stats  st;
+    bool                    quiet;      /* the ordering pass */
+    bool                    file_cut;   /* this file ended in a cut */
+};
+
+
+/* ---- parsing ------------------------------------------------------------ */
+
+static bool
+digits(const char *p, size_t n, int *out)
+{
+    size_t  i;
+    int     v;
+
+    v = 0;
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+    int64_t   era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+
+/* "YYYY/MM/DD HH:MM:SS" at p (19 bytes). */
+static bool
+parse_time(const char *p, size_t n, int64_t *out)
+{
+    int  y, mo, d, h, mi, s;
+
+    if (n < 19 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':'
+        || p[16] != ':' || !digits(p, 4, &y) || !digits(p + 5, 2, &mo)
+        || !digits(p + 8, 2, &d) || !digits(p + 11, 2, &h)
+        || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &s) || mo < 1
+        || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    {
+        return false;
+    }
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    return true;
+}
+
+
+/* A record starts here: the time and " [". */
+static bool
+record_start(const char *p, size_t n)
+{
+    int64_t  t;
+
+    return n >= 21 && parse_time(p, n, &t) && p[19] == ' ' && p[20] == '[';
+}
+
+
+static const char *
+find(const char *p, size_t n, const char *s)
+{
+    size_t  k, i;
+
+    k = strlen(s);
+    if (k == 0 || n < k) {
+        return NULL;
+    }
+    for (i = 0; i + k <= n; i++) {
+        if (p[i] == s[0] && memcmp(p + i, s, k) == 0) {
+            return p + i;
+        }
+    }
+    return NULL;
+}
+
+
+/* The last occurrence of s in p[0..n). */
+static const char *
+find_last(const char *p, size_t n, const char *s)
+{
+    const char  *r, *q;
+
+    r = NULL;
+    while ((q = find(p, n, s)) != NULL) {
+        r = q;
+        n -= (size_t) (q + 1 - p);
+        p = q + 1;
+    }
+    return r;
+}
+
+
+static void
+copy(char *dst, size_t size, const char *p, size_t n)
+{
+    if (n >= size) {
+        n = size - 1;
+    }
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+}
+
+
+static bool
+parse_addr(const char *p, size_t n, uint8_t *af, uint8_t addr[16])
+{
+    char  buf[64];
+
+    if (n == 0 || n >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    memset(addr, 0, 16);
+    if (inet_pton(AF_INET, buf, addr) == 1) {
+        *af = 4;
+        return true;
+    }
+    if (inet_pton(AF_INET6, buf, addr) == 1) {
+        *af = 6;
+        return true;
+    }
+    return false;
+}
+
+
+/* "scheme://host:port/path"; a unix socket or a name sets has_upstream
+ * with up_af 0. */
+static void
+parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
+{
+    const char  *h, *e, *c;
+    int          port;
+
+    l->has_upstream = true;
+    l->up_af = 0;
+    h = find(p, n, "://");
+    if (h == NULL) {
+        return;
+    }
+    h += 3;
+    e = p + n;
+    if (e - h >= 5 && memcmp(h, "unix:", 5) == 0) {
+        return;
+    }
+    if (h < e && *h == '[') {
+        c = memchr(h, ']', (size_t) (e - h));
+        if (c == NULL || c + 1 >= e || c[1] != ':'
+            || !parse_addr(h + 1, (size_t) (c - h - 1), &l->up_af,
+                           l->up_addr))
+        {
+            l->up_af = 0;
+            return;
+        }
+        c++;
+    } else {
+        c = memchr(h, ':', (size_t) (e - h));
+        if (c == NULL || !parse_addr(h, (size_t) (c - h), &l->up_af,
+                                     l->up_addr))
+        {
+            l->up_af = 0;
+            return;
+        }
+    }
+    /* c at ':' */
+    h = c + 1;
+    for (c = h; c < e && *c >= '0' && *c <= '9' && c - h < 5; c++) {
+    }
+    if (c == h || !digits(h, (size_t) (c - h), &port) || port > 65535) {
+        l->up_af = 0;
+        return;
+    }
+    l->up_port = (uint16_t) port;
+}
+
+
+/* The value of "key: " in the context ctx[0..n): up to the next known
+ * key or the end; quotes stripped. */
+static bool
+context_value(const char *ctx, size_t n, const char *key, const char **v,
+    size_t *vlen)
+{
+    static const char *const  keys[] = {
+        ", client: ", ", server: ", ", request: ", ", subrequest: ",
+        ", upstream: ", ", host: ", ", referrer: ", NULL
+    };
+    const char  *k, *end, *q;
+    size_t       i;
+
+    k = find(ctx, n, key);
+    if (k == NULL) {
+        return false;
+    }
+    k += strlen(key);
+    end = ctx + n;
+    for (i = 0; keys[i] != NULL; i++) {
+        q = find(k, (size_t) (ctx + n - k), keys[i]);
+        if (q != NULL && q < end) {
+            end = q;
+        }
+    }
+    if (end - k >= 2 && *k == '"' && end[-1] == '"') {
+        k++;
+        end--;
+    }
+    *v = k;
+    *vlen = (size_t) (end - k);
+    return true;
+}
+
+
+int
+rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
+{
+    static const char *const  levels[RD_ERRJOIN_NLEVELS] = {
+        "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"
+    };
+    const char  *q, *e, *ctx, *v, *sp, *t, *t2;
+    size_t       i, k, vlen;
+
+    memset(out, 0, sizeof(*out));
+    e = p + n;
+    if (!record_start(p, n) || !parse_time(p, n, &out->local)) {
+        return -1;
+    }
+    q = p + 21;
+    for (i = 0; i < RD_ERRJOIN_NLEVELS; i++) {
+        k = strlen(levels[i]);
+        if ((size_t) (e - q) > k && memcmp(q, levels[i], k) == 0
+            && q[k] == ']')
+        {
+            break;
+        }
+    }
+    if (i == RD_ERRJOIN_NLEVELS) {
+        return -1;
+    }
+    out->level = (uint8_t) i;
+    q += strlen(levels[i]) + 1;
+    /* " PID#TID: " */
+    if (e - q < 2 || *q != ' ') {
+        return -1;
+    }
+    q++;
+    for (k = 0; q + k < e && q[k] >= '0' && q[k] <= '9'; k++) {
+    }
+    if (k == 0 || q + k >= e || q[k] != '#') {
+        return -1;
+    }
+    q += k + 1;
+    for (k = 0; q + k < e && q[k] >= '0' && q[k] <= '9'; k++) {
+    }
+    if (k == 0 || e - (q + k) < 1 || q[k] != ':') {
+        return -1;
+    }
+    q += k + 1;
+    if (q < e && *q == ' ') {
+        q++;
+    }
+    /* "*N " */
+    if (q < e && *q == '*') {
+        for (k = 1; q + k < e && q[k] >= '0' && q[k] <= '9' && k < 20; k++) {
+            out->conn_no = out->conn_no * 10 + (uint64_t) (q[k] - '0');
+        }
+        if (k > 1 && q + k < e && q[k] == ' ') {
+            q += k + 1;
+        } else {
+            out->conn_no = 0;
+        }
+    }
+    /* the context nginx appends, last */
+    ctx = find_last(q, (size_t) (e - q), ", client: ");
+    if (ctx == NULL) {
+        copy(out->message, sizeof(out->message), q, (size_t) (e - q));
+        return 0;
+    }
+    copy(out->message, sizeof(out->message), q, (size_t) (ctx - q));
+    vlen = 0;
+    if (context_value(ctx, (size_t) (e - ctx), ", client: ", &v, &vlen)) {
+        out->has_client = parse_addr(v, vlen, &out->cl_af, out->cl_addr);
+    }
+    /* "METHOD TARGET VERSION" */
+    if (context_value(ctx, (size_t) (e - ctx), ", request: ", &v, &vlen)) {
+        sp = memchr(v, ' ', vlen);
+        if (sp != NULL) {
+            copy(out->method, sizeof(out->method), v, (size_t) (sp - v));
+            t = sp + 1;
+            t2 = memchr(t, ' ', (size_t) (v + vlen - t));
+            copy(out->target, sizeof(out->target), t,
+                 (size_t) ((t2 != NULL ? t2 : v + vlen) - t));
+        }
+    }
+    if (context_value(ctx, (size_t) (e - ctx), ", upstream: ", &v, &vlen)) {
+        parse_upstream(v, vlen, out);
+    }
+    return 0;
+}
+
+
+/* ---- files -------------------------------------------------------------- */
+
+/* One physical line into lg->line (without the newline); 0 at EOF, -1 on
+ * a cut or a read error (a warning; the file ends there). */
+static int
+read_line(struct rd_errlog *lg, const char *path)
+{
+    size_t  n;
+    int     c, errnum;
+
+    if (lg->file_cut) {
+        return 0;
+    }
+    n = 0;
+    for (;;) {
+        c = gzgetc(lg->gz);
+        if (c == -1) {
+            break;
+        }
+        if (c == '\n') {
+            break;
+        }
+        if (n < RD_ERRLOG_RECORD_MAX) {
+            lg->line[n] = (char) c;
+        }
+        n++;
+    }
+    if (c == -1) {
+        (void) gzerror(lg->gz, &errnum);
+        if (errnum != Z_OK && errnum != Z_STREAM_END) {
+            lg->st.truncated_files++;
+            lg->file_cut = true;
+            if (!lg->quiet) {
+                fprintf(stderr, "rstdiag: warning: %s: %s after line "
+                        "%llu; read up to there\n", path,
+                        errnum == Z_BUF_ERROR ? "compressed data cut short"
+                                              : gzerror(lg->gz, &errnum),
+                        (unsigned long long) lg->lineno);
+            }
+            return -1;
+        }
+        if (n == 0) {
+            return 0;
+        }
+    }
+    lg->lineno++;
+    lg->st.lines++;
+    if (n > RD_ERRLOG_RECORD_MAX) {
+        lg->st.cut++;
+        n = RD_ERRLOG_RECORD_MAX;
+    }
+    lg->line_len = n;
+    return 1;
+}
+
+
+static int
+open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
+{
+    if (lg->gz != NULL) {
+        gzclose(lg->gz);
+        lg->gz = NULL;
+    }
+    lg->gz = gzopen(lg->files[i].path, "rb");
+    if (lg->gz == NULL) {
+        snprintf(err, RD_ERRLEN, "%s: cannot open: %s", lg->files[i].path,
+                 strerror(errno));
+        return -1;
+    }
+    gzbuffer(lg->gz, 128 * 1024);
+    lg->lineno = 0;
+    lg->have_line = false;
+    lg->file_cut = false;
+    return 0;
+}
+
+
+static void
+unparsed(struct rd_errlog *lg, const char *path)
+{
+    lg->st.unparsed++;
+    if (!lg->quiet && lg->st.unparsed <= UNPARSED_SHOWN) {
+        fprintf(stderr, "rstdiag: warning: %s:%llu: not an nginx error.log "
+                "line%s\n", path, (unsigned long long) lg->lineno,
+                lg->st.unparsed == UNPARSED_SHOWN ? " (further ones only "
+                "counted)" : "");
+    }
+}
+
+
+int
+rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
+    char err[RD_ERRLEN])
+{
+    const char  *path;
+    int          rc;
+
+    while (lg->cur < lg->nfiles) {
+        path = lg->files[lg->cur].path;
+        if (lg->gz == NULL && open_file(lg, lg->cur, err) != 0) {
+            return -1;
+        }
+        /* a record: its first line, then the lines that continue it */
+        lg->rec_len = 0;
+        for (;;) {
+            if (!lg->have_line) {
+                rc = read_line(lg, path);
+                if (rc <= 0) {
+                    break;
+                }
+                if (!record_start(lg->line, lg->line_len)) {
+                    if (lg->rec_len == 0) {
+                        unparsed(lg, path);
+                        continue;
+                    }
+                    if (lg->rec_len + 1 + lg->line_len
+                        <= sizeof(lg->rec))
+                    {
+                        lg->rec[lg->rec_len++] = '\n';
+                        memcpy(lg->rec + lg->rec_len, lg->line,
+                               lg->line_len);
+                        lg->rec_len += lg->line_len;
+                    } else {
+                        lg->st.cut++;
+                    }
+                    continue;
+                }
+                lg->have_line = true;
+            }
+            if (lg->rec_len != 0) {
+                break;              /* the next record waits in line */
+            }
+            memcpy(lg->rec, lg->line, lg->line_len);
+            lg->rec_len = lg->line_len;
+            lg->rec_lineno = lg->lineno;
+            lg->have_line = false;
+        }
+        if (lg->rec_len != 0) {
+            if (rd_errlog_parse(lg->rec, lg->rec_len, out) != 0) {
+                unparsed(lg, path);
+                continue;
+            }
+            out->file = path;
+            out->lineno = lg->rec_lineno;
+            lg->st.records++;
+            return 1;
+        }
+        /* this file is done */
+        gzclose(lg->gz);
+        lg->gz = NULL;
+        lg->cur++;
+    }
+    return 0;
+}
+
+
+int
+rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN])
+{
+    (void) err;
+    if (lg->gz != NULL) {
+        gzclose(lg->gz);
+        lg->gz = NULL;
+    }
+    lg->cur = 0;
+    lg->have_line = false;
+    memset(&lg->st, 0, sizeof(lg->st));
+    return 0;
+}
+
+
+static int
+by_first(const void *a, const void *b)
+{
+    const struct lfile  *x = a, *y = b;
+
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+
+/* The local time of path's first record, INT64_MAX for none. */
+static int
+first_time(const char *path, int64_t *first, char err[RD_ERRLEN])
+{
+    struct rd_errlog        *one;
+    struct rd_errjoin_line   l;
+    int                      rc;
+
+    one = calloc(1, sizeof(*one));
+    if (one == NULL) {
+        snprintf(err, RD_ERRLEN, "out of memory");
+        return -1;
+    }
+    one->files[0].path = path;
+    one->nfiles = 1;
+    one->quiet = true;
+    rc = rd_errlog_next(one, &l, err);
+    *first = rc == 1 ? l.local : INT64_MAX;
+    rd_errlog_close(one);
+    return rc < 0 ? -1 : 0;
+}
+
+
+struct rd_errlog *
+rd_errlog_open(const char *const *paths, size_t n, char err[RD_ERRLEN])
+{
+    struct rd_errlog  *lg;
+    size_t             i;
+
+    if (n > RD_ERRLOG_MAX_FILES) {
+        snprintf(err, RD_ERRLEN, "--error-log: at most %d files",
+                 RD_ERRLOG_MAX_FILES);
+        return NULL;
+    }
+    lg = calloc(1, sizeof(*lg));
+    if (lg == NULL) {
+        snprintf(err, RD_ERRLEN, "out of memory");
+        return NULL;
+    }
+    /* rotated files in the order of their first records */
+    for (i = 0; i < n; i++) {
+        lg->files[i].path = paths[i];
+        if (first_time(paths[i], &lg->files[i].first, err) != 0) {
+            rd_errlog_close(lg);
+            return NULL;
+        }
+    }
+    qsort(lg->files, n, sizeof(lg->files[0]), by_first);
+    lg->nfiles = n;
+    return lg;
+}
+
+
+const struct rd_errlog_stats *
+rd_errlog_stats(const struct rd_errlog *lg)
+{
+    return &lg->st;
+}
+
+
+void
+rd_errlog_close(struct rd_errlog *lg)
+{
+    if (lg == NULL) {
+        return;
+    }
+    if (lg->gz != NULL) {
+        gzclose(lg->gz);
+    }
+    free(lg);
+}
+
+
+/* ---- time zones ---------------------------------------------------------- */
+
+int64_t
+rd_errlog_host_offset(int64_t at)
+{
+    struct tm  tm;
+    time_t     t = (time_t) at;
+
+    if (localtime_r(&t, &tm) == NULL) {
+        return 0;
+    }
+    return (int64_t) tm.tm_gmtoff;
+}
+
+
+int
+rd_errlog_parse_tz(const char *s, int64_t at, int64_t *off,
+    char err[RD_ERRLEN])
+{
+    char        *old, *saved;
+    int          h, m, sign;
+    size_t       n;
+
+    n = strlen(s);
+    if (strcmp(s, "UTC") == 0 || strcmp(s, "Z") == 0 || strcmp(s, "GMT") == 0
+        || strcmp(s, "utc") == 0)
+    {
+        *off = 0;
+        return 0;
+    }
+    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+        sign = s[0] == '-' ? -1 : 1;
+        if ((n == 5 && digits(s + 1, 2, &h) && digits(s + 3, 2, &m))
+            || (n == 6 && s[3] == ':' && digits(s + 1, 2, &h)
+                && digits(s + 4, 2, &m))
+            || (n == 3 && digits(s + 1, 2, &h) && (m = 0) == 0))
+        {
+            if (h <= 14 && m < 60) {
+                *off = sign * (h * 3600 + m * 60);
+                return 0;
+            }
+        }
+        snprintf(err, RD_ERRLEN, "--error-log-tz: '%s' is not +HHMM, "
+                 "+HH:MM, UTC or a zone name", s);
+        return -1;
+    }
+    /* a zone name: the C library knows the rules (tzdata); TZ is set for
+     * the one conversion and put back, before any thread exists */
+    if (n == 0 || n > 64 || strchr(s, ' ') != NULL) {
+        snprintf(err, RD_ERRLEN, "--error-log-tz: '%s' is not +HHMM, "
+                 "+HH:MM, UTC or a zone name", s);
+        return -1;
+    }
+    {
+        char  path[128];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", s);
+        f = s[0] == '/' || strstr(s, "..") != NULL ? NULL : fopen(path, "rb");
+        if (f == NULL) {
+            snprintf(err, RD_ERRLEN, "--error-log-tz: no time zone '%s' "
+                     "(in /usr/share/zoneinfo)", s);
+            return -1;
+        }
+        fclose(f);
+    }
+    old = getenv("TZ");
+    saved = old != NULL ? strdup(old) : NULL;
+    setenv("TZ", s, 1);
+    tzset();
+    *off = rd_errlog_host_offset(at);
+    if (saved != NULL) {
+        setenv("TZ", saved, 1);
+        free(saved);
+    } else {
+        unsetenv("TZ");
+    }
+    tzset();
+    return 0;
+}
