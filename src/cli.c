@@ -25,7 +25,11 @@ enum {
     OPT_NO_PROGRESS,
     OPT_PROGRESS,
     OPT_VERSION,
-    OPT_LIST_VERDICTS
+    OPT_LIST_VERDICTS,
+    OPT_ERROR_LOG,
+    OPT_ERROR_LOG_TZ,
+    OPT_ERROR_LOG_WINDOW,
+    OPT_ERROR_LOG_MAX_LINES
 };
 
 static const struct option  long_opts[] = {
@@ -46,6 +50,11 @@ static const struct option  long_opts[] = {
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
     { "list-verdicts", no_argument, NULL, OPT_LIST_VERDICTS },
+    { "error-log", required_argument, NULL, OPT_ERROR_LOG },
+    { "error-log-tz", required_argument, NULL, OPT_ERROR_LOG_TZ },
+    { "error-log-window", required_argument, NULL, OPT_ERROR_LOG_WINDOW },
+    { "error-log-max-lines", required_argument, NULL,
+      OPT_ERROR_LOG_MAX_LINES },
     { NULL, 0, NULL, 0 }
 };
 
@@ -85,6 +94,15 @@ rd_cli_usage(FILE *f)
 "  --nginx-conf FILE  nginx's configuration as 'nginx -T' prints it ('-' =\n"
 "                     stdin): its listen, upstream and proxy_pass\n"
 "                     addresses declare nginx and its upstreams\n"
+"  --error-log FILE   nginx's error.log (repeatable: rotated files, plain\n"
+"                     or .gz, in any order): each line joined with the\n"
+"                     connection that caused it (-r only for now)\n"
+"  --error-log-tz TZ  the log's local time: +0800, -03:30, UTC or a zone\n"
+"                     name (default: the offset most lines fit)\n"
+"  --error-log-window S  a line waits S seconds of capture time for its\n"
+"                     connection (default 30)\n"
+"  --error-log-max-lines N  at most N lines wait (default 16384, about\n"
+"                     500 bytes each); older ones are reported unmatched\n"
 "  --max-header-bytes N  HTTP header block size before the message is\n"
 "                     marked header_overflow (default 65536)\n"
 "  --progress         show progress on stderr (default: on a terminal)\n"
@@ -238,6 +256,31 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
         case OPT_NGINX_CONF:
             o->nginx_conf = optarg;
             break;
+        case OPT_ERROR_LOG:
+            if (o->nerror_log == RD_ERRLOG_MAX_FILES) {
+                snprintf(err, RD_ERRLEN, "--error-log: at most %d files",
+                         RD_ERRLOG_MAX_FILES);
+                return RD_CLI_ERROR;
+            }
+            o->error_log[o->nerror_log++] = optarg;
+            break;
+        case OPT_ERROR_LOG_TZ:
+            o->error_log_tz = optarg;
+            break;
+        case OPT_ERROR_LOG_WINDOW:
+            if (!parse_num(optarg, 1, 86400, &v, "--error-log-window", err)) {
+                return RD_CLI_ERROR;
+            }
+            o->report.errjoin.window_s = (uint32_t) v;
+            break;
+        case OPT_ERROR_LOG_MAX_LINES:
+            if (!parse_num(optarg, 16, 1u << 22, &v, "--error-log-max-lines",
+                           err))
+            {
+                return RD_CLI_ERROR;
+            }
+            o->report.errjoin.max_lines = (uint32_t) v;
+            break;
         case OPT_NO_PROGRESS:
             o->progress = 0;
             break;
@@ -265,6 +308,27 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
         snprintf(err, RD_ERRLEN, "-r and -i cannot be used together");
         return RD_CLI_ERROR;
     }
+    if (o->nerror_log > 0 && o->iface != NULL) {
+        snprintf(err, RD_ERRLEN, "--error-log: not yet with -i (following "
+                 "a growing log is to come); capture with tcpdump -w and "
+                 "use -r");
+        return RD_CLI_ERROR;
+    }
+    if ((o->error_log_tz != NULL || o->report.errjoin.window_s != 0
+         || o->report.errjoin.max_lines != 0) && o->nerror_log == 0)
+    {
+        snprintf(err, RD_ERRLEN, "--error-log-tz, --error-log-window and "
+                 "--error-log-max-lines need --error-log");
+        return RD_CLI_ERROR;
+    }
+    if (o->report.errjoin.window_s == 0) {
+        o->report.errjoin.window_s = 30;
+    }
+    if (o->report.errjoin.max_lines == 0) {
+        o->report.errjoin.max_lines = 16384;
+    }
+    o->report.errjoin.hold_max = 256;
+    o->report.errjoin.hold_bytes = 8u << 20;
 
     if (o->nginx_conf != NULL && strcmp(o->nginx_conf, "-") == 0) {
         for (i = 0; i < (int) o->nfiles; i++) {

@@ -36,6 +36,9 @@ struct rd_opts {
     const char             *nginx_conf;     /* --nginx-conf, "-" stdin */
     const char             *fastcgi[RD_CLI_MAX_FILES];    /* --fastcgi */
     size_t                  nfastcgi;
+    const char             *error_log[RD_ERRLOG_MAX_FILES]; /* --error-log */
+    size_t                  nerror_log;
+    const char             *error_log_tz;   /* --error-log-tz */
     int                     progress;       /* -1 auto, 0 off, 1 on */
     struct rd_report_cfg    report;
     struct rd_pipeline_cfg  pipeline;

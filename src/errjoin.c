@@ -85,6 +85,9 @@ struct rd_errjoin {
 
     /* the capture's span at finish, s; 0 unknown */
     int64_t                     cap_first, cap_last;
+
+    char                        err[RD_ERRLEN];     /* the first read error:
+                                                     * the log ends there */
 };
 
 
@@ -298,9 +301,12 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
     }
     memset(&j->peek, 0, sizeof(j->peek));
     rc = j->src.next(j->src.arg, &j->peek.l, err);
+    if (rc < 0 && j->err[0] == '\0') {
+        snprintf(j->err, sizeof(j->err), "%s", err);
+    }
     if (rc <= 0) {
         j->eof = true;
-        return rc;
+        return 0;
     }
     j->peek.utc = j->peek.l.local - j->st.offset;
     j->peek.key = line_key(&j->peek.l);
@@ -375,7 +381,7 @@ says(const struct pend *p, const char *msg)
 {
     size_t  n;
 
-    if (msg == NULL) {
+    if (msg == NULL || msg[0] == '\0') {
         return false;
     }
     n = strlen(msg);
@@ -475,12 +481,12 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
         add_match(r, taken_best, taken_best->conn);
         said = true;
     }
-    if (r->n > 0 && c->message != NULL && !said) {
+    if (r->n > 0 && c->message[0] != '\0' && !said) {
         r->disagrees = true;
-    } else if (r->n > 0 && c->message == NULL && c->abnormal) {
+    } else if (r->n > 0 && c->message[0] == '\0' && c->abnormal) {
         r->disagrees = true;
     }
-    if (r->n == 0 && c->abnormal && c->message != NULL && c->level != NULL
+    if (r->n == 0 && c->abnormal && c->message[0] != '\0' && c->level != NULL
         && j->have_first && sec_floor(c->ts_start) >= j->log_first - 1)
     {
         r->unlogged_level = c->level;
@@ -563,8 +569,8 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
             }
         }
     }
-    if (rc < 0) {
-        return -1;
+    if (rc < 0 && j->err[0] == '\0') {
+        snprintf(j->err, sizeof(j->err), "%s", err);
     }
     best = -1;
     for (k = 0; k < OFF_N; k++) {
@@ -600,17 +606,17 @@ calibrate(struct rd_errjoin *j, char err[RD_ERRLEN])
     int       rc;
 
     j->calibrating = false;
-    if (vote(j, err) != 0 || j->src.rewind(j->src.arg, err) != 0) {
-        return -1;
+    (void) vote(j, err);
+    if (j->src.rewind(j->src.arg, err) != 0) {
+        if (j->err[0] == '\0') {
+            snprintf(j->err, sizeof(j->err), "%s", err);
+        }
+        j->eof = true;              /* joined with nothing, but printed */
     }
     rc = 0;
     for (i = 0; i < j->nheld; i++) {
-        if (rc == 0) {
-            rc = join_now(j, &j->held[i].c, j->held[i].rendered,
-                          j->held[i].len, err);
-        } else {
-            free(j->held[i].rendered);
-        }
+        rc |= join_now(j, &j->held[i].c, j->held[i].rendered,
+                       j->held[i].len, err);
     }
     j->nheld = 0;
     j->held_bytes = 0;
@@ -626,6 +632,11 @@ rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
 
     if (!j->calibrating) {
         return join_now(j, c, rendered, len, err);
+    }
+    if (rendered == NULL && !c->abnormal) {
+        /* nothing to print and nothing to vote with */
+        seen_add(j, conn_key(c));
+        return 0;
     }
     h = &j->held[j->nheld++];
     h->c = *c;
@@ -647,16 +658,18 @@ int
 rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
     rd_usec_t ts_last, char err[RD_ERRLEN])
 {
-    if (j->calibrating && calibrate(j, err) != 0) {
-        return -1;
+    if (j->calibrating) {
+        (void) calibrate(j, err);
     }
     j->cap_first = ts_first != 0 ? sec_floor(ts_first) : 0;
     j->cap_last = ts_last != 0 ? sec_floor(ts_last) : 0;
-    if (advance(j, INT64_MAX, err) != 0) {
-        return -1;
-    }
+    (void) advance(j, INT64_MAX, err);
     while (j->head < j->tail) {
         drop_oldest(j, false);
+    }
+    if (j->err[0] != '\0') {
+        snprintf(err, RD_ERRLEN, "%s", j->err);
+        return -1;
     }
     return 0;
 }

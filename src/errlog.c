@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <zlib.h>
@@ -537,8 +538,13 @@ first_time(const char *path, int64_t *first, char err[RD_ERRLEN])
 {
     struct rd_errlog        *one;
     struct rd_errjoin_line   l;
+    struct stat              sb;
     int                      rc;
 
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(err, RD_ERRLEN, "%s: is a directory", path);
+        return -1;
+    }
     one = calloc(1, sizeof(*one));
     if (one == NULL) {
         snprintf(err, RD_ERRLEN, "out of memory");

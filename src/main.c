@@ -18,6 +18,7 @@
 #include "live.h"
 #include "rd_config.h"
 #include "rstdiag/capture.h"
+#include "rstdiag/errlog.h"
 #include "rstdiag/nginxconf.h"
 #include "rstdiag/pipeline.h"
 #include "rstdiag/report.h"
@@ -371,7 +372,10 @@ run_offline(struct run *run)
     tot.ninputs = n;
     tot.nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
     tot.legs = rd_pipeline_legs(run->pl);
-    rd_report_summary(run->rep, &tot);
+    if (rd_report_summary(run->rep, &tot, err) != 0) {
+        fprintf(stderr, "rstdiag: warning: %s; the error.log was joined up "
+                "to there\n", err);
+    }
     free(rin);
     rd_offline_close(off);
 
@@ -442,7 +446,9 @@ run_live(struct run *run)
     tot.legs = rd_pipeline_legs(run->pl);
     tot.live = true;
     tot.pcap_drops = res.drops;
-    rd_report_summary(run->rep, &tot);
+    if (rd_report_summary(run->rep, &tot, err) != 0) {
+        fprintf(stderr, "rstdiag: warning: %s\n", err);
+    }
     pcap_close(p);
     return rd_report_findings(run->rep) > 0 ? RD_EXIT_FINDINGS : RD_EXIT_OK;
 }
@@ -491,9 +497,26 @@ main(int argc, char **argv)
         }
         o.report.nginx_conf = nc;
     }
+    if (o.nerror_log > 0) {
+        o.report.error_log = rd_errlog_open(o.error_log, o.nerror_log, err);
+        o.report.errjoin.host_offset = rd_errlog_host_offset(time(NULL));
+        if (o.report.error_log == NULL
+            || (o.error_log_tz != NULL
+                && rd_errlog_parse_tz(o.error_log_tz, time(NULL),
+                                      &o.report.errjoin.offset, err) != 0))
+        {
+            fprintf(stderr, "rstdiag: %s\n", err);
+            rd_errlog_close(o.report.error_log);
+            rd_nginxconf_destroy(nc);
+            rd_cli_free(&o);
+            return RD_EXIT_ERROR;
+        }
+        o.report.errjoin.offset_known = o.error_log_tz != NULL;
+    }
     run.rep = rd_report_create(stdout, &o.report, err);
     if (run.rep == NULL) {
         fprintf(stderr, "rstdiag: %s\n", err);
+        rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
@@ -509,6 +532,7 @@ main(int argc, char **argv)
     if (run.pl == NULL) {
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_report_destroy(run.rep);
+        rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
@@ -521,6 +545,7 @@ main(int argc, char **argv)
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_pipeline_destroy(run.pl);
         rd_report_destroy(run.rep);
+        rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
@@ -534,6 +559,7 @@ main(int argc, char **argv)
     }
     rd_pipeline_destroy(run.pl);
     rd_report_destroy(run.rep);
+    rd_errlog_close(o.report.error_log);
     rd_nginxconf_destroy(nc);
     rd_cli_free(&o);
     return rc;

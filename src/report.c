@@ -19,7 +19,29 @@ struct rd_report {
     const struct rd_legs   *legs;       /* for the nginx version */
     uint64_t                printed;
     uint64_t                findings;
+    struct rd_errjoin      *ej;         /* --error-log */
+    char                    ej_err[RD_ERRLEN];  /* its read error */
 };
+
+
+static void ej_conn(void *arg, uint64_t id, char *rendered, size_t len,
+    const struct rd_errjoin_result *res);
+static void ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc,
+    int reason);
+
+
+static int
+ej_next(void *arg, struct rd_errjoin_line *out, char err[RD_ERRLEN])
+{
+    return rd_errlog_next(arg, out, err);
+}
+
+
+static int
+ej_rewind(void *arg, char err[RD_ERRLEN])
+{
+    return rd_errlog_rewind(arg, err);
+}
 
 
 struct rd_report *
@@ -43,6 +65,17 @@ rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
             return NULL;
         }
     }
+    if (cfg->error_log != NULL) {
+        struct rd_errjoin_source  src = { ej_next, ej_rewind,
+                                          cfg->error_log };
+        struct rd_errjoin_sink    sink = { ej_conn, ej_line, r };
+
+        r->ej = rd_errjoin_create(&cfg->errjoin, &src, &sink, err);
+        if (r->ej == NULL) {
+            rd_report_destroy(r);
+            return NULL;
+        }
+    }
     return r;
 }
 
@@ -63,6 +96,7 @@ rd_report_destroy(struct rd_report *r)
     if (r->spool != NULL) {
         fclose(r->spool);
     }
+    rd_errjoin_destroy(r->ej);
     free(r);
 }
 
@@ -950,15 +984,249 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
 }
 
 
+
+/* ---- --error-log: the join's glue --------------------------------------- */
+
+/* What the join needs of a finished connection. */
+static void
+ej_info(const struct rd_conn *c, const struct rd_verdict *v, bool abnormal,
+    struct rd_errjoin_conn *out)
+{
+    const struct rd_exchange  *e;
+    const struct rd_conn      *peer;
+    uint32_t                   i;
+
+    memset(out, 0, sizeof(*out));
+    out->id = c->id;
+    out->leg = c->leg;
+    out->af = c->af;
+    memcpy(out->client, c->ep[RD_CONN_CLIENT].addr, 16);
+    memcpy(out->server, c->ep[RD_CONN_SERVER].addr, 16);
+    out->server_port = c->ep[RD_CONN_SERVER].port;
+    out->ts_start = c->ts_start;
+    out->ts_end = c->ts_end;
+    out->close_ts = c->close_ts;
+    peer = c->leg == RD_LEG_UPSTREAM ? rd_conn_peer(c) : NULL;
+    if (peer != NULL) {
+        out->has_nginx_client = true;
+        out->nginx_client_af = peer->af;
+        memcpy(out->nginx_client, peer->ep[RD_CONN_CLIENT].addr, 16);
+    }
+    for (i = c->nex; i > rd_conn_first_kept(c); i--) {
+        e = rd_conn_exchange(c, i - 1);
+        if (e != NULL && e->has_req) {
+            snprintf(out->method, sizeof(out->method), "%.*s",
+                     (int) e->method_len, (const char *) e->method);
+            snprintf(out->target, sizeof(out->target), "%.*s",
+                     (int) e->target_len, (const char *) e->target);
+            break;
+        }
+    }
+    if (v->code != RD_V_NONE && v->message != NULL) {
+        snprintf(out->message, sizeof(out->message), "%s", v->message);
+        out->level = v->level;
+    }
+    out->abnormal = abnormal && v->code != RD_V_NONE;
+}
+
+
+static void
+conn_with_errlog(struct rd_report *r, const struct rd_conn *c,
+    const struct rd_verdict *v, const struct rd_fix_edit *fe, bool abnormal)
+{
+    struct rd_errjoin_conn  info;
+    char                   *buf;
+    size_t                  len;
+    FILE                   *m;
+
+    buf = NULL;
+    len = 0;
+    m = open_memstream(&buf, &len);
+    if (m == NULL) {
+        return;
+    }
+    if (r->cfg.json) {
+        write_conn_json(m, c, v, r->cfg.nginx_conf, fe);
+    } else {
+        write_conn_text(m, c, v, fe);
+    }
+    fclose(m);
+    ej_info(c, v, abnormal, &info);
+    /* a log that cannot be read on ends there; the summary says so */
+    (void) rd_errjoin_conn(r->ej, &info, buf, len, r->ej_err);
+}
+
+
+static void
+ej_conn(void *arg, uint64_t id, char *rendered, size_t len,
+    const struct rd_errjoin_result *res)
+{
+    struct rd_report  *r = arg;
+    FILE              *f;
+    unsigned           i;
+    size_t             skip;
+
+    (void) id;
+    if (rendered == NULL) {
+        return;
+    }
+    if (!r->cfg.json) {
+        f = r->spool;
+        /* the lines above the block they explain */
+        skip = len > 0 && rendered[0] == '\n';
+        if (skip) {
+            fputc('\n', f);
+        }
+        for (i = 0; i < res->n; i++) {
+            fprintf(f, "error.log %s:%" PRIu64 ": [%s] ", res->m[i].file,
+                    res->m[i].lineno,
+                    rd_errjoin_level_names[res->m[i].level]);
+            put_printable(f, res->m[i].message);
+            if (res->m[i].also != 0) {
+                fprintf(f, " (fits #%" PRIu64 " as well)", res->m[i].also);
+            }
+            fputc('\n', f);
+        }
+        fwrite(rendered + skip, 1, len - skip, f);
+        if (res->disagrees) {
+            fputs("    error.log disagrees with the prediction above\n", f);
+        }
+        if (res->unlogged_level != NULL) {
+            fprintf(f, "    not in error.log: %s\n", res->unlogged_why);
+        }
+        free(rendered);
+        return;
+    }
+    f = r->out;
+    /* the record less its closing "}\n", then the join's keys */
+    while (len > 0 && (rendered[len - 1] == '\n' || rendered[len - 1] == '}')) {
+        if (rendered[--len] == '}') {
+            break;
+        }
+    }
+    fwrite(rendered, 1, len, f);
+    fputs(",\"error_log\":[", f);
+    for (i = 0; i < res->n; i++) {
+        fprintf(f, "%s{\"file\":", i ? "," : "");
+        rd_json_cstr(f, res->m[i].file);
+        fprintf(f, ",\"line\":%" PRIu64 ",\"level\":\"%s\",\"message\":",
+                res->m[i].lineno, rd_errjoin_level_names[res->m[i].level]);
+        rd_json_cstr(f, res->m[i].message);
+        fputs(",\"also_fits\":", f);
+        if (res->m[i].also != 0) {
+            fprintf(f, "%" PRIu64, res->m[i].also);
+        } else {
+            fputs("null", f);
+        }
+        fputc('}', f);
+    }
+    fprintf(f, "],\"error_log_disagrees\":%s,\"error_log_unlogged\":",
+            res->disagrees ? "true" : "false");
+    if (res->unlogged_level != NULL) {
+        fputs("{\"level\":", f);
+        rd_json_cstr(f, res->unlogged_level);
+        fputs(",\"why\":", f);
+        rd_json_cstr(f, res->unlogged_why);
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs("}\n", f);
+    free(rendered);
+}
+
+
+static void
+ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
+{
+    struct rd_report  *r = arg;
+    FILE              *f;
+
+    if (!r->cfg.json) {
+        f = r->spool;
+        fprintf(f, "error.log %s:%" PRIu64 ": [%s] ", l->file, l->lineno,
+                rd_errjoin_level_names[l->level]);
+        put_printable(f, l->message);
+        fprintf(f, "\n    no connection: %s\n\n",
+                rd_errjoin_reason_names[reason]);
+        return;
+    }
+    f = r->out;
+    fputs("{\"type\":\"error_log\",\"file\":", f);
+    rd_json_cstr(f, l->file);
+    fprintf(f, ",\"line\":%" PRIu64 ",\"level\":\"%s\",\"message\":",
+            l->lineno, rd_errjoin_level_names[l->level]);
+    rd_json_cstr(f, l->message);
+    fprintf(f, ",\"ts\":%" PRId64 ",\"connection_number\":", utc);
+    if (l->conn_no != 0) {
+        fprintf(f, "%" PRIu64, l->conn_no);
+    } else {
+        fputs("null", f);
+    }
+    fprintf(f, ",\"reason\":\"%s\"}\n", rd_errjoin_reason_names[reason]);
+}
+
+
+/* The summary's "error_log" object (JSON) or lines (text). */
+static void
+ej_summary(const struct rd_report *r, FILE *f, bool json)
+{
+    const struct rd_errjoin_stats  *js;
+    const struct rd_errlog_stats   *ls;
+    char                            off[8];
+    uint64_t                        un;
+    int                             i;
+
+    js = rd_errjoin_stats(r->ej);
+    ls = rd_errlog_stats(r->cfg.error_log);
+    rd_errjoin_offset_str(js->offset, off);
+    un = 0;
+    for (i = 0; i < RD_ERRJOIN_NREASONS; i++) {
+        un += js->unmatched[i];
+    }
+    if (!json) {
+        fprintf(f, "error.log: %" PRIu64 " records (%" PRIu64 " about a "
+                "client or an upstream), %" PRIu64 " matched to a connection, "
+                "%" PRIu64 " not; %" PRIu64 " lines not nginx's; local time "
+                "%s (%s%s)\n", ls->records, js->relevant, js->matched, un,
+                ls->unparsed, off, js->offset_from,
+                strcmp(js->offset_from, "data") == 0 ? ", the offset most "
+                "lines fitted" : "");
+        return;
+    }
+    fprintf(f, ",\"error_log\":{\"records\":%" PRIu64 ",\"lines\":%" PRIu64
+            ",\"unparsed\":%" PRIu64 ",\"cut\":%" PRIu64
+            ",\"truncated_files\":%" PRIu64 ",\"relevant\":%" PRIu64
+            ",\"matched\":%" PRIu64 ",\"unmatched\":{", ls->records,
+            ls->lines, ls->unparsed, ls->cut, ls->truncated_files,
+            js->relevant, js->matched);
+    for (i = 0; i < RD_ERRJOIN_NREASONS; i++) {
+        fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "",
+                rd_errjoin_reason_names[i], js->unmatched[i]);
+    }
+    fprintf(f, "},\"offset\":\"%s\",\"offset_from\":\"%s\","
+            "\"offset_lines_fitted\":%" PRIu64 ",\"window_seconds\":%u,"
+            "\"max_lines\":%u,\"held_peak\":%" PRIu64 "}", off,
+            js->offset_from, js->offset_fits, r->cfg.errjoin.window_s,
+            r->cfg.errjoin.max_lines, js->held_peak);
+}
+
+
 void
 rd_report_conn(struct rd_report *r, const struct rd_conn *c,
     const struct rd_verdict *v)
 {
-    struct rd_fix_edit  fe;
-    bool                abnormal, has_fe;
+    struct rd_fix_edit      fe;
+    struct rd_errjoin_conn  info;
+    bool                    abnormal, has_fe;
 
     abnormal = rd_conn_abnormal(c) || v->severity >= RD_SEV_WARNING;
     if (!abnormal && !r->cfg.all && !r->cfg.verbose) {
+        if (r->ej != NULL) {
+            /* not printed, but its server counts as captured */
+            ej_info(c, v, false, &info);
+            (void) rd_errjoin_conn(r->ej, &info, NULL, 0, r->ej_err);
+        }
         return;
     }
     if (abnormal) {
@@ -968,7 +1236,9 @@ rd_report_conn(struct rd_report *r, const struct rd_conn *c,
     has_fe = rd_fix_edit(r->cfg.nginx_conf,
                          r->legs != NULL ? rd_legs_version(r->legs) : 0, c, v,
                          v->backend_idle, &fe);
-    if (r->cfg.json) {
+    if (r->ej != NULL) {
+        conn_with_errlog(r, c, v, has_fe ? &fe : NULL, abnormal);
+    } else if (r->cfg.json) {
         write_conn_json(r->out, c, v, r->cfg.nginx_conf, has_fe ? &fe : NULL);
     } else {
         write_conn_text(r->spool != NULL ? r->spool : r->out, c, v,
@@ -1451,16 +1721,50 @@ write_summary_text(FILE *f, const struct rd_report_totals *t,
 }
 
 
-void
-rd_report_summary(struct rd_report *r, const struct rd_report_totals *t)
+int
+rd_report_summary(struct rd_report *r, const struct rd_report_totals *t,
+    char err[RD_ERRLEN])
 {
     char    buf[8192];
-    size_t  n;
+    char   *sb;
+    size_t  n, sn;
+    FILE   *m;
+    int     rc;
 
-    if (r->cfg.json) {
+    rc = 0;
+    if (r->ej != NULL
+        && rd_errjoin_finish(r->ej, t->pl->ts_first, t->pl->ts_last,
+                             r->ej_err) != 0)
+    {
+        rc = -1;
+    }
+    if (rc != 0) {
+        snprintf(err, RD_ERRLEN, "%s", r->ej_err);
+    }
+    if (r->cfg.json && r->ej != NULL) {
+        sb = NULL;
+        sn = 0;
+        m = open_memstream(&sb, &sn);
+        if (m != NULL) {
+            write_summary_json(m, t, r->cfg.nginx_conf);
+            fclose(m);
+            while (sn > 0 && (sb[sn - 1] == '\n' || sb[sn - 1] == '}')) {
+                if (sb[--sn] == '}') {
+                    break;
+                }
+            }
+            fwrite(sb, 1, sn, r->out);
+            ej_summary(r, r->out, true);
+            fputs("}\n", r->out);
+            free(sb);
+        }
+    } else if (r->cfg.json) {
         write_summary_json(r->out, t, r->cfg.nginx_conf);
     } else {
         write_summary_text(r->out, t, r->findings);
+        if (r->ej != NULL) {
+            ej_summary(r, r->out, false);
+        }
         rewind(r->spool);
         while ((n = fread(buf, 1, sizeof(buf), r->spool)) > 0) {
             fwrite(buf, 1, n, r->out);
@@ -1469,4 +1773,5 @@ rd_report_summary(struct rd_report *r, const struct rd_report_totals *t)
         r->spool = NULL;
     }
     fflush(r->out);
+    return rc;
 }

@@ -55,6 +55,24 @@ expect second-file-bad 2 "not-a-capture.txt: not a pcap" -- \
 expect no-such-user 2 "no such user 'nosuchuser0'" -- \
     -Z nosuchuser0 -r "$p/crafted-eth.pcap"
 
+# --error-log: a missing file, a directory, a bad zone, live; a log that
+# is not nginx's is no error (its lines are counted and named)
+expect errlog-missing 2 "rstdiag: $tmp/nope.log: cannot open" -- \
+    --error-log "$tmp/nope.log" -r "$p/crafted-eth.pcap"
+expect errlog-dir 2 "rstdiag: $p: is a directory" -- \
+    --error-log "$p" -r "$p/crafted-eth.pcap"
+printf 'hello\n' > "$tmp/e.log"
+expect errlog-tz 2 "error-log-tz: no time zone 'Mars/Olympus'" -- \
+    --error-log "$tmp/e.log" --error-log-tz Mars/Olympus -r "$p/crafted-eth.pcap"
+expect errlog-tz-offset 2 "error-log-tz: '+2500' is not" -- \
+    --error-log "$tmp/e.log" --error-log-tz +2500 -r "$p/crafted-eth.pcap"
+expect errlog-tz-alone 2 "need --error-log" -- \
+    --error-log-tz UTC -r "$p/crafted-eth.pcap"
+expect errlog-live 2 "error-log: not yet with -i" -- \
+    --error-log "$tmp/e.log" -i lo
+expect errlog-junk 0 "e.log:1: not an nginx error.log line" -- \
+    --error-log "$tmp/e.log" -r "$p/crafted-eth.pcap"
+
 # --nginx-conf: a malformed configuration names its file and line
 printf 'http {\n  server {\n    listen 80;\n  }\n' > "$tmp/open.conf"
 expect conf-block-open 2 \

@@ -145,7 +145,9 @@ upconn(uint64_t id, uint8_t up_last, uint16_t port, int64_t at,
     c.ts_end = c.close_ts;
     snprintf(c.method, sizeof(c.method), "GET");
     snprintf(c.target, sizeof(c.target), "/");
-    c.message = msg;
+    if (msg != NULL) {
+        snprintf(c.message, sizeof(c.message), "%s", msg);
+    }
     c.level = msg != NULL ? "error" : NULL;
     c.abnormal = msg != NULL;
     return c;

@@ -75,8 +75,10 @@ struct rd_errjoin_conn {
     rd_usec_t       ts_start, ts_end, close_ts;
     char            method[16];     /* of its last request, "" none */
     char            target[RD_ERRJOIN_TARGET_LEN];
-    const char     *message;        /* the verdict's prediction, or NULL */
-    const char     *level;
+    char            message[RD_ERRJOIN_MSG_LEN];    /* the verdict's
+                                     * prediction (copied: a connection may
+                                     * be held), "" none */
+    const char     *level;          /* static */
     bool            abnormal;       /* worth a line from nginx */
 };
 
@@ -155,13 +157,14 @@ struct rd_errjoin *rd_errjoin_create(const struct rd_errjoin_cfg *cfg,
 /*
  * A finished connection; rendered (malloc'd, or NULL) is its record
  * without the join's keys, handed to sink->conn (which frees it) now or,
- * while the offset is being found, later.  -1 on a source error (err).
+ * while the offset is being found, later.  A source that fails ends
+ * the log there (rd_errjoin_finish says so); 0.
  */
 int rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     char *rendered, size_t len, char err[RD_ERRLEN]);
 
 /* The capture is over (its span, UTC): held connections and every line
- * left go out.  -1 on a source error. */
+ * left go out.  -1 with err when the log could not be read to its end. */
 int rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
     rd_usec_t ts_last, char err[RD_ERRLEN]);
 

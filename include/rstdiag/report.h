@@ -14,6 +14,8 @@
 
 #include "rstdiag/common.h"
 #include "rstdiag/conn.h"
+#include "rstdiag/errjoin.h"
+#include "rstdiag/errlog.h"
 #include "rstdiag/legs.h"
 #include "rstdiag/nginxconf.h"
 #include "rstdiag/pipeline.h"
@@ -26,6 +28,10 @@ struct rd_report_cfg {
     /* --nginx-conf, parsed, or NULL: upstream legs get "upstream_name"
      * and the summary "nginx_conf"; must outlive the report */
     const struct rd_nginxconf  *nginx_conf;
+    /* --error-log, opened, or NULL: records gain "error_log", lines that
+     * match nothing become records of their own; must outlive the report */
+    struct rd_errlog           *error_log;
+    struct rd_errjoin_cfg       errjoin;    /* with error_log */
 };
 
 /* One input as the summary lists it. */
@@ -63,8 +69,11 @@ void rd_report_set_legs(struct rd_report *r, const struct rd_legs *legs);
 void rd_report_conn(struct rd_report *r, const struct rd_conn *c,
     const struct rd_verdict *v);
 
-/* The summary (and, for text, the spooled blocks); then flush. */
-void rd_report_summary(struct rd_report *r, const struct rd_report_totals *t);
+/* The summary (and, for text, the spooled blocks); then flush.  With
+ * --error-log, the lines left are reported first; -1 with err when the
+ * log could not be read (the summary is written all the same). */
+int rd_report_summary(struct rd_report *r, const struct rd_report_totals *t,
+    char err[RD_ERRLEN]);
 
 /* Connections printed so far that were abnormal (for the exit status). */
 uint64_t rd_report_findings(const struct rd_report *r);

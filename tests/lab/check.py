@@ -36,6 +36,11 @@ offline-any.jsonl.
     a text of nginx.conf, which becomes nginx.conf:LINE; "set_re" instead
     of "set" is a regular expression for a measured value.
 
+(7) --error-log (needs RSTDIAG): every [error]/[warn]/[info] line naming
+    an upstream is joined with a connection to that upstream; also with
+    the log shifted to +05:30 and rotated (.2.gz, .1; offset from the
+    data) and with --error-log-tz +0530.
+
 (0) also holds the topology (meta.json) against the wire: the client legs
 come from client_ip, the upstream legs from nginx_source_ip, and nothing
 else was captured.
@@ -80,6 +85,7 @@ expect.json keys:
 """
 
 import json
+import subprocess
 import os
 import re
 import sys
@@ -553,6 +559,107 @@ def assert_fix_edit(res, d, expect, meta, offline):
     res.fail('(6) %s: fix_edit %s, expected %s' % (want['leg'], got, wanted))
 
 
+UPSTREAM_RE = re.compile(r', upstream: "[a-z]+://(\[[^\]]+\]|[^:/"]+):(\d+)')
+
+
+def run_rstdiag(args):
+    """rstdiag's JSON lines for args (RSTDIAG from the runner)."""
+    out = subprocess.run([os.environ['RSTDIAG']] + args + ['--json', '--all'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=60)
+    if out.returncode not in (0, 1):
+        return None, out.stderr.decode(errors='replace')
+    return [json.loads(l) for l in out.stdout.decode().splitlines()
+            if l.strip()], None
+
+
+def errlog_matches(objs):
+    """{message-and-upstream: server of the connection it was joined to}."""
+    got = {}
+    for o in objs:
+        if o.get('type') != 'connection':
+            continue
+        for m in o.get('error_log') or []:
+            got.setdefault((m['level'], m['message']), []).append(
+                (o.get('server'), m.get('line')))
+    return got
+
+
+def shift_log(src, dst_old, dst_new, secs):
+    """The lines of src shifted by secs, the first half gzip'd (dst_old,
+    as logrotate's .2.gz), the rest plain (dst_new)."""
+    import datetime
+    import gzip
+    lines = read_lines(src)
+    out = []
+    for line in lines:
+        m = re.match(r'^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})(.*)$', line)
+        if m:
+            t = datetime.datetime.strptime(m.group(1), '%Y/%m/%d %H:%M:%S')
+            t += datetime.timedelta(seconds=secs)
+            line = t.strftime('%Y/%m/%d %H:%M:%S') + m.group(2)
+        out.append(line + '\n')
+    half = len(out) // 2
+    with gzip.open(dst_old, 'wt') as f:
+        f.writelines(out[:half])
+    with open(dst_new, 'w') as f:
+        f.writelines(out[half:])
+
+
+def assert_error_log(res, d, meta, expect):
+    """(7) --error-log: every [error]/[warn]/[info] line that names an
+    upstream is joined with a connection to that upstream, none is left
+    unmatched; the same holds for the log shifted to +05:30 and rotated
+    into a .2.gz and a .1 given newest first (the offset found from the
+    data), and with --error-log-tz +0530."""
+    if 'RSTDIAG' not in os.environ:
+        res.note('(7) skipped: RSTDIAG not set')
+        return
+    fail = res.note if expect.get('racy') else res.fail
+    log = os.path.join(d, 'error.log')
+    want = []
+    for lvl, msg in parse_error_log(log):
+        m = UPSTREAM_RE.search(msg)
+        if lvl in ('error', 'warn', 'info') and m:
+            host = m.group(1)
+            want.append((lvl, msg.split(', client: ', 1)[0],
+                         '%s:%s' % (host, m.group(2))))
+    old = os.path.join(d, 'error-shifted.log.2.gz')
+    new = os.path.join(d, 'error-shifted.log.1')
+    shift_log(log, old, new, 5 * 3600 + 1800)
+    cap = os.path.join(d, 'cap.pcap')
+    runs = (('plain', ['-r', cap, '--error-log', log], None),
+            ('+05:30 rotated', ['-r', cap, '--error-log', new,
+                                '--error-log', old], '+0530'),
+            ('+05:30 --error-log-tz', ['-r', cap, '--error-log', new,
+                                       '--error-log', old,
+                                       '--error-log-tz', '+0530'], '+0530'))
+    for name, args, off in runs:
+        objs, err = run_rstdiag(args)
+        if objs is None:
+            res.fail('(7) %s: rstdiag failed: %s' % (name, err))
+            continue
+        got = errlog_matches(objs)
+        summ = [o for o in objs if o.get('type') == 'summary']
+        el = summ[0].get('error_log') if summ else None
+        if el is None:
+            res.fail('(7) %s: no error_log in the summary' % name)
+            continue
+        if off and want and el.get('offset') != off:
+            fail('(7) %s: offset %s (from %s), expected %s'
+                 % (name, el.get('offset'), el.get('offset_from'), off))
+        for lvl, msg, up in want:
+            servers = [s for s, _ in got.get((lvl, msg), [])]
+            if up not in servers:
+                fail('(7) %s: [%s] "%s" (upstream %s) joined with %s'
+                     % (name, lvl, msg, up, servers or 'no connection'))
+        for o in objs:
+            if (o.get('type') == 'error_log'
+                    and o.get('reason') == 'no_connection'):
+                fail('(7) %s: error.log line %s "%s" matched no connection'
+                     % (name, o.get('line'), o.get('message')))
+
+
 def host_of(addr):
     """'127.0.0.2' of '127.0.0.2:21000', '::1' of '[::1]:23000'."""
     return str(addr).rsplit(':', 1)[0].strip('[]')
@@ -717,6 +824,7 @@ def main():
             for f in moved:
                 res.pending(f + ' (needs legs: %s)' % expect['legs_pending'])
             assert_offline(res, d, live, meta)
+        assert_error_log(res, d, meta, expect)
         offline = load_jsonl(os.path.join(d, 'offline.jsonl'))[0]
         if os.path.exists(os.path.join(d, 'nginx-T.txt')):
             assert_fix_edit(res, d, expect, meta, offline)
