@@ -26,6 +26,9 @@ const char *const rd_errjoin_reason_names[RD_ERRJOIN_NREASONS] = {
 #define OFF_N       53
 
 #define BUCKETS     4096u           /* window hash; power of two */
+#define WALK_MAX    256             /* lines looked at per connection: a
+                                     * bound on the work, not on what is
+                                     * kept */
 #define SEEN_SLOTS  4096u           /* servers seen in connections */
 
 /* Messages that no packet shows: nginx decided without a connection, or
@@ -423,7 +426,8 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
 {
     struct pend  *p, *best, *taken_best;
     uint64_t      seq;
-    int64_t       at, d, bd, td;
+    int64_t       at, d, bd, td, oldest;
+    unsigned      walked;
     uint32_t      key;
     bool          said;
 
@@ -434,12 +438,19 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     taken_best = NULL;
     bd = td = INT64_MAX;
     said = false;
-    /* newest first; the chain ends at the window's oldest line */
+    /* newest first; the chain ends at the window's oldest line, and the
+     * walk where lines are older than the connection (lines come in time
+     * order, give or take the second workers interleave in) */
+    oldest = sec_floor(c->ts_start) - 2;
+    walked = 0;
     for (seq = j->bucket[key & (BUCKETS - 1)];
-         seq != 0 && seq - 1 >= j->head; )
+         seq != 0 && seq - 1 >= j->head && walked < WALK_MAX; walked++)
     {
         p = &j->ring[(seq - 1) % j->cfg.max_lines];
         seq = p->next;
+        if (p->utc < oldest) {
+            break;
+        }
         if (p->key != key || !fits(p, c, j->st.offset)) {
             continue;
         }
@@ -463,18 +474,23 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
         add_match(r, best, 0);
         said = says(best, c->message);
         /* the same nginx connection's other lines about this upstream */
-        if (best->l.conn_no != 0) {
-            for (seq = j->head; seq < j->tail; seq++) {
-                p = &j->ring[seq % j->cfg.max_lines];
-                if (p != best && p->conn == 0 && p->key == key
-                    && p->l.conn_no == best->l.conn_no
-                    && fits(p, c, j->st.offset))
-                {
-                    p->conn = c->id;
-                    j->st.matched++;
-                    add_match(r, p, 0);
-                    said = said || says(p, c->message);
-                }
+        for (seq = j->bucket[key & (BUCKETS - 1)], walked = 0;
+             best->l.conn_no != 0 && seq != 0 && seq - 1 >= j->head
+             && walked < WALK_MAX; walked++)
+        {
+            p = &j->ring[(seq - 1) % j->cfg.max_lines];
+            seq = p->next;
+            if (p->utc < oldest) {
+                break;
+            }
+            if (p != best && p->conn == 0 && p->key == key
+                && p->l.conn_no == best->l.conn_no
+                && fits(p, c, j->st.offset))
+            {
+                p->conn = c->id;
+                j->st.matched++;
+                add_match(r, p, 0);
+                said = said || says(p, c->message);
             }
         }
     } else if (taken_best != NULL) {
@@ -539,7 +555,7 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
 {
     struct rd_errjoin_line  l;
     struct pend             p;
-    uint64_t                votes[OFF_N];
+    uint64_t                votes[OFF_N], fit;
     int64_t                 lo, hi, k, k0, k1, best;
     uint32_t                i;
     int                     rc;
@@ -552,8 +568,9 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
             continue;
         }
         p.l = l;
+        fit = 0;
         for (i = 0; i < j->nheld; i++) {
-            if (j->held[i].key != p.key || !says(&p, j->held[i].c.message)) {
+            if (j->held[i].key != p.key) {
                 continue;
             }
             /* utc = local - off within the connection's span */
@@ -564,9 +581,16 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
             if (k1 >= OFF_N) {
                 k1 = OFF_N - 1;
             }
-            for (k = k0; k <= k1; k++) {
-                votes[k]++;
+            if (k0 > k1 || !says(&p, j->held[i].c.message)) {
+                continue;
             }
+            for (k = k0; k <= k1; k++) {
+                fit |= 1ull << k;
+            }
+        }
+        /* one vote per line and offset, however many connections fit */
+        for (k = 0; fit != 0 && k < OFF_N; k++) {
+            votes[k] += (fit >> k) & 1;
         }
     }
     if (rc < 0 && j->err[0] == '\0') {

@@ -10,6 +10,8 @@
  *   referrer: "URL"
  * the context after MESSAGE only where nginx has a request.
  */
+/* memmem(3) */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +46,8 @@ struct rd_errlog {
     struct rd_errlog_stats  st;
     bool                    quiet;      /* the ordering pass */
     bool                    file_cut;   /* this file ended in a cut */
+    char                    rbuf[128 * 1024];   /* read ahead */
+    size_t                  rpos, rlen;
 };
 
 
@@ -114,18 +118,13 @@ record_start(const char *p, size_t n)
 static const char *
 find(const char *p, size_t n, const char *s)
 {
-    size_t  k, i;
+    size_t  k;
 
     k = strlen(s);
     if (k == 0 || n < k) {
         return NULL;
     }
-    for (i = 0; i + k <= n; i++) {
-        if (p[i] == s[0] && memcmp(p + i, s, k) == 0) {
-            return p + i;
-        }
-    }
-    return NULL;
+    return memmem(p, n, s, k);
 }
 
 
@@ -229,38 +228,59 @@ parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
 }
 
 
-/* The value of "key: " in the context ctx[0..n): up to the next known
- * key or the end; quotes stripped. */
-static bool
-context_value(const char *ctx, size_t n, const char *key, const char **v,
-    size_t *vlen)
-{
-    static const char *const  keys[] = {
-        ", client: ", ", server: ", ", request: ", ", subrequest: ",
-        ", upstream: ", ", host: ", ", referrer: ", NULL
-    };
-    const char  *k, *end, *q;
-    size_t       i;
+/* nginx's context fields, in the order ngx_http_log_error writes them */
+enum { C_CLIENT, C_SERVER, C_REQUEST, C_SUBREQUEST, C_UPSTREAM, C_HOST,
+       C_REFERRER, C_N };
 
-    k = find(ctx, n, key);
-    if (k == NULL) {
-        return false;
-    }
-    k += strlen(key);
-    end = ctx + n;
-    for (i = 0; keys[i] != NULL; i++) {
-        q = find(k, (size_t) (ctx + n - k), keys[i]);
-        if (q != NULL && q < end) {
-            end = q;
+static const struct {
+    const char     *key;
+    size_t          len;
+} ctx_keys[C_N] = {
+    { ", client: ", 10 }, { ", server: ", 10 }, { ", request: ", 11 },
+    { ", subrequest: ", 14 }, { ", upstream: ", 12 }, { ", host: ", 8 },
+    { ", referrer: ", 12 },
+};
+
+/* The context ctx[0..n) (it starts with ", client: ") cut into its
+ * fields, in one pass: each key is looked for after the one before, as
+ * nginx writes them; quotes stripped.  v[k] NULL: absent. */
+static void
+split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
+{
+    const char  *at[C_N], *p, *e, *q, *end;
+    int          k, j;
+
+    e = ctx + n;
+    p = ctx;
+    for (k = 0; k < C_N; k++) {
+        at[k] = NULL;
+        q = find(p, (size_t) (e - p), ctx_keys[k].key);
+        if (q != NULL) {
+            at[k] = q;
+            p = q + ctx_keys[k].len;
         }
     }
-    if (end - k >= 2 && *k == '"' && end[-1] == '"') {
-        k++;
-        end--;
+    for (k = 0; k < C_N; k++) {
+        v[k] = NULL;
+        len[k] = 0;
+        if (at[k] == NULL) {
+            continue;
+        }
+        q = at[k] + ctx_keys[k].len;
+        end = e;
+        for (j = k + 1; j < C_N; j++) {
+            if (at[j] != NULL) {
+                end = at[j];
+                break;
+            }
+        }
+        if (end - q >= 2 && *q == '"' && end[-1] == '"') {
+            q++;
+            end--;
+        }
+        v[k] = q;
+        len[k] = (size_t) (end - q);
     }
-    *v = k;
-    *vlen = (size_t) (end - k);
-    return true;
 }
 
 
@@ -270,8 +290,11 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
     static const char *const  levels[RD_ERRJOIN_NLEVELS] = {
         "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"
     };
-    const char  *q, *e, *ctx, *v, *sp, *t, *t2;
-    size_t       i, k, vlen;
+    static const size_t       level_len[RD_ERRJOIN_NLEVELS] = {
+        5, 4, 6, 4, 5, 4, 5, 5
+    };
+    const char  *q, *e, *ctx, *v, *sp, *t, *t2, *cv[C_N];
+    size_t       i, k, vlen, cl[C_N];
 
     memset(out, 0, sizeof(*out));
     e = p + n;
@@ -280,7 +303,7 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
     }
     q = p + 21;
     for (i = 0; i < RD_ERRJOIN_NLEVELS; i++) {
-        k = strlen(levels[i]);
+        k = level_len[i];
         if ((size_t) (e - q) > k && memcmp(q, levels[i], k) == 0
             && q[k] == ']')
         {
@@ -291,7 +314,7 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
         return -1;
     }
     out->level = (uint8_t) i;
-    q += strlen(levels[i]) + 1;
+    q += level_len[i] + 1;
     /* " PID#TID: " */
     if (e - q < 2 || *q != ' ') {
         return -1;
@@ -330,23 +353,24 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
         return 0;
     }
     copy(out->message, sizeof(out->message), q, (size_t) (ctx - q));
-    vlen = 0;
-    if (context_value(ctx, (size_t) (e - ctx), ", client: ", &v, &vlen)) {
-        out->has_client = parse_addr(v, vlen, &out->cl_af, out->cl_addr);
+    split_context(ctx, (size_t) (e - ctx), cv, cl);
+    if (cv[C_CLIENT] != NULL) {
+        out->has_client = parse_addr(cv[C_CLIENT], cl[C_CLIENT], &out->cl_af,
+                                     out->cl_addr);
     }
     /* "METHOD TARGET VERSION" */
-    if (context_value(ctx, (size_t) (e - ctx), ", request: ", &v, &vlen)) {
-        sp = memchr(v, ' ', vlen);
-        if (sp != NULL) {
-            copy(out->method, sizeof(out->method), v, (size_t) (sp - v));
-            t = sp + 1;
-            t2 = memchr(t, ' ', (size_t) (v + vlen - t));
-            copy(out->target, sizeof(out->target), t,
-                 (size_t) ((t2 != NULL ? t2 : v + vlen) - t));
-        }
+    v = cv[C_REQUEST];
+    vlen = cl[C_REQUEST];
+    sp = v != NULL ? memchr(v, ' ', vlen) : NULL;
+    if (sp != NULL) {
+        copy(out->method, sizeof(out->method), v, (size_t) (sp - v));
+        t = sp + 1;
+        t2 = memchr(t, ' ', (size_t) (v + vlen - t));
+        copy(out->target, sizeof(out->target), t,
+             (size_t) ((t2 != NULL ? t2 : v + vlen) - t));
     }
-    if (context_value(ctx, (size_t) (e - ctx), ", upstream: ", &v, &vlen)) {
-        parse_upstream(v, vlen, out);
+    if (cv[C_UPSTREAM] != NULL) {
+        parse_upstream(cv[C_UPSTREAM], cl[C_UPSTREAM], out);
     }
     return 0;
 }
@@ -354,47 +378,70 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
 
 /* ---- files -------------------------------------------------------------- */
 
+/* The next bytes of the file into rbuf: > 0, 0 at the end, -1 on a cut
+ * or a read error (a warning; the file ends there). */
+static int
+refill(struct rd_errlog *lg, const char *path)
+{
+    int  n, errnum;
+
+    n = gzread(lg->gz, lg->rbuf, sizeof(lg->rbuf));
+    if (n > 0) {
+        lg->rpos = 0;
+        lg->rlen = (size_t) n;
+        return n;
+    }
+    (void) gzerror(lg->gz, &errnum);
+    if (errnum == Z_OK || errnum == Z_STREAM_END) {
+        return 0;
+    }
+    lg->st.truncated_files++;
+    lg->file_cut = true;
+    if (!lg->quiet) {
+        fprintf(stderr, "rstdiag: warning: %s: %s after line %llu; read up "
+                "to there\n", path, errnum == Z_BUF_ERROR
+                ? "compressed data cut short" : gzerror(lg->gz, &errnum),
+                (unsigned long long) lg->lineno);
+    }
+    return -1;
+}
+
+
 /* One physical line into lg->line (without the newline); 0 at EOF, -1 on
- * a cut or a read error (a warning; the file ends there). */
+ * a cut (the part line before it is dropped). */
 static int
 read_line(struct rd_errlog *lg, const char *path)
 {
-    size_t  n;
-    int     c, errnum;
+    const char  *nl;
+    size_t       n, k, room;
+    int          rc;
 
     if (lg->file_cut) {
         return 0;
     }
     n = 0;
     for (;;) {
-        c = gzgetc(lg->gz);
-        if (c == -1) {
-            break;
-        }
-        if (c == '\n') {
-            break;
-        }
-        if (n < RD_ERRLOG_RECORD_MAX) {
-            lg->line[n] = (char) c;
-        }
-        n++;
-    }
-    if (c == -1) {
-        (void) gzerror(lg->gz, &errnum);
-        if (errnum != Z_OK && errnum != Z_STREAM_END) {
-            lg->st.truncated_files++;
-            lg->file_cut = true;
-            if (!lg->quiet) {
-                fprintf(stderr, "rstdiag: warning: %s: %s after line "
-                        "%llu; read up to there\n", path,
-                        errnum == Z_BUF_ERROR ? "compressed data cut short"
-                                              : gzerror(lg->gz, &errnum),
-                        (unsigned long long) lg->lineno);
+        if (lg->rpos == lg->rlen) {
+            rc = refill(lg, path);
+            if (rc < 0) {
+                return -1;
             }
-            return -1;
+            if (rc == 0) {
+                if (n == 0) {
+                    return 0;
+                }
+                break;              /* a last line without a newline */
+            }
         }
-        if (n == 0) {
-            return 0;
+        nl = memchr(lg->rbuf + lg->rpos, '\n', lg->rlen - lg->rpos);
+        k = (nl != NULL ? (size_t) (nl - lg->rbuf) : lg->rlen) - lg->rpos;
+        room = n < RD_ERRLOG_RECORD_MAX ? RD_ERRLOG_RECORD_MAX - n : 0;
+        memcpy(lg->line + n, lg->rbuf + lg->rpos, k < room ? k : room);
+        n += k;
+        lg->rpos += k;
+        if (nl != NULL) {
+            lg->rpos++;
+            break;
         }
     }
     lg->lineno++;
@@ -425,6 +472,7 @@ open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
     lg->lineno = 0;
     lg->have_line = false;
     lg->file_cut = false;
+    lg->rpos = lg->rlen = 0;
     return 0;
 }
 
