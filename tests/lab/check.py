@@ -640,6 +640,17 @@ def assert_error_log(res, d, meta, expect):
             res.fail('(7) %s: rstdiag failed: %s' % (name, err))
             continue
         got = errlog_matches(objs)
+        contract = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', '..', '..', 'shared', 'tools',
+                                'json-contract')
+        if name == 'plain' and os.path.exists(contract):
+            cc = subprocess.run([sys.executable, contract, '--stdin'],
+                                input='\n'.join(json.dumps(o) for o in objs),
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+            if cc.returncode != 0:
+                res.fail('(7) json-contract on the --error-log output: %s'
+                         % cc.stdout.strip()[-300:])
         summ = [o for o in objs if o.get('type') == 'summary']
         el = summ[0].get('error_log') if summ else None
         if el is None:
