@@ -105,8 +105,9 @@ static void
 test_errlog_parse_rejects(void **state)
 {
     static const char *const  bad[] = {
-        "", "2026/12/07", "2026/12/07 09:57:43 [", "2026/13/07 09:57:43 [error] "
-        "1#1: x", "2026/12/07 09:57:43 [fatal] 1#1: x",
+        "", "2026/12/07", "2026/12/07 09:57:43 [",
+        ("2026/13/07 09:57:43 [error] 1#1: x"),
+        "2026/12/07 09:57:43 [fatal] 1#1: x",
         "2026/12/07 09:57:43 [error] x#1: y", "Dec  7 09:57:43 host nginx: x",
     };
     struct rd_errjoin_line  l;

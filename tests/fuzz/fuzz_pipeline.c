@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tot.flows = rd_pipeline_flow_stats(pl);
     tot.inputs = &in;
     tot.ninputs = 1;
-    rd_report_summary(rep, &tot);
+    (void) rd_report_summary(rep, &tot, err);
 
     rd_pipeline_destroy(pl);
     rd_report_destroy(rep);
