@@ -1,8 +1,10 @@
+#include <arpa/inet.h>
 #include <sys/mman.h>
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rstdiag/common.h"
 
@@ -107,4 +109,62 @@ rd_big_free(const struct rd_alloc *a, void *p, size_t n, size_t size)
         return;
     }
     a->big_free(a->ctx, p, n, size);
+}
+
+
+int
+rd_parse_endpoint(const char *spec, uint8_t *af_out, uint8_t addr[16],
+    uint16_t *port_out)
+{
+    char            host[64];
+    const char     *colon, *end;
+    unsigned long   port;
+    size_t          n;
+    uint8_t         af;
+    char           *stop;
+
+    port = 0;
+    if (spec[0] == '[') {
+        end = strchr(spec, ']');
+        if (end == NULL) {
+            goto bad;
+        }
+        n = (size_t) (end - spec - 1);
+        colon = end[1] == ':' ? end + 1 : NULL;
+        if (end[1] != '\0' && colon == NULL) {
+            goto bad;
+        }
+        spec++;
+    } else {
+        colon = strrchr(spec, ':');
+        if (colon != NULL && strchr(spec, ':') != colon) {
+            colon = NULL;           /* a bare IPv6 address */
+        }
+        n = colon != NULL ? (size_t) (colon - spec) : strlen(spec);
+    }
+    if (n == 0 || n >= sizeof(host)) {
+        goto bad;
+    }
+    memcpy(host, spec, n);
+    host[n] = '\0';
+    if (colon != NULL) {
+        port = strtoul(colon + 1, &stop, 10);
+        if (colon[1] == '\0' || *stop != '\0' || port == 0 || port > 65535) {
+            goto bad;
+        }
+    }
+    memset(addr, 0, 16);
+    if (inet_pton(AF_INET, host, addr) == 1) {
+        af = 4;
+    } else if (inet_pton(AF_INET6, host, addr) == 1) {
+        af = 6;
+    } else {
+        goto bad;
+    }
+    *af_out = af;
+    *port_out = (uint16_t) port;
+    return 0;
+
+bad:
+    return -1;
 }

@@ -12,7 +12,6 @@
  */
 /* memmem(3) */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,36 +154,29 @@ copy(char *dst, size_t size, const char *p, size_t n)
 }
 
 
+/* An address (no port) at p[0..n), through the shared endpoint parser. */
 static bool
 parse_addr(const char *p, size_t n, uint8_t *af, uint8_t addr[16])
 {
-    char  buf[64];
+    char      buf[64];
+    uint16_t  port;
 
     if (n == 0 || n >= sizeof(buf)) {
         return false;
     }
     memcpy(buf, p, n);
     buf[n] = '\0';
-    memset(addr, 0, 16);
-    if (inet_pton(AF_INET, buf, addr) == 1) {
-        *af = 4;
-        return true;
-    }
-    if (inet_pton(AF_INET6, buf, addr) == 1) {
-        *af = 6;
-        return true;
-    }
-    return false;
+    return rd_parse_endpoint(buf, af, addr, &port) == 0 && port == 0;
 }
 
 
-/* "scheme://host:port/path"; a unix socket or a name sets has_upstream
- * with up_af 0. */
+/* "scheme://HOST:PORT/path", HOST an address or [v6]; a unix socket, a
+ * name or no port set has_upstream with up_af 0. */
 static void
 parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
 {
-    const char  *h, *e, *c;
-    int          port;
+    const char  *h, *e, *slash;
+    char         buf[80];
 
     l->has_upstream = true;
     l->up_af = 0;
@@ -194,37 +186,21 @@ parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
     }
     h += 3;
     e = p + n;
-    if (e - h >= 5 && memcmp(h, "unix:", 5) == 0) {
+    slash = memchr(h, '/', (size_t) (e - h));
+    if (slash != NULL) {
+        e = slash;
+    }
+    if ((size_t) (e - h) >= sizeof(buf)) {
         return;
     }
-    if (h < e && *h == '[') {
-        c = memchr(h, ']', (size_t) (e - h));
-        if (c == NULL || c + 1 >= e || c[1] != ':'
-            || !parse_addr(h + 1, (size_t) (c - h - 1), &l->up_af,
-                           l->up_addr))
-        {
-            l->up_af = 0;
-            return;
-        }
-        c++;
-    } else {
-        c = memchr(h, ':', (size_t) (e - h));
-        if (c == NULL || !parse_addr(h, (size_t) (c - h), &l->up_af,
-                                     l->up_addr))
-        {
-            l->up_af = 0;
-            return;
-        }
-    }
-    /* c at ':' */
-    h = c + 1;
-    for (c = h; c < e && *c >= '0' && *c <= '9' && c - h < 5; c++) {
-    }
-    if (c == h || !digits(h, (size_t) (c - h), &port) || port > 65535) {
+    memcpy(buf, h, (size_t) (e - h));
+    buf[e - h] = '\0';
+    if (rd_parse_endpoint(buf, &l->up_af, l->up_addr, &l->up_port) != 0
+        || l->up_port == 0)
+    {
         l->up_af = 0;
-        return;
+        l->up_port = 0;
     }
-    l->up_port = (uint16_t) port;
 }
 
 
@@ -287,9 +263,7 @@ split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 int
 rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
 {
-    static const char *const  levels[RD_ERRJOIN_NLEVELS] = {
-        "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"
-    };
+    /* strlen() of rd_errjoin_level_names[] */
     static const size_t       level_len[RD_ERRJOIN_NLEVELS] = {
         5, 4, 6, 4, 5, 4, 5, 5
     };
@@ -304,7 +278,7 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
     q = p + 21;
     for (i = 0; i < RD_ERRJOIN_NLEVELS; i++) {
         k = level_len[i];
-        if ((size_t) (e - q) > k && memcmp(q, levels[i], k) == 0
+        if ((size_t) (e - q) > k && memcmp(q, rd_errjoin_level_names[i], k) == 0
             && q[k] == ']')
         {
             break;

@@ -1,7 +1,6 @@
 /*
  * legs: role learning and leg pairing by request line and timing.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,11 +309,6 @@ rd_legs_source(const struct rd_legs *l, uint32_t i, struct rd_legs_addr *out)
 }
 
 
-static int
-parse_spec(const char *spec, uint8_t *af_out, uint8_t addr[16],
-    uint16_t *port_out);
-
-
 #define DECLARE_EP      1u
 #define DECLARE_SOURCE  2u
 
@@ -326,7 +320,7 @@ declare_spec(struct rd_legs *l, int leg, const char *spec, unsigned what,
     uint8_t   af, addr[16];
     uint16_t  port;
 
-    if (parse_spec(spec, &af, addr, &port) != 0) {
+    if (rd_parse_endpoint(spec, &af, addr, &port) != 0) {
         snprintf(err, RD_ERRLEN, "%s: '%s' is not ADDR, ADDR:PORT or "
                  "[ADDR]:PORT", opt, spec);
         return -RD_EINVAL;
@@ -410,7 +404,7 @@ rd_legs_declare_fastcgi(struct rd_legs *l, const char *spec,
     uint16_t         port;
     struct role_ep  *e;
 
-    if (parse_spec(spec, &af, addr, &port) != 0) {
+    if (rd_parse_endpoint(spec, &af, addr, &port) != 0) {
         snprintf(err, RD_ERRLEN, "--fastcgi: '%s' is not ADDR, ADDR:PORT or "
                  "[ADDR]:PORT", spec);
         return -RD_EINVAL;
@@ -431,65 +425,6 @@ rd_legs_is_fastcgi(const struct rd_legs *l, const struct rd_conn *c)
 
     e = find_ep(l, c->af, c->ep[1].addr, c->ep[1].port);
     return e != NULL && e->fastcgi;
-}
-
-
-/* ADDR, ADDR:PORT or [V6ADDR]:PORT; port 0 when absent. */
-static int
-parse_spec(const char *spec, uint8_t *af_out, uint8_t addr[16],
-    uint16_t *port_out)
-{
-    char            host[64];
-    const char     *colon, *end;
-    unsigned long   port;
-    size_t          n;
-    uint8_t         af;
-    char           *stop;
-
-    port = 0;
-    if (spec[0] == '[') {
-        end = strchr(spec, ']');
-        if (end == NULL) {
-            goto bad;
-        }
-        n = (size_t) (end - spec - 1);
-        colon = end[1] == ':' ? end + 1 : NULL;
-        if (end[1] != '\0' && colon == NULL) {
-            goto bad;
-        }
-        spec++;
-    } else {
-        colon = strrchr(spec, ':');
-        if (colon != NULL && strchr(spec, ':') != colon) {
-            colon = NULL;           /* a bare IPv6 address */
-        }
-        n = colon != NULL ? (size_t) (colon - spec) : strlen(spec);
-    }
-    if (n == 0 || n >= sizeof(host)) {
-        goto bad;
-    }
-    memcpy(host, spec, n);
-    host[n] = '\0';
-    if (colon != NULL) {
-        port = strtoul(colon + 1, &stop, 10);
-        if (colon[1] == '\0' || *stop != '\0' || port == 0 || port > 65535) {
-            goto bad;
-        }
-    }
-    memset(addr, 0, 16);
-    if (inet_pton(AF_INET, host, addr) == 1) {
-        af = 4;
-    } else if (inet_pton(AF_INET6, host, addr) == 1) {
-        af = 6;
-    } else {
-        goto bad;
-    }
-    *af_out = af;
-    *port_out = (uint16_t) port;
-    return 0;
-
-bad:
-    return -1;
 }
 
 

@@ -125,4 +125,10 @@ rd_usec_from_tv(int64_t sec, int64_t usec)
     return sec * 1000000 + usec;
 }
 
+/* ADDR, ADDR:PORT or [V6ADDR]:PORT (a bare IPv6 address has no port):
+ * *af 4 or 6, addr (16 bytes, v4 in the first 4), *port 0 when absent.
+ * 0, or -1 on anything else (a port of 0 or over 65535 included). */
+int rd_parse_endpoint(const char *spec, uint8_t *af, uint8_t addr[16],
+    uint16_t *port);
+
 #endif /* RD_COMMON_H */
