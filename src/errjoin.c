@@ -290,26 +290,36 @@ insert(struct rd_errjoin *j, const struct pend *in)
 }
 
 
+/* A read error: the first one is kept for rd_errjoin_finish. */
+static void
+note_err(struct rd_errjoin *j, const char *err)
+{
+    if (j->err[0] == '\0') {
+        snprintf(j->err, sizeof(j->err), "%s", err);
+    }
+}
+
+
 /* Read one line into the peek slot; false at the end. */
-static int
+static bool
 peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
 {
     int  rc;
 
     if (j->have_peek) {
-        return 1;
+        return true;
     }
     if (j->eof) {
-        return 0;
+        return false;
     }
     memset(&j->peek, 0, sizeof(j->peek));
     rc = j->src.next(j->src.arg, &j->peek.l, err);
-    if (rc < 0 && j->err[0] == '\0') {
-        snprintf(j->err, sizeof(j->err), "%s", err);
+    if (rc < 0) {
+        note_err(j, err);
     }
     if (rc <= 0) {
         j->eof = true;
-        return 0;
+        return false;
     }
     j->peek.utc = j->peek.l.local - j->st.offset;
     j->peek.key = line_key(&j->peek.l);
@@ -317,17 +327,15 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
                        || (j->peek.l.has_upstream
                            && j->peek.l.level >= RD_ERRJOIN_L_WARN);
     j->have_peek = true;
-    return 1;
+    return true;
 }
 
 
 /* Lines up to utc into the window. */
-static int
+static void
 advance(struct rd_errjoin *j, int64_t utc, char err[RD_ERRLEN])
 {
-    int  rc;
-
-    while ((rc = peek_line(j, err)) == 1 && j->peek.utc <= utc) {
+    while (peek_line(j, err) && j->peek.utc <= utc) {
         j->have_peek = false;
         j->st.lines++;
         if (j->peek.l.level < RD_ERRJOIN_NLEVELS) {
@@ -343,7 +351,6 @@ advance(struct rd_errjoin *j, int64_t utc, char err[RD_ERRLEN])
         j->st.relevant++;
         insert(j, &j->peek);
     }
-    return rc < 0 ? -1 : 0;
 }
 
 
@@ -523,7 +530,7 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
 
 
 /* Match c now and hand its record on. */
-static int
+static void
 join_now(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     char *rendered, size_t len, char err[RD_ERRLEN])
 {
@@ -538,19 +545,16 @@ join_now(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
         j->min_start = sec_floor(c->ts_start);
     }
     seen_add(j, conn_key(c));
-    if (advance(j, end + 2, err) != 0) {
-        return -1;
-    }
+    advance(j, end + 2, err);
     match(j, c, &r);
     j->sink.conn(j->sink.arg, c->id, rendered, len, &r);
     expire(j, j->now - (int64_t) j->cfg.window_s);
-    return 0;
 }
 
 
 /* One pass over the log: per offset, the lines that fit a held
  * connection saying what it predicts. */
-static int
+static void
 vote(struct rd_errjoin *j, char err[RD_ERRLEN])
 {
     struct rd_errjoin_line  l;
@@ -593,8 +597,8 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
             votes[k] += (fit >> k) & 1;
         }
     }
-    if (rc < 0 && j->err[0] == '\0') {
-        snprintf(j->err, sizeof(j->err), "%s", err);
+    if (rc < 0) {
+        note_err(j, err);
     }
     best = -1;
     for (k = 0; k < OFF_N; k++) {
@@ -618,33 +622,26 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
         j->st.offset_from = "host";
         j->st.offset_fits = 0;
     }
-    return 0;
 }
 
 
 /* The offset from the held connections; then the held go out joined. */
-static int
+static void
 calibrate(struct rd_errjoin *j, char err[RD_ERRLEN])
 {
     uint32_t  i;
-    int       rc;
 
     j->calibrating = false;
-    (void) vote(j, err);
+    vote(j, err);
     if (j->src.rewind(j->src.arg, err) != 0) {
-        if (j->err[0] == '\0') {
-            snprintf(j->err, sizeof(j->err), "%s", err);
-        }
+        note_err(j, err);
         j->eof = true;              /* joined with nothing, but printed */
     }
-    rc = 0;
     for (i = 0; i < j->nheld; i++) {
-        rc |= join_now(j, &j->held[i].c, j->held[i].rendered,
-                       j->held[i].len, err);
+        join_now(j, &j->held[i].c, j->held[i].rendered, j->held[i].len, err);
     }
     j->nheld = 0;
     j->held_bytes = 0;
-    return rc;
 }
 
 
@@ -655,7 +652,8 @@ rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     struct held  *h;
 
     if (!j->calibrating) {
-        return join_now(j, c, rendered, len, err);
+        join_now(j, c, rendered, len, err);
+        return 0;
     }
     if (rendered == NULL && !c->abnormal) {
         /* nothing to print and nothing to vote with */
@@ -672,7 +670,7 @@ rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
         j->st.held_peak = j->nheld;
     }
     if (j->nheld == j->cfg.hold_max || j->held_bytes >= j->cfg.hold_bytes) {
-        return calibrate(j, err);
+        calibrate(j, err);
     }
     return 0;
 }
@@ -683,11 +681,11 @@ rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
     rd_usec_t ts_last, char err[RD_ERRLEN])
 {
     if (j->calibrating) {
-        (void) calibrate(j, err);
+        calibrate(j, err);
     }
     j->cap_first = ts_first != 0 ? sec_floor(ts_first) : 0;
     j->cap_last = ts_last != 0 ? sec_floor(ts_last) : 0;
-    (void) advance(j, INT64_MAX, err);
+    advance(j, INT64_MAX, err);
     while (j->head < j->tail) {
         drop_oldest(j, false);
     }

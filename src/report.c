@@ -987,6 +987,18 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
 
 /* ---- --error-log: the join's glue --------------------------------------- */
 
+/* The length of a JSON line without its closing "}" and newline, so
+ * that keys can be added to it. */
+static size_t
+open_object(const char *line, size_t len)
+{
+    while (len > 0 && line[len - 1] == '\n') {
+        len--;
+    }
+    return len > 0 && line[len - 1] == '}' ? len - 1 : len;
+}
+
+
 /* What the join needs of a finished connection. */
 static void
 ej_info(const struct rd_conn *c, const struct rd_verdict *v, bool abnormal,
@@ -1099,12 +1111,7 @@ ej_conn(void *arg, uint64_t id, char *rendered, size_t len,
     }
     f = r->out;
     /* the record less its closing "}\n", then the join's keys */
-    while (len > 0 && (rendered[len - 1] == '\n' || rendered[len - 1] == '}')) {
-        if (rendered[--len] == '}') {
-            break;
-        }
-    }
-    fwrite(rendered, 1, len, f);
+    fwrite(rendered, 1, open_object(rendered, len), f);
     fputs(",\"error_log\":[", f);
     for (i = 0; i < res->n; i++) {
         fprintf(f, "%s{\"file\":", i ? "," : "");
@@ -1748,12 +1755,7 @@ rd_report_summary(struct rd_report *r, const struct rd_report_totals *t,
         if (m != NULL) {
             write_summary_json(m, t, r->cfg.nginx_conf);
             fclose(m);
-            while (sn > 0 && (sb[sn - 1] == '\n' || sb[sn - 1] == '}')) {
-                if (sb[--sn] == '}') {
-                    break;
-                }
-            }
-            fwrite(sb, 1, sn, r->out);
+            fwrite(sb, 1, open_object(sb, sn), r->out);
             ej_summary(r, r->out, true);
             fputs("}\n", r->out);
             free(sb);
