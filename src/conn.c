@@ -827,7 +827,27 @@ note_close(struct rd_conn *c, int dir, int kind, rd_usec_t ts)
         c->close_ts = ts;
         c->phase = (uint8_t) phase_now(c, dir, kind);
         c->served_at_close = c->served;
+        /* was the receiver's window shut when this side gave up? */
+        if (c->has_zw) {
+            rd_tcp_zw_peer_closed(&c->side[1 - dir].tcp,
+                                  &c->cold->zw[1 - dir], ts,
+                                  &c->cold->zw_close);
+        }
     }
+}
+
+
+/* dir's window opened or closed (rd_tcp_zw_changes): off the hot path. */
+static void
+zero_window(struct rd_conn *c, int dir, const struct rd_seg *seg)
+{
+    if (!c->has_zw) {
+        memset(c->cold->zw, 0, sizeof(c->cold->zw));
+        memset(&c->cold->zw_close, 0, sizeof(c->cold->zw_close));
+        c->has_zw = 1;
+    }
+    rd_tcp_zw_window(&c->side[dir].tcp, &c->cold->zw[dir],
+                     c->side[dir].tcp.win, seg->ts);
 }
 
 
@@ -999,6 +1019,16 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
         shift = s->tcp.wscale;
     }
     s->tcp.win = (uint32_t) seg->win << shift;
+    /* zero windows (RFC 9293 §3.8.6.1): one compare per packet each way,
+     * the bookkeeping only when the state changes or the peer probes */
+    if (!(seg->flags & RD_TCP_SYN)) {
+        if (rd_tcp_zw_changes(&s->tcp, seg->win)) {
+            zero_window(c, dir, seg);
+        }
+        if (peer->tcp.zw) {
+            rd_tcp_zw_probe(&c->cold->zw[1 - dir], seg);
+        }
+    }
 
     retrans = s->tcp.retrans;
     ooo = s->tcp.ooo;
