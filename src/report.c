@@ -992,6 +992,10 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
             fprintf(f, "    the connection had been idle %.3f s before "
                     "this request\n", v->idle);
         }
+        if (v->stall >= 0) {
+            fprintf(f, "    nginx's receive window to the upstream had been "
+                    "zero for %.3f s when it closed\n", v->stall);
+        }
         if (fe != NULL) {
             char  where[512];
 
