@@ -1159,6 +1159,11 @@ ej_info(const struct rd_conn *c, const struct rd_verdict *v, bool abnormal,
         out->level = v->level;
     }
     out->abnormal = abnormal && v->code != RD_V_NONE;
+    /* an RST that met nginx's shut window is read after the bytes queued
+     * before it, which nginx first hands to the client */
+    out->late = c->leg == RD_LEG_UPSTREAM && c->close_kind == RD_CLOSE_RST
+                && c->close_by == RD_CONN_SERVER && c->has_zw
+                && c->cold->zw_close.at_close;
 }
 
 
