@@ -825,8 +825,10 @@ test_conn_zero_window_fin_after_reopen(void **state)
     s = mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 1001, 0);
     s.win = 0;
     feed(&x, s);
+    assert_int_equal(x.c->zw_shut, 1);
     x.now += 2000000;
     feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 1001, 0));
+    assert_int_equal(x.c->zw_shut, 0);
     feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK | RD_TCP_PSH | RD_TCP_FIN,
                 T_SI + 1001, T_CI + 21, 500));
     zc = &x.c->cold->zw_close;

@@ -236,6 +236,8 @@ struct rd_conn {
     uint8_t             phase;          /* enum rd_phase at first close */
     uint8_t             npaired;        /* entries used in cold->paired */
     uint8_t             leg;            /* enum rd_leg, set at finish */
+    uint8_t             zw_shut;        /* sides whose last window was
+                                         * zero (their tcp.zw bits) */
     const struct rd_conn_env *env;      /* set by rd_conn_packet */
     uint32_t            peer_refs;      /* client leg: live upstream legs
                                          * whose peer_leg it is (kept in
