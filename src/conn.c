@@ -827,6 +827,40 @@ note_close(struct rd_conn *c, int dir, int kind, rd_usec_t ts)
         c->close_ts = ts;
         c->phase = (uint8_t) phase_now(c, dir, kind);
         c->served_at_close = c->served;
+        /* was the receiver's window shut when this side gave up? */
+        if (c->has_zw) {
+            rd_tcp_zw_peer_closed(&c->side[1 - dir].tcp,
+                                  &c->cold->zw[1 - dir], ts,
+                                  &c->cold->zw_close);
+        }
+    }
+}
+
+
+/*
+ * A segment from dir that advertises window 0, or that meets a shut
+ * window on either side (called only then): open or close dir's episode,
+ * count a probe to the peer.  SYNs carry no usable window here.
+ */
+static void
+zero_window(struct rd_conn *c, int dir, const struct rd_seg *seg)
+{
+    struct rd_tcp_dir  *s = &c->side[dir].tcp;
+
+    if (seg->flags & RD_TCP_SYN) {
+        return;
+    }
+    if (rd_tcp_zw_changes(s, seg->win)) {
+        if (!c->has_zw) {
+            memset(c->cold->zw, 0, sizeof(c->cold->zw));
+            memset(&c->cold->zw_close, 0, sizeof(c->cold->zw_close));
+            c->has_zw = 1;
+        }
+        rd_tcp_zw_window(s, &c->cold->zw[dir], s->win, seg->ts);
+        c->zw_shut = (uint8_t) (c->side[0].tcp.zw + c->side[1].tcp.zw);
+    }
+    if (c->side[1 - dir].tcp.zw) {
+        rd_tcp_zw_probe(&c->cold->zw[1 - dir], seg);
     }
 }
 
@@ -1028,6 +1062,13 @@ rd_conn_packet(struct rd_conn *c, const struct rd_conn_env *env,
         if (peer->fin_ts != 0) {
             c->closed = 1;
         }
+    }
+
+    /* zero windows (RFC 9293 §3.8.6.1): the common case, an open window
+     * on both sides, costs one test (last: a FIN's close judges the
+     * other side's window, which this segment does not change) */
+    if ((seg->win == 0) | (c->zw_shut != 0)) {
+        zero_window(c, dir, seg);
     }
 }
 

@@ -361,6 +361,14 @@ sec_floor(rd_usec_t t)
 }
 
 
+/* The last second nginx may write a line about c in. */
+static int64_t
+last_s(const struct rd_errjoin_conn *c)
+{
+    return sec_floor(c->ts_end) + (c->late ? RD_ERRJOIN_LATE_S : 0);
+}
+
+
 /* The line could be about c: its address, its time, its request. */
 static bool
 fits(const struct pend *p, const struct rd_errjoin_conn *c, int64_t off)
@@ -368,7 +376,7 @@ fits(const struct pend *p, const struct rd_errjoin_conn *c, int64_t off)
     int64_t  utc;
 
     utc = p->l.local - off;
-    if (utc < sec_floor(c->ts_start) - 1 || utc > sec_floor(c->ts_end) + 1) {
+    if (utc < sec_floor(c->ts_start) - 1 || utc > last_s(c) + 1) {
         return false;
     }
     if (p->l.method[0] != '\0' && c->method[0] != '\0'
@@ -545,7 +553,7 @@ join_now(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
         j->min_start = sec_floor(c->ts_start);
     }
     seen_add(j, conn_key(c));
-    advance(j, end + 2, err);
+    advance(j, last_s(c) + 2, err);
     match(j, c, &r);
     j->sink.conn(j->sink.arg, c->id, rendered, len, &r);
     expire(j, j->now - (int64_t) j->cfg.window_s);
@@ -578,7 +586,7 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
                 continue;
             }
             /* utc = local - off within the connection's span */
-            lo = l.local - sec_floor(j->held[i].c.ts_end) - 1;
+            lo = l.local - last_s(&j->held[i].c) - 1;
             hi = l.local - sec_floor(j->held[i].c.ts_start) + 1;
             k0 = lo <= OFF_MIN ? 0 : (lo - OFF_MIN + OFF_STEP - 1) / OFF_STEP;
             k1 = hi < OFF_MIN ? -1 : (hi - OFF_MIN) / OFF_STEP;

@@ -80,6 +80,25 @@ header_bytes(const struct rd_conn *c)
 }
 
 
+/* The length of the response the upstream cut: its Content-Length, else
+ * the bytes it sent; 0 when no response was seen. */
+static uint64_t
+cut_length(const struct rd_conn *c)
+{
+    const struct rd_exchange  *e;
+    uint32_t                   i;
+
+    for (i = c->nex; i > rd_conn_first_kept(c); i--) {
+        e = rd_conn_exchange(c, i - 1);
+        if (e != NULL && e->has_resp) {
+            return e->content_length >= 0 ? (uint64_t) e->content_length
+                                          : e->header_bytes + e->body_bytes;
+        }
+    }
+    return 0;
+}
+
+
 static void
 pick(struct rd_fix_edit *out, const struct rd_nginxconf_values *lv, int key)
 {
@@ -226,6 +245,47 @@ rd_fix_edit(const struct rd_nginxconf *nc, uint32_t version,
         snprintf(out->why, sizeof(out->why), "the client gave up first; "
                  "with %s on nginx lets the backend finish anyway (now %s)",
                  out->directive, out->current.text);
+        return true;
+    case RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE:
+        if (fcgi) {
+            return false;           /* fastcgi_max_temp_file_size unread */
+        }
+        if (lv.v[RD_NGINXCONF_PROXY_BUFFERING].num == 0) {
+            pick(out, &lv, RD_NGINXCONF_PROXY_BUFFERING);
+            snprintf(out->set, sizeof(out->set), "on");
+            snprintf(out->why, sizeof(out->why), "with %s %s nginx reads "
+                     "the backend only as fast as the client takes the "
+                     "response: its window to the backend was shut %.3f s "
+                     "until the backend gave up", out->directive,
+                     out->current.text, v->stall);
+            return true;
+        }
+        pick(out, &lv, RD_NGINXCONF_PROXY_MAX_TEMP_FILE_SIZE);
+        sz = cut_length(c);
+        if (sz > 0 && out->current.num >= 0
+            && (uint64_t) out->current.num >= sz)
+        {
+            /* nginx could have written all of it to disk: not the cap */
+            out->side = RD_FIX_BACKEND;
+            snprintf(out->why, sizeof(out->why), "%s %s lets nginx write "
+                     "all %" PRIu64 " bytes to disk, yet its window to the "
+                     "backend was shut %.3f s (X-Accel-Buffering: no, a slow "
+                     "or full proxy_temp_path?): raise the backend's send "
+                     "timeout above the slowest client's download",
+                     out->directive, out->current.text, sz, v->stall);
+            return true;
+        }
+        if (sz > 0) {
+            snprintf(out->set, sizeof(out->set), "%" PRIu64 "m",
+                     (sz + (1u << 20) - 1) >> 20);
+        }
+        snprintf(out->why, sizeof(out->why), "%s %s leaves nginx only its "
+                 "proxy_buffers: its window to the backend was shut %.3f s "
+                 "until the backend's send timeout closed it; room for the "
+                 "%" PRIu64 "-byte response on disk lets nginx read it all "
+                 "while the client drains (or raise the backend's send "
+                 "timeout)", out->directive, out->current.text, v->stall,
+                 sz);
         return true;
     case RD_V_UPSTREAM_RESET_SENDING_REQUEST:
         pick(out, &lv, RD_NGINXCONF_CLIENT_MAX_BODY_SIZE);

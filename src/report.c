@@ -303,6 +303,58 @@ put_printable(FILE *f, const char *s)
 }
 
 
+/*
+ * "zero_window": one object per side that advertised a zero window: how
+ * often and how long, the probes its peer sent, and, for the side that
+ * did not close first, whether the window was still shut at that close
+ * (or how soon after it opened the close came).
+ */
+static void
+write_zero_window_json(FILE *f, const struct rd_conn *c)
+{
+    const struct rd_tcp_zw        *z;
+    const struct rd_tcp_zw_close  *zc;
+    const struct rd_tcp_dir       *d;
+    bool                           first, stalled;
+    int                            i;
+
+    fputs(",\"zero_window\":[", f);
+    first = true;
+    for (i = 0; c->has_zw && i < 2; i++) {
+        z = &c->cold->zw[i];
+        d = &c->side[i].tcp;
+        if (z->episodes == 0) {
+            continue;
+        }
+        fprintf(f, "%s{\"by\":\"%s\",\"episodes\":%u,\"seconds\":%.3f"
+                ",\"longest\":%.3f,\"probes\":%u", first ? "" : ",",
+                side_name[i], (unsigned) z->episodes,
+                (double) rd_tcp_zw_total_ms(d, z, c->ts_end) / 1000,
+                (double) rd_tcp_zw_longest_ms(d, z, c->ts_end) / 1000,
+                (unsigned) z->probes);
+        zc = &c->cold->zw_close;
+        stalled = c->close_kind != RD_CLOSE_NONE && c->close_by != i
+                  && zc->seen && (zc->at_close || zc->stall_ms > 0);
+        fprintf(f, ",\"at_close\":%s,\"stall_before_close\":",
+                stalled && zc->at_close ? "true" : "false");
+        if (stalled) {
+            fprintf(f, "%.3f", (double) zc->stall_ms / 1000);
+        } else {
+            fputs("null", f);
+        }
+        fputs(",\"reopen_to_close\":", f);
+        if (stalled && !zc->at_close) {
+            fprintf(f, "%.3f", (double) zc->after_ms / 1000);
+        } else {
+            fputs("null", f);
+        }
+        putc('}', f);
+        first = false;
+    }
+    putc(']', f);
+}
+
+
 /* --nginx-conf: the fix as an edit, or null */
 static void
 write_fix_edit_json(FILE *f, const struct rd_fix_edit *fe)
@@ -548,6 +600,7 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
                   c->side[1].tcp.gap_bytes);
     json_pair_u64(f, "snaplen_cut_bytes", c->side[0].tcp.cut_bytes,
                   c->side[1].tcp.cut_bytes);
+    write_zero_window_json(f, c);
 
     fputs(",\"ttl\":{", f);
     for (i = 0; i < 2; i++) {
@@ -707,6 +760,24 @@ lad_conn(struct lad *l, const struct rd_conn *c, int cc, int sc)
                 !r->acceptable ? "RST (ignored)"
                 : r->exact ? "RST" : "RST (challenged)");
     }
+    /* each side's last zero-window episode: when it shut and opened */
+    for (d = 0; c->has_zw && d < 2; d++) {
+        const struct rd_tcp_zw  *z = &c->cold->zw[d];
+
+        if (z->episodes == 0) {
+            continue;
+        }
+        snprintf(buf, sizeof(buf), z->episodes > 1 ? "window 0 (%u of %u)"
+                 : "window 0", (unsigned) z->episodes,
+                 (unsigned) z->episodes);
+        if (c->side[d].tcp.zw) {
+            lad_add(l, z->mark, col[d], col[1 - d], buf);
+        } else {
+            lad_add(l, z->mark - (rd_usec_t) z->last_ms * 1000, col[d],
+                    col[1 - d], buf);
+            lad_add(l, z->mark, col[d], col[1 - d], "window open");
+        }
+    }
 }
 
 
@@ -812,6 +883,62 @@ write_story(FILE *f, const struct rd_conn *c, const struct rd_conn *peer,
 }
 
 
+/* Who endpoint i of c is, by its leg. */
+static const char *
+side_word(const struct rd_conn *c, int i)
+{
+    static const char *const  up[2] = { "nginx", "the upstream" };
+    static const char *const  down[2] = { "the client", "nginx" };
+    static const char *const  unknown[2] = { "the client", "the server" };
+
+    return c->leg == RD_LEG_UPSTREAM ? up[i]
+           : c->leg == RD_LEG_CLIENT ? down[i] : unknown[i];
+}
+
+
+/* One line per side that advertised a zero window. */
+static void
+write_zero_window_text(FILE *f, const struct rd_conn *c)
+{
+    const struct rd_tcp_zw        *z;
+    const struct rd_tcp_zw_close  *zc;
+    const struct rd_tcp_dir       *d;
+    int                            i;
+
+    for (i = 0; c->has_zw && i < 2; i++) {
+        z = &c->cold->zw[i];
+        d = &c->side[i].tcp;
+        if (z->episodes == 0) {
+            continue;
+        }
+        fprintf(f, "    zero window: %s advertised 0 for %.3f s (%u "
+                "episode%s, longest %.3f s, %u probe%s)", side_word(c, i),
+                (double) rd_tcp_zw_total_ms(d, z, c->ts_end) / 1000,
+                (unsigned) z->episodes, z->episodes == 1 ? "" : "s",
+                (double) rd_tcp_zw_longest_ms(d, z, c->ts_end) / 1000,
+                (unsigned) z->probes, z->probes == 1 ? "" : "s");
+        zc = &c->cold->zw_close;
+        if (c->close_kind != RD_CLOSE_NONE && c->close_by != i && zc->seen
+            && zc->at_close)
+        {
+            fprintf(f, "; %s's %s came while it was shut (for %.3f s)",
+                    side_word(c, 1 - i),
+                    c->close_kind == RD_CLOSE_RST ? "RST" : "FIN",
+                    (double) zc->stall_ms / 1000);
+        } else if (c->close_kind != RD_CLOSE_NONE && c->close_by != i
+                   && zc->seen && zc->stall_ms > 0)
+        {
+            fprintf(f, "; %s's %s came %.3f s after it opened again (shut "
+                    "%.3f s)", side_word(c, 1 - i),
+                    c->close_kind == RD_CLOSE_RST ? "RST" : "FIN",
+                    (double) zc->after_ms / 1000,
+                    (double) zc->stall_ms / 1000);
+        }
+        putc('\n', f);
+    }
+}
+
+
 static void
 write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
     const struct rd_fix_edit *fe)
@@ -864,6 +991,10 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
         if (v->idle >= 0) {
             fprintf(f, "    the connection had been idle %.3f s before "
                     "this request\n", v->idle);
+        }
+        if (v->stall >= 0) {
+            fprintf(f, "    nginx's receive window to the upstream had been "
+                    "zero for %.3f s when it closed\n", v->stall);
         }
         if (fe != NULL) {
             char  where[512];
@@ -922,6 +1053,7 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
             rd_conn_stream_bytes(c, 0), rd_conn_stream_bytes(c, 1),
             c->rst_total,
             rd_tok2str(rd_conn_end_names, c->end, "?"));
+    write_zero_window_text(f, c);
     if (c->close_kind != RD_CLOSE_NONE && c->nex > 0) {
         fprintf(f, "    phase at first close: %s, after %" PRIu32
                 " complete response(s)\n",
@@ -1039,6 +1171,11 @@ ej_info(const struct rd_conn *c, const struct rd_verdict *v, bool abnormal,
         out->level = v->level;
     }
     out->abnormal = abnormal && v->code != RD_V_NONE;
+    /* an RST that met nginx's shut window is read after the bytes queued
+     * before it, which nginx first hands to the client */
+    out->late = c->leg == RD_LEG_UPSTREAM && c->close_kind == RD_CLOSE_RST
+                && c->close_by == RD_CONN_SERVER && c->has_zw
+                && c->cold->zw_close.at_close;
 }
 
 

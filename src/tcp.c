@@ -460,3 +460,105 @@ rd_tcp_validate_(const struct rd_tcp_pool *pool, const struct rd_tcp_dir *d)
     rd_require(pool->nfree <= pool->nchunks);
     rd_require(pool->fresh <= pool->nchunks);
 }
+
+
+/* ---- zero windows (RFC 9293 §3.8.6.1) ----------------------------------- */
+
+
+/* Milliseconds from a to b, 0 when the capture's clock went back. */
+static uint32_t
+ms_between(rd_usec_t a, rd_usec_t b)
+{
+    rd_usec_t  d;
+
+    d = b > a ? (b - a) / 1000 : 0;
+    return d > (rd_usec_t) UINT32_MAX ? UINT32_MAX : (uint32_t) d;
+}
+
+
+void
+rd_tcp_zw_window(struct rd_tcp_dir *d, struct rd_tcp_zw *z, uint32_t win,
+    rd_usec_t ts)
+{
+    uint32_t  ms;
+
+    if (win == 0) {
+        /* a repeated zero (answers to probes) continues the episode */
+        if (!d->zw) {
+            d->zw = 1;
+            z->mark = ts;
+            if (z->episodes < UINT16_MAX) {
+                z->episodes++;
+            }
+        }
+        return;
+    }
+    if (!d->zw) {
+        return;
+    }
+    d->zw = 0;
+    ms = ms_between(z->mark, ts);
+    z->mark = ts;
+    z->last_ms = ms;
+    z->total_ms = ms > UINT32_MAX - z->total_ms ? UINT32_MAX
+                                                : z->total_ms + ms;
+    if (ms > z->longest_ms) {
+        z->longest_ms = ms;
+    }
+}
+
+
+void
+rd_tcp_zw_peer_closed(const struct rd_tcp_dir *d, const struct rd_tcp_zw *z,
+    rd_usec_t ts, struct rd_tcp_zw_close *out)
+{
+    if (out->seen) {
+        return;
+    }
+    out->seen = 1;
+    if (d->zw) {
+        /* the peer gave up while this side's window was shut */
+        out->at_close = 1;
+        out->stall_ms = ms_between(z->mark, ts);
+        out->after_ms = 0;
+    } else if (z->episodes > 0) {
+        /* a FIN queued behind data leaves only when the window opens: how
+         * soon after the episode it came tells whether it waited there */
+        out->stall_ms = z->last_ms;
+        out->after_ms = ms_between(z->mark, ts);
+    }
+}
+
+
+void
+rd_tcp_zw_probe(struct rd_tcp_zw *z, const struct rd_seg *seg)
+{
+    if (seg->payload_len <= 1
+        && !(seg->flags & (RD_TCP_SYN | RD_TCP_FIN | RD_TCP_RST))
+        && z->probes < UINT16_MAX)
+    {
+        z->probes++;
+    }
+}
+
+
+uint32_t
+rd_tcp_zw_total_ms(const struct rd_tcp_dir *d, const struct rd_tcp_zw *z,
+    rd_usec_t now)
+{
+    uint32_t  open;
+
+    open = d->zw ? ms_between(z->mark, now) : 0;
+    return open > UINT32_MAX - z->total_ms ? UINT32_MAX : z->total_ms + open;
+}
+
+
+uint32_t
+rd_tcp_zw_longest_ms(const struct rd_tcp_dir *d, const struct rd_tcp_zw *z,
+    rd_usec_t now)
+{
+    uint32_t  open;
+
+    open = d->zw ? ms_between(z->mark, now) : 0;
+    return open > z->longest_ms ? open : z->longest_ms;
+}

@@ -29,6 +29,10 @@
 #define MSG_BAD_CL_QUOTED \
     "upstream sent invalid \"Content-Length\" header: \"NAME: VALUE\" " \
     "while reading response header from upstream"
+#define MSG_READV_RESET \
+    "readv() failed (104: Connection reset by peer) while reading upstream"
+#define MSG_PREMATURE_BODY \
+    "upstream prematurely closed connection while reading upstream"
 #define MSG_INVALID_CHUNKED \
     "upstream sent invalid chunked response while reading upstream"
 
@@ -52,6 +56,16 @@
 
 /* nginx's default proxy_buffer_size is one memory page: 4 KiB on x86 */
 #define PROXY_BUFFER_SIZE 4096
+
+/*
+ * upstream_send_timeout_backpressure: nginx's window to the upstream was
+ * shut at least this long when the upstream closed mid-body (no backend
+ * send timeout is shorter), and a FIN, which waits behind the data still
+ * in the upstream's send buffer, came at most ZW_AFTER_MS after the
+ * window opened again (the lab: 0 ms, with the first segment).
+ */
+#define ZW_STALL_MS 1000u
+#define ZW_AFTER_MS 500u
 
 const struct rd_tok  rd_verdict_names[] = {
     { RD_V_NONE, "none" },
@@ -79,6 +93,8 @@ const struct rd_tok  rd_verdict_names[] = {
     { RD_V_NGINX_CLOSED_WITHOUT_RESPONSE, "nginx_closed_without_response" },
     { RD_V_FASTCGI_STDERR, "fastcgi_stderr" },
     { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, "upstream_bad_content_length" },
+    { RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE,
+      "upstream_send_timeout_backpressure" },
     { 0, NULL }
 };
 
@@ -143,7 +159,7 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "timeout or make the request faster; nginx retries idempotent "
       "requests on another server (proxy_next_upstream error)" },
     { RD_V_UPSTREAM_RESET_MID_BODY, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
-      "readv() failed (104: Connection reset by peer) while reading upstream",
+      MSG_READV_RESET,
       "the backend reset the connection while sending the body (killed "
       "mid-response, or a middlebox); with proxy_buffering off nginx logs "
       "recv() instead of readv(); the client gets a truncated response",
@@ -166,7 +182,7 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "check the backend's logs; raise the backend's worker timeout or "
       "speed up the request" },
     { RD_V_UPSTREAM_TRUNCATED_BODY, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
-      "upstream prematurely closed connection while reading upstream",
+      MSG_PREMATURE_BODY,
       "the backend closed before the Content-Length bytes or the last chunk: "
       "it crashed or was killed mid-response; the client gets a truncated "
       "body with the original status",
@@ -273,6 +289,20 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "body to the close, 1.23.0 and later answer 502 (upstream sent "
       "invalid \"Content-Length\" header)",
       "fix the backend's Content-Length header" },
+    { RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE, RD_SEV_ERROR,
+      RD_BLAME_UPSTREAM, "error", MSG_PREMATURE_BODY,
+      "the client read slowly and nginx could hold no more of the "
+      "response (proxy_max_temp_file_size 0 or reached, proxy_buffering "
+      "off, X-Accel-Buffering: no), so it stopped reading the upstream: "
+      "its receive window to the upstream stayed zero until the "
+      "backend's send or idle timeout (uWSGI socket-timeout, a worker "
+      "timeout) closed the connection mid-body; with an RST nginx logs "
+      "readv() instead; the client gets a truncated body",
+      "let nginx take the whole response while the client drains: "
+      "proxy_max_temp_file_size above the response size (default 1024m; "
+      "0 forbids temp files), proxy_buffering on (and no "
+      "X-Accel-Buffering: no from the backend); or raise the backend's "
+      "send timeout above the time the slowest client needs" },
 };
 
 
@@ -352,6 +382,10 @@ static const struct rd_version_row  versions[] = {
     { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, 12300, 0, RD_VW_ANY, RD_SEV_ERROR,
       "error", MSG_BAD_CL_QUOTED, RD_GETS_ERROR_PAGE, 502, NULL,
       "nginx 1.23.0 and later reject the response (502)" },
+    /* 1.22.1, 1.26.3 and 1.30.4 log the same (the lab's
+     * slow_client_temp_file scenarios) */
+    { RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE, 0, 0, RD_VW_ANY, 0, NULL,
+      NULL, RD_GETS_CUT_RESPONSE, 0, NULL, NULL },
 };
 
 
@@ -623,6 +657,50 @@ static const struct rd_exchange *classify_client_own(const struct rd_conn *c,
     struct rd_verdict *v);
 
 
+/*
+ * The upstream closed while nginx's receive window to it was shut, or as
+ * soon as it opened again: the backend gave up writing (its send
+ * timeout), not crashed.  Sets v->stall, the seconds it was shut.
+ */
+static bool
+backpressure(const struct rd_conn *c, struct rd_verdict *v)
+{
+    const struct rd_tcp_zw_close  *zc;
+
+    if (!c->has_zw || c->close_by != RD_CONN_SERVER) {
+        return false;
+    }
+    zc = &c->cold->zw_close;
+    if (!zc->seen || zc->stall_ms < ZW_STALL_MS
+        || (!zc->at_close && zc->after_ms > ZW_AFTER_MS))
+    {
+        return false;
+    }
+    v->stall = (double) zc->stall_ms / 1000;
+    return true;
+}
+
+
+/* A body cut by the upstream's close: why, and what nginx says. */
+static void
+body_cut(const struct rd_conn *c, const struct rd_exchange *e,
+    struct rd_verdict *v)
+{
+    if (backpressure(c, v)) {
+        set(v, RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE);
+        if (c->close_kind == RD_CLOSE_RST) {
+            v->message = MSG_READV_RESET;
+        }
+        if (e != NULL && e->req_end != 0) {
+            v->elapsed = secs(c->close_ts - e->req_end);
+        }
+    } else {
+        set(v, c->close_kind == RD_CLOSE_RST ? RD_V_UPSTREAM_RESET_MID_BODY
+                                             : RD_V_UPSTREAM_TRUNCATED_BODY);
+    }
+}
+
+
 /* Upstream leg (or a leg of unknown role, taken as one). */
 static void
 classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
@@ -693,7 +771,7 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                 }
                 return;
             case RD_PHASE_READING_RESPONSE_BODY:
-                set(v, RD_V_UPSTREAM_RESET_MID_BODY);
+                body_cut(c, e, v);
                 return;
             default:
                 break;
@@ -735,8 +813,7 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         return;
     }
     if ((f & (1u << RD_HTTP1_TRUNCATED)) && c->close_by == RD_CONN_SERVER) {
-        set(v, c->close_kind == RD_CLOSE_RST ? RD_V_UPSTREAM_RESET_MID_BODY
-                                             : RD_V_UPSTREAM_TRUNCATED_BODY);
+        body_cut(c, e, v);
         if (c->proto == RD_PROTO_FASTCGI && c->close_kind == RD_CLOSE_FIN
             && e != NULL && !e->keep_alive)
         {
@@ -950,6 +1027,7 @@ rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     memset(v, 0, sizeof(*v));
     v->elapsed = -1;
     v->idle = -1;
+    v->stall = -1;
     set(v, RD_V_NONE);
 
     v->cause = RD_V_NONE;

@@ -89,4 +89,20 @@ conf race 21120 "        keepalive 4;
             proxy_set_header Connection \"\";" \
     && check race lab-keepalive_race.pcap keepalive_timeout 75s \
              keepalive_timeout 249ms nginx
+# a slow client: proxy_max_temp_file_size 0 gets a size for the 4 MiB
+# response; proxy_buffering off gets on; the default 1024m could hold it
+# all, so the stall was not nginx's cap: the backend's send timeout
+conf temp0 21290 "" "            proxy_max_temp_file_size 0;
+            proxy_buffers 4 4k;" \
+    && check temp0 lab-slow_client_temp_file.pcap proxy_max_temp_file_size 0 \
+             "proxy_max_temp_file_size 0" 4m nginx
+conf temp0_rst 21295 "" "            proxy_max_temp_file_size 0;" \
+    && check temp0_rst lab-slow_client_temp_file_rst.pcap \
+             proxy_max_temp_file_size 0 "proxy_max_temp_file_size 0" 4m nginx
+conf buffering_off 21290 "" "            proxy_buffering off;" \
+    && check buffering_off lab-slow_client_temp_file.pcap proxy_buffering off \
+             "proxy_buffering off" on nginx
+conf temp_default 21290 "" "" \
+    && check temp_default lab-slow_client_temp_file.pcap \
+             proxy_max_temp_file_size 1024m default - backend
 exit $fail

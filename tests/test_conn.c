@@ -748,6 +748,100 @@ test_conn_finish_returns_pool(void **state)
 }
 
 
+/* ---- zero windows ------------------------------------------------------- */
+
+/*
+ * The client (nginx on an upstream leg) shuts its window while the server
+ * has more to send; the server probes, then resets: the connection
+ * records one episode, the probes, and that the RST came while the window
+ * was shut.  The slot's cold part holds an earlier connection's bytes
+ * (it is not zeroed per connection): they must not show.  SYN and RST
+ * windows (an RST carries window 0) open no episode.
+ */
+static void
+test_conn_zero_window_rst_while_shut(void **state)
+{
+    struct fx                      x;
+    struct rd_seg                  s;
+    const struct rd_tcp_zw        *z;
+    const struct rd_tcp_zw_close  *zc;
+
+    (void) state;
+    fx_init(&x, 0);
+    memset(&x.cold, 0xa5, sizeof(x.cold));
+    request(&x);
+    assert_false(x.c->has_zw);
+    feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK | RD_TCP_PSH, T_SI + 1,
+                T_CI + 21, 1000));
+    s = mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 1001, 0);
+    s.win = 0;
+    x.now += 999000;                        /* at +1 s */
+    s.ts = x.now;
+    feed(&x, s);
+    assert_true(x.c->has_zw);
+    assert_true(x.c->side[RD_CONN_CLIENT].tcp.zw);
+    /* two probes (old sequence number, no data), answered with zero */
+    feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK, T_SI + 1000, T_CI + 21, 0));
+    s = mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 1001, 0);
+    s.win = 0;
+    feed(&x, s);
+    feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK, T_SI + 1000, T_CI + 21, 0));
+    x.now += 1500000;
+    s = mk(&x, RD_CONN_SERVER, RD_TCP_RST | RD_TCP_ACK, T_SI + 1001,
+           T_CI + 21, 0);
+    s.win = 0;
+    feed(&x, s);
+    assert_int_equal(x.c->close_kind, RD_CLOSE_RST);
+    z = &x.c->cold->zw[RD_CONN_CLIENT];
+    zc = &x.c->cold->zw_close;
+    assert_int_equal(z->episodes, 1);
+    assert_int_equal(z->probes, 2);
+    assert_int_equal(x.c->cold->zw[RD_CONN_SERVER].episodes, 0);
+    assert_true(zc->seen);
+    assert_true(zc->at_close);
+    assert_int_equal(zc->stall_ms, 1504);
+    assert_false(x.c->side[RD_CONN_SERVER].tcp.zw);
+    fx_fini(&x);
+}
+
+
+/*
+ * A FIN that waited behind data: the window opens, the server's next
+ * segment carries the rest and the FIN.  The record says the close came
+ * right after the episode, not during it.
+ */
+static void
+test_conn_zero_window_fin_after_reopen(void **state)
+{
+    struct fx                      x;
+    struct rd_seg                  s;
+    const struct rd_tcp_zw_close  *zc;
+
+    (void) state;
+    fx_init(&x, 0);
+    request(&x);
+    feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK | RD_TCP_PSH, T_SI + 1,
+                T_CI + 21, 1000));
+    s = mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 1001, 0);
+    s.win = 0;
+    feed(&x, s);
+    assert_int_equal(x.c->zw_shut, 1);
+    x.now += 2000000;
+    feed(&x, mk(&x, RD_CONN_CLIENT, RD_TCP_ACK, T_CI + 21, T_SI + 1001, 0));
+    assert_int_equal(x.c->zw_shut, 0);
+    feed(&x, mk(&x, RD_CONN_SERVER, RD_TCP_ACK | RD_TCP_PSH | RD_TCP_FIN,
+                T_SI + 1001, T_CI + 21, 500));
+    zc = &x.c->cold->zw_close;
+    assert_int_equal(x.c->close_kind, RD_CLOSE_FIN);
+    assert_true(zc->seen);
+    assert_false(zc->at_close);
+    assert_int_equal(zc->stall_ms, 2001);
+    assert_int_equal(zc->after_ms, 1);
+    assert_int_equal(x.c->cold->zw[RD_CONN_CLIENT].probes, 0);
+    fx_fini(&x);
+}
+
+
 int
 main(void)
 {
@@ -766,6 +860,8 @@ main(void)
         cmocka_unit_test(test_conn_rst_unacked_unread),
         cmocka_unit_test(test_conn_ttl_and_ip_id),
         cmocka_unit_test(test_conn_finish_returns_pool),
+        cmocka_unit_test(test_conn_zero_window_rst_while_shut),
+        cmocka_unit_test(test_conn_zero_window_fin_after_reopen),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,6 +319,47 @@ test_errjoin_window_bounded(void **state)
 }
 
 
+/*
+ * An upstream that reset while nginx's window was shut: nginx reads the
+ * RST after the bytes before it, which it first hands to a slow client,
+ * so the line comes seconds after the leg's last packet (the lab's
+ * slow_client_temp_file_rst: 3 s).  A late connection takes it; the same
+ * connection not marked late does not, and the line is left unmatched.
+ */
+static void
+test_errjoin_late_line(void **state)
+{
+    static const char       msg[] = "readv() failed (104: Connection reset "
+                                    "by peer) while reading upstream";
+    struct rd_errjoin_line  l[1];
+    struct src              s;
+    struct sink             k;
+    struct rd_errjoin      *j;
+    struct rd_errjoin_conn  a;
+    char                    err[RD_ERRLEN];
+    int                     late;
+
+    (void) state;
+    for (late = 1; late >= 0; late--) {
+        l[0] = line(1, T0 + 4, RD_ERRJOIN_L_ERROR, 21, 21001, msg);
+        memset(&s, 0, sizeof(s));
+        s.l = l;
+        s.n = 1;
+        j = make(&s, &k, true, 0);
+        a = upconn(1, 21, 21001, T0, msg);
+        a.late = late;
+        assert_int_equal(rd_errjoin_conn(j, &a, NULL, 0, err), 0);
+        assert_int_equal(rd_errjoin_finish(j, (rd_usec_t) T0 * S,
+                                           (rd_usec_t) (T0 + 10) * S, err),
+                         0);
+        assert_int_equal(k.nc, 1);
+        assert_int_equal(k.c[0].r.n, late ? 1 : 0);
+        assert_int_equal(k.nl, late ? 0 : 1);
+        rd_errjoin_destroy(j);
+    }
+}
+
+
 int
 main(void)
 {
@@ -326,6 +367,7 @@ main(void)
         cmocka_unit_test(test_errjoin_offset_and_match),
         cmocka_unit_test(test_errjoin_disagree_and_unlogged),
         cmocka_unit_test(test_errjoin_window_bounded),
+        cmocka_unit_test(test_errjoin_late_line),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -736,6 +736,159 @@ test_tcp_mid_stream_start(void **state)
 }
 
 
+/* ---- zero windows ------------------------------------------------------- */
+
+#define T_MS        1000LL                  /* usec */
+
+
+/* What the caller does per packet: the bookkeeping only on a change. */
+static void
+zw_adv(struct rd_tcp_dir *d, struct rd_tcp_zw *z, uint16_t raw,
+    rd_usec_t ts)
+{
+    if (rd_tcp_zw_changes(d, raw)) {
+        rd_tcp_zw_window(d, z, raw, ts);
+    }
+}
+
+
+/*
+ * Episodes open at the first zero and close at the first non-zero of the
+ * same side; repeated zeros (answers to probes) continue one episode;
+ * total and longest count closed episodes, and the open one up to now.
+ * Pins the per-packet gate: only a transition calls the bookkeeping.
+ */
+static void
+test_tcp_zero_window_episodes(void **state)
+{
+    struct rd_tcp_dir  d;
+    struct rd_tcp_zw   z;
+
+    (void) state;
+    memset(&d, 0, sizeof(d));
+    memset(&z, 0, sizeof(z));
+    assert_false(rd_tcp_zw_changes(&d, 512));
+    assert_true(rd_tcp_zw_changes(&d, 0));
+
+    zw_adv(&d, &z, 0, T_TS);
+    assert_true(d.zw);
+    assert_false(rd_tcp_zw_changes(&d, 0));
+    zw_adv(&d, &z, 0, T_TS + 500 * T_MS);       /* probe answered: same */
+    assert_int_equal(z.episodes, 1);
+    assert_int_equal(rd_tcp_zw_total_ms(&d, &z, T_TS + 1500 * T_MS), 1500);
+    zw_adv(&d, &z, 127, T_TS + 2000 * T_MS);
+    assert_false(d.zw);
+    assert_int_equal(z.last_ms, 2000);
+    assert_int_equal(z.total_ms, 2000);
+    assert_int_equal(z.longest_ms, 2000);
+    assert_true(z.mark == T_TS + 2000 * T_MS);
+
+    zw_adv(&d, &z, 64, T_TS + 2100 * T_MS);     /* still open: nothing */
+    zw_adv(&d, &z, 0, T_TS + 3000 * T_MS);
+    zw_adv(&d, &z, 1, T_TS + 3500 * T_MS);
+    assert_int_equal(z.episodes, 2);
+    assert_int_equal(z.total_ms, 2500);
+    assert_int_equal(z.longest_ms, 2000);
+    assert_int_equal(z.last_ms, 500);
+
+    /* an open episode counts up to now, for the total and the longest */
+    zw_adv(&d, &z, 0, T_TS + 4000 * T_MS);
+    assert_int_equal(rd_tcp_zw_total_ms(&d, &z, T_TS + 7000 * T_MS), 5500);
+    assert_int_equal(rd_tcp_zw_longest_ms(&d, &z, T_TS + 7000 * T_MS),
+                     3000);
+    assert_int_equal(rd_tcp_zw_longest_ms(&d, &z, T_TS + 4500 * T_MS),
+                     2000);
+    /* a clock that went back (merged captures) counts nothing */
+    assert_int_equal(rd_tcp_zw_total_ms(&d, &z, T_TS), 2500);
+    zw_adv(&d, &z, 9, T_TS + 3900 * T_MS);
+    assert_int_equal(z.last_ms, 0);
+    assert_int_equal(z.total_ms, 2500);
+}
+
+
+/*
+ * The peer's first close, as the verdict reads it: an RST while the
+ * window is shut is "at close" with the episode's length so far; a FIN
+ * that came after the window opened says how soon; later closes change
+ * nothing; a window never shut leaves the record empty.
+ */
+static void
+test_tcp_zero_window_peer_close(void **state)
+{
+    struct rd_tcp_dir       d;
+    struct rd_tcp_zw        z;
+    struct rd_tcp_zw_close  out;
+
+    (void) state;
+    /* RST while shut */
+    memset(&d, 0, sizeof(d));
+    memset(&z, 0, sizeof(z));
+    memset(&out, 0, sizeof(out));
+    zw_adv(&d, &z, 0, T_TS);
+    rd_tcp_zw_peer_closed(&d, &z, T_TS + 1754 * T_MS, &out);
+    assert_true(out.seen);
+    assert_true(out.at_close);
+    assert_int_equal(out.stall_ms, 1754);
+    assert_int_equal(out.after_ms, 0);
+    /* the first close counts, not a later one */
+    rd_tcp_zw_peer_closed(&d, &z, T_TS + 9000 * T_MS, &out);
+    assert_int_equal(out.stall_ms, 1754);
+
+    /* FIN right after the window opened: it waited there */
+    memset(&d, 0, sizeof(d));
+    memset(&z, 0, sizeof(z));
+    memset(&out, 0, sizeof(out));
+    zw_adv(&d, &z, 0, T_TS);
+    zw_adv(&d, &z, 127, T_TS + 1932 * T_MS);
+    rd_tcp_zw_peer_closed(&d, &z, T_TS + 1932 * T_MS + 25, &out);
+    assert_true(out.seen);
+    assert_false(out.at_close);
+    assert_int_equal(out.stall_ms, 1932);
+    assert_int_equal(out.after_ms, 0);
+
+    /* FIN long after */
+    memset(&out, 0, sizeof(out));
+    rd_tcp_zw_peer_closed(&d, &z, T_TS + 5000 * T_MS, &out);
+    assert_int_equal(out.stall_ms, 1932);
+    assert_int_equal(out.after_ms, 3068);
+
+    /* no episode before the close */
+    memset(&d, 0, sizeof(d));
+    memset(&z, 0, sizeof(z));
+    memset(&out, 0, sizeof(out));
+    rd_tcp_zw_peer_closed(&d, &z, T_TS, &out);
+    assert_true(out.seen);
+    assert_false(out.at_close);
+    assert_int_equal(out.stall_ms, 0);
+}
+
+
+/* Probes: segments of zero or one byte, not SYN/FIN/RST; counts
+ * saturate. */
+static void
+test_tcp_zero_window_probes(void **state)
+{
+    struct rd_tcp_zw  z;
+    struct rd_seg     s;
+
+    (void) state;
+    memset(&z, 0, sizeof(z));
+    mkseg(&s, RD_TCP_ACK, T_ISN, stream, 0, 0);     /* Linux: no data */
+    rd_tcp_zw_probe(&z, &s);
+    mkseg(&s, RD_TCP_ACK, T_ISN, stream, 1, 1);     /* one new byte */
+    rd_tcp_zw_probe(&z, &s);
+    mkseg(&s, RD_TCP_ACK, T_ISN, stream, 2, 2);     /* data: not a probe */
+    rd_tcp_zw_probe(&z, &s);
+    mkseg(&s, RD_TCP_ACK | RD_TCP_FIN, T_ISN, stream, 0, 0);
+    rd_tcp_zw_probe(&z, &s);
+    assert_int_equal(z.probes, 2);
+    z.probes = UINT16_MAX;
+    mkseg(&s, RD_TCP_ACK, T_ISN, stream, 0, 0);
+    rd_tcp_zw_probe(&z, &s);
+    assert_int_equal(z.probes, UINT16_MAX);
+}
+
+
 int
 main(void)
 {
@@ -753,6 +906,9 @@ main(void)
         cmocka_unit_test(test_tcp_fin_sequence_accounting),
         cmocka_unit_test(test_tcp_flush_and_release_return_pool),
         cmocka_unit_test(test_tcp_mid_stream_start),
+        cmocka_unit_test(test_tcp_zero_window_episodes),
+        cmocka_unit_test(test_tcp_zero_window_peer_close),
+        cmocka_unit_test(test_tcp_zero_window_probes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

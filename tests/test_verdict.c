@@ -563,6 +563,101 @@ test_verdict_fastcgi_stderr(void **state)
 }
 
 
+static const struct vcase *
+case_named(const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (strcmp(cases[i].name, name) == 0) {
+            return &cases[i];
+        }
+    }
+    fail_msg("no case %s", name);
+    return NULL;
+}
+
+
+/*
+ * The upstream cut the body while nginx's receive window to it was shut
+ * (the lab's slow_client_temp_file, _rst): with an RST at the close, or a
+ * FIN just after the window opened, it is the backend's send timeout, and
+ * nginx's words follow the close.  A short stall, or a FIN long after the
+ * window opened, stays a plain cut; the client leg names it as cause.
+ */
+static void
+test_verdict_send_timeout_backpressure(void **state)
+{
+    static const struct {
+        const char     *from;       /* the case it modifies */
+        uint32_t        stall_ms, after_ms;
+        bool            at_close;
+        int             want;
+        const char     *msg;
+    } t[] = {
+        { "reset_mid_body", 1754, 0, true,
+          RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE, "readv() failed (104" },
+        { "truncated_body", 1932, 0, false,
+          RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE,
+          "upstream prematurely closed connection while reading upstream" },
+        { "truncated_body", 1932, 400, false,
+          RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE, "prematurely closed" },
+        { "truncated_body", 1932, 3000, false, RD_V_UPSTREAM_TRUNCATED_BODY,
+          "prematurely closed" },
+        { "reset_mid_body", 300, 0, true, RD_V_UPSTREAM_RESET_MID_BODY,
+          "readv() failed" },
+        { "truncated_body", 0, 0, false, RD_V_UPSTREAM_TRUNCATED_BODY,
+          "prematurely closed" },
+    };
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+    size_t                 i;
+
+    (void) state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        build(case_named(t[i].from), &c, &x);
+        c.has_zw = 1;
+        cold.zw[RD_CONN_CLIENT].episodes = 1;
+        cold.zw_close.seen = 1;
+        cold.zw_close.at_close = t[i].at_close;
+        cold.zw_close.stall_ms = t[i].stall_ms;
+        cold.zw_close.after_ms = t[i].after_ms;
+        rd_verdict_classify(&c, &x, &v);
+        assert_int_equal(v.code, t[i].want);
+        assert_non_null(v.message);
+        assert_non_null(strstr(v.message, t[i].msg));
+        if (t[i].want == RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE) {
+            assert_true(v.stall * 1000 > t[i].stall_ms - 1
+                        && v.stall * 1000 < t[i].stall_ms + 1);
+            assert_non_null(v.row);
+            assert_int_equal(v.row->gets, RD_GETS_CUT_RESPONSE);
+            assert_true(v.elapsed >= 0);
+        } else {
+            assert_true(v.stall < 0);
+        }
+    }
+
+    /* nginx closed first: its own window does not make it the backend's
+     * timeout */
+    build(case_named("invalid_chunked"), &c, &x);
+    c.has_zw = 1;
+    cold.zw_close.seen = 1;
+    cold.zw_close.at_close = 1;
+    cold.zw_close.stall_ms = 5000;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_UPSTREAM_INVALID_CHUNKED);
+
+    /* the client leg: its cut names the upstream leg's verdict */
+    build(case_named("client_leg_cut"), &c, &x);
+    x.cause = RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE;
+    x.cause_ts = 104 * S + 100;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_RESPONSE_CUT_TO_CLIENT);
+    assert_int_equal(v.cause, RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE);
+}
+
+
 int
 main(void)
 {
@@ -577,6 +672,7 @@ main(void)
         cmocka_unit_test(test_verdict_version_unknown_assumed),
         cmocka_unit_test(test_verdict_bad_cl_quotes_header),
         cmocka_unit_test(test_verdict_reset_mid_header_is_too_big),
+        cmocka_unit_test(test_verdict_send_timeout_backpressure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

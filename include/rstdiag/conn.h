@@ -184,10 +184,10 @@ struct rd_conn_side {
 
 /*
  * What few connections have: RST records, the other legs of the same
- * request.  It lives in a slab beside the flow table, one per slot,
- * written only when there is something to keep, and read only below
- * nrst, npaired and has_peer; so a connection without them never touches
- * its page and the table entry stays small.
+ * request, zero-window episodes.  It lives in a slab beside the flow
+ * table, one per slot, written only when there is something to keep, and
+ * read only below nrst, npaired, has_peer and has_zw; so a connection
+ * without them never touches its page and the table entry stays small.
  */
 struct rd_conn_cold {
     struct rd_conn_rst  rst[RD_LIMITS_RST_KEEP];
@@ -203,6 +203,11 @@ struct rd_conn_cold {
     uint8_t             pairing;        /* enum rd_pairing of the pair */
     uint8_t             pair_weak;      /* one coincidence, unconfirmed */
     uint8_t             cause;          /* client leg: that verdict code */
+    struct rd_tcp_zw    zw[2];          /* zero windows each side
+                                         * advertised; valid when has_zw */
+    struct rd_tcp_zw_close zw_close;    /* the window of the side that did
+                                         * not close first, at that close;
+                                         * valid when has_zw */
 };
 
 /* The whole connection.  Zero-filled by rd_conn_start(), except cold,
@@ -231,6 +236,8 @@ struct rd_conn {
     uint8_t             phase;          /* enum rd_phase at first close */
     uint8_t             npaired;        /* entries used in cold->paired */
     uint8_t             leg;            /* enum rd_leg, set at finish */
+    uint8_t             zw_shut;        /* sides whose last window was
+                                         * zero (their tcp.zw bits) */
     const struct rd_conn_env *env;      /* set by rd_conn_packet */
     uint32_t            peer_refs;      /* client leg: live upstream legs
                                          * whose peer_leg it is (kept in
@@ -247,6 +254,8 @@ struct rd_conn {
     unsigned            peer_ref:1;     /* ... and counted in its
                                          * peer_refs (until the response
                                          * it serves ends) */
+    unsigned            has_zw:1;       /* a side advertised a zero
+                                         * window: cold->zw is set */
 };
 
 /* What the connection layer needs from its surroundings. */

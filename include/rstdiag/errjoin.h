@@ -23,6 +23,8 @@
 #define RD_ERRJOIN_MSG_LEN      256
 #define RD_ERRJOIN_TARGET_LEN   128
 #define RD_ERRJOIN_MAX_MATCH    4   /* lines kept per connection */
+#define RD_ERRJOIN_LATE_S       15  /* a late connection's line may come
+                                     * this long after its last packet */
 
 /* One error.log record as the join needs it. */
 struct rd_errjoin_line {
@@ -80,6 +82,11 @@ struct rd_errjoin_conn {
                                      * be held), "" none */
     const char     *level;          /* static */
     bool            abnormal;       /* worth a line from nginx */
+    bool            late;           /* nginx writes its line when it reads
+                                     * the close, which may be up to
+                                     * RD_ERRJOIN_LATE_S after the last
+                                     * packet (an RST behind bytes nginx
+                                     * first passes to a slow client) */
 };
 
 /* What a connection's record gains. */

@@ -34,7 +34,7 @@ struct rd_fix_edit {
     const char     *location;       /* the location it is in force in */
     int             side;           /* enum rd_fix_side */
     char            set[64];        /* the value to set, "" for none */
-    char            why[256];       /* from what was measured */
+    char            why[384];       /* from what was measured */
 };
 
 /*

@@ -59,7 +59,70 @@ struct rd_tcp_dir {
     unsigned        fin:1;          /* FIN seen from this side */
     unsigned        ack_seen:1;     /* max_ack is valid */
     unsigned        ws_ok:1;        /* both SYNs carried window scale */
+    unsigned        zw:1;           /* this side's last window was zero:
+                                     * an rd_tcp_zw episode is open */
 };
+
+/*
+ * The zero windows one side advertised (RFC 9293 §3.8.6.1: a receiver
+ * whose buffer is full offers window 0, and its peer probes until it
+ * opens).  Rare, so not part of rd_tcp_dir: the caller keeps it apart
+ * (its cold storage) and calls rd_tcp_zw_window() only when
+ * rd_tcp_zw_changes() says so, which costs one compare per packet.
+ * Durations are in milliseconds, counts saturate.  Zero-fill before use.
+ */
+struct rd_tcp_zw {
+    rd_usec_t       mark;           /* while rd_tcp_dir.zw: when the open
+                                     * episode began; else when the last
+                                     * one ended (0: none yet) */
+    uint32_t        last_ms;        /* the last closed episode's length */
+    uint32_t        total_ms;       /* closed episodes, summed */
+    uint32_t        longest_ms;     /* the longest closed episode */
+    uint16_t        episodes;       /* episodes begun */
+    uint16_t        probes;         /* the peer's segments of at most one
+                                     * byte while the window was zero */
+};
+
+/* The window of one side when its peer first sent FIN or RST. */
+struct rd_tcp_zw_close {
+    uint32_t        stall_ms;       /* the episode the close met (up to the
+                                     * close) or followed; 0: none */
+    uint32_t        after_ms;       /* from that episode's end to the
+                                     * close; 0 when it met it open */
+    uint8_t         seen;           /* set by rd_tcp_zw_peer_closed() */
+    uint8_t         at_close;       /* the window was zero at the close */
+};
+
+/* true when a segment with the raw window field raw_win opens or closes a
+ * zero-window episode of d (the window scale does not matter for 0). */
+static inline bool
+rd_tcp_zw_changes(const struct rd_tcp_dir *d, uint16_t raw_win)
+{
+    return (raw_win == 0) != (d->zw != 0);
+}
+
+/* d's side advertised window win at ts: begin or end an episode in z. */
+void rd_tcp_zw_window(struct rd_tcp_dir *d, struct rd_tcp_zw *z,
+    uint32_t win, rd_usec_t ts);
+
+/* The peer of d's side sent its first FIN or RST at ts: out says whether
+ * d's window was zero then, or how soon after an episode the close came.
+ * The first call fills out; later calls leave it. */
+void rd_tcp_zw_peer_closed(const struct rd_tcp_dir *d,
+    const struct rd_tcp_zw *z, rd_usec_t ts, struct rd_tcp_zw_close *out);
+
+/* A segment seg sent to d's side while its window is zero (call only
+ * then): counted in z as a zero-window probe when it carries at most one
+ * byte (Linux probes with an old sequence number and no data, others
+ * with one new byte) and no SYN, FIN or RST. */
+void rd_tcp_zw_probe(struct rd_tcp_zw *z, const struct rd_seg *seg);
+
+/* Zero-window time in ms up to now, the open episode included; and the
+ * longest episode, the open one (up to now) included. */
+uint32_t rd_tcp_zw_total_ms(const struct rd_tcp_dir *d,
+    const struct rd_tcp_zw *z, rd_usec_t now);
+uint32_t rd_tcp_zw_longest_ms(const struct rd_tcp_dir *d,
+    const struct rd_tcp_zw *z, rd_usec_t now);
 
 /*
  * Create the out-of-order pool: pool_bytes in total, at most dir_bytes and

@@ -42,6 +42,8 @@ enum rd_verdict_code {
     RD_V_NGINX_CLOSED_WITHOUT_RESPONSE,  /* client leg: no answer at all */
     RD_V_FASTCGI_STDERR,            /* the application wrote to STDERR */
     RD_V_UPSTREAM_BAD_CONTENT_LENGTH,
+    RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE,    /* closed mid-body while
+                                                 * nginx's window was shut */
     RD_V_NCODES
 };
 
@@ -175,6 +177,10 @@ struct rd_verdict {
                                                  * the close, < 0: n/a */
     double                          idle;       /* s idle before reuse,
                                                  * < 0: n/a */
+    double                          stall;      /* s nginx's receive window
+                                                 * had been zero at the
+                                                 * upstream's close, < 0:
+                                                 * n/a */
     char                            buf[256];   /* message, when built
                                                  * from packet bytes */
     char                            note_buf[256];  /* note, when built */

@@ -72,7 +72,12 @@ expect.json keys:
            "first_close": {"by": "server", "kind": "rst"} or null,
            "rst_by": ["server"], "no_rst": true,
            "phase": "awaiting_response_header",
-           "framing": "truncated", "resp_status": 200}]
+           "framing": "truncated", "resp_status": 200,
+           "zero_window": {"by": "client", "at_close": true,
+                           "min_seconds": 1.0}}]
+  zero_window: a zero_window entry of that side (wire.py's and
+  rstdiag's), still shut at the other side's first close or not (when
+  at_close is given), shut at least min_seconds in all
   on the client leg ("leg": "nginx"), checked as (4):
            "verdict": "bad_gateway", "cause": "upstream_refused" (the
            verdict of the upstream leg that caused it; both in one
@@ -283,6 +288,24 @@ def match_conn(conn, want, res, notes):
                 why.append('no rst by %s (rst by %s)' % (by, got))
     if want.get('no_rst') and conn.get('rst'):
         why.append('rst present (by %s), expected none' % rst_senders(conn))
+    if 'zero_window' in want:
+        w = want['zero_window']
+        got = [z for z in conn.get('zero_window') or []
+               if z.get('by') == w['by']]
+        if 'zero_window' not in conn:
+            notes.add('zero_window not in the output: check skipped')
+        elif not got:
+            why.append('no zero window by %s (zero_window %s)'
+                       % (w['by'], conn.get('zero_window')))
+        else:
+            z = got[0]
+            if 'at_close' in w and z.get('at_close') != w['at_close']:
+                why.append('zero_window by %s at_close=%s, expected %s'
+                           % (w['by'], z.get('at_close'), w['at_close']))
+            if z.get('seconds', 0) < w.get('min_seconds', 0):
+                why.append('zero_window by %s %.3f s, expected at least %s'
+                           % (w['by'], z.get('seconds', 0),
+                              w['min_seconds']))
     if 'phase' in want:
         if 'phase' not in conn:
             notes.add('phase not in rstdiag output yet: phase check skipped')

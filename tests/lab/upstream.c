@@ -5,7 +5,7 @@
  * path.  It is bounded: it exits after --max-seconds whatever happens.
  *
  *   lab-upstream --listen ADDR:PORT --mode MODE [--delay-ms N]
- *                [--max-seconds N]
+ *                [--max-seconds N] [--body-bytes N] [--sndbuf N]
  *
  * RSTs are produced the way real servers produce them: close() with
  * SO_LINGER {1, 0} (a killed or aborting worker), or close() with unread
@@ -36,6 +36,10 @@
 #define LAB_IDLE_MS         10000   /* close idle connections after this */
 #define LAB_RST_SETTLE_MS   100     /* let the peer read before an RST */
 #define LAB_SMALL_READ      1024    /* early_413: read little of the body */
+#define LAB_BIG_BODY        (8L << 20)  /* big_body_*: default body size */
+#define LAB_SNDBUF          8192    /* big_body_*: default SO_SNDBUF (the
+                                     * kernel doubles it) */
+#define LAB_STREAM_CHUNK    8192    /* big_body_*: bytes queued per refill */
 
 /* send_then() for a string literal: its length without the NUL. */
 #define LAB_SEND_LIT(c, lit, after) send_then(c, lit, sizeof(lit) - 1, after)
@@ -60,7 +64,9 @@ enum lab_mode {
     LAB_EARLY_413,
     LAB_CL_AND_TE,
     LAB_HUGE_HEADER,
-    LAB_BAD_CL
+    LAB_BAD_CL,
+    LAB_BIG_BODY_SEND_TIMEOUT,
+    LAB_BIG_BODY_SEND_TIMEOUT_RST
 };
 
 /* What to do once the output buffer has drained. */
@@ -69,7 +75,8 @@ enum lab_after {
     LAB_AFTER_FIN,          /* close() */
     LAB_AFTER_RST,          /* SO_LINGER {1, 0} + close() after a pause */
     LAB_AFTER_IDLE_FIN,     /* keep-alive: FIN after --delay-ms idle */
-    LAB_AFTER_IDLE_RST      /* keep-alive: RST after --delay-ms idle */
+    LAB_AFTER_IDLE_RST,     /* keep-alive: RST after --delay-ms idle */
+    LAB_AFTER_STREAM        /* big_body_*: queue more of the body */
 };
 
 struct lab_tok {
@@ -97,13 +104,18 @@ static const struct lab_tok lab_modes[] = {
     { LAB_CL_AND_TE,         "cl_and_te" },
     { LAB_HUGE_HEADER,       "huge_header" },
     { LAB_BAD_CL,            "bad_content_length" },
+    { LAB_BIG_BODY_SEND_TIMEOUT, "big_body_send_timeout" },
+    { LAB_BIG_BODY_SEND_TIMEOUT_RST, "big_body_send_timeout_rst" },
     { 0, NULL }
 };
 
 struct lab_srv {
     struct event_base   *base;
     int                  mode;
-    long                 delay_ms;      /* slow, wait_then_rst, idle close */
+    long                 delay_ms;      /* slow, wait_then_rst, idle close,
+                                         * big_body_*: the send timeout */
+    long                 body_bytes;    /* big_body_*: Content-Length */
+    long                 sndbuf;        /* big_body_*: SO_SNDBUF */
     unsigned long        nconn;         /* connections accepted */
 };
 
@@ -113,6 +125,7 @@ struct lab_conn {
     struct event        *timer;         /* delays, idle close, RST settle */
     unsigned             nreq;          /* requests seen on this conn */
     size_t               body_left;     /* request body bytes to discard */
+    long                 out_left;      /* big_body_*: body bytes to queue */
     int                  after;         /* enum lab_after once drained */
     int                  keepalive;     /* current request allows reuse */
     int                  head;          /* current request is HEAD */
@@ -131,7 +144,8 @@ usage(void)
     const struct lab_tok  *t;
 
     fprintf(stderr, "usage: lab-upstream --listen ADDR:PORT --mode MODE "
-            "[--delay-ms N] [--max-seconds N]\nmodes:");
+            "[--delay-ms N] [--max-seconds N] [--body-bytes N] "
+            "[--sndbuf N]\nmodes:");
     for (t = lab_modes; t->s != NULL; t++) {
         fprintf(stderr, " %s", t->s);
     }
@@ -216,6 +230,24 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
     case LAB_AFTER_IDLE_RST:
         conn_rst(c);
         return;
+    case LAB_AFTER_STREAM:
+        /*
+         * The send timeout: nothing could be written for --delay-ms (the
+         * peer's window is closed).  A worker that gives up closes the
+         * socket; what its kernel still holds goes out before the FIN,
+         * once the peer opens its window again.  The _rst mode aborts.
+         */
+        printf("send timeout: %ld body bytes not written, closing with "
+               "%s\n", c->out_left + (long) evbuffer_get_length(
+                   bufferevent_get_output(c->bev)),
+               c->srv->mode == LAB_BIG_BODY_SEND_TIMEOUT_RST ? "RST" : "FIN");
+        fflush(stdout);
+        if (c->srv->mode == LAB_BIG_BODY_SEND_TIMEOUT_RST) {
+            conn_rst(c);
+        } else {
+            conn_free(c);
+        }
+        return;
     default:
         conn_free(c);
         return;
@@ -260,6 +292,28 @@ send_fill(struct lab_conn *c, char ch, size_t n)
         (void) bufferevent_write(c->bev, buf, k);
         n -= k;
     }
+}
+
+
+/*
+ * big_body_*: queue the next piece of the body, as a worker writing a
+ * large response does, and (re)start the send timeout: the write callback
+ * comes back only when the kernel took everything queued.
+ */
+static void
+stream_more(struct lab_conn *c)
+{
+    long  n;
+
+    n = c->out_left < LAB_STREAM_CHUNK ? c->out_left : LAB_STREAM_CHUNK;
+    if (n == 0) {
+        c->after = LAB_AFTER_WAIT;
+        arm(c, LAB_AFTER_WAIT, LAB_IDLE_MS);
+        return;
+    }
+    send_fill(c, 'B', (size_t) n);
+    c->out_left -= n;
+    arm(c, LAB_AFTER_STREAM, c->srv->delay_ms);
 }
 
 
@@ -461,6 +515,17 @@ respond(struct lab_conn *c)
                      "Content-Length: 12abc\r\n\r\nhello", LAB_AFTER_FIN);
         return 0;
 
+    case LAB_BIG_BODY_SEND_TIMEOUT:
+    case LAB_BIG_BODY_SEND_TIMEOUT_RST:
+        /* a large body to a peer that stops reading: the send timeout
+         * (uWSGI socket-timeout, a worker timeout) ends it mid-body */
+        n = snprintf(buf, sizeof(buf), hdr_cl_fmt,
+                     (unsigned long) c->srv->body_bytes);
+        (void) bufferevent_write(c->bev, buf, (size_t) n);
+        c->out_left = c->srv->body_bytes;
+        stream_more(c);
+        return 0;
+
     case LAB_CL_AND_TE:
         LAB_SEND_LIT(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
                      "Content-Length: 100\r\n"
@@ -627,6 +692,9 @@ conn_drained(struct bufferevent *bev, void *arg)
     case LAB_AFTER_FIN:
         conn_free(c);
         return;
+    case LAB_AFTER_STREAM:
+        stream_more(c);
+        return;
     case LAB_AFTER_RST:
         /* Give the peer a moment to read what was sent, then abort. */
         arm(c, LAB_AFTER_RST, LAB_RST_SETTLE_MS);
@@ -687,6 +755,19 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd,
         return;
     }
     srv->nconn++;
+    if (srv->mode == LAB_BIG_BODY_SEND_TIMEOUT
+        || srv->mode == LAB_BIG_BODY_SEND_TIMEOUT_RST)
+    {
+        /* a small send buffer: the writer blocks soon after the peer's
+         * window closes, as its send timeout then measures */
+        int  sndbuf = (int) srv->sndbuf;
+
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf))
+            == -1)
+        {
+            perror("lab-upstream: SO_SNDBUF");
+        }
+    }
     if (srv->mode == LAB_EARLY_413) {
         /* Read the header and as little of the body as we can. */
         (void) bufferevent_set_max_single_read(c->bev, LAB_SMALL_READ);
@@ -726,6 +807,8 @@ main(int argc, char **argv)
     max_s = 30;
     memset(&srv, 0, sizeof(srv));
     srv.delay_ms = 2000;
+    srv.body_bytes = LAB_BIG_BODY;
+    srv.sndbuf = LAB_SNDBUF;
 
     for (i = 1; i < argc; i++) {
         if (i + 1 >= argc) {
@@ -740,12 +823,18 @@ main(int argc, char **argv)
             srv.delay_ms = parse_num(argv[++i], 600000);
         } else if (strcmp(argv[i], "--max-seconds") == 0) {
             max_s = parse_num(argv[++i], 3600);
+        } else if (strcmp(argv[i], "--body-bytes") == 0) {
+            srv.body_bytes = parse_num(argv[++i], 1L << 34);
+        } else if (strcmp(argv[i], "--sndbuf") == 0) {
+            srv.sndbuf = parse_num(argv[++i], 1L << 24);
         } else {
             usage();
             return 2;
         }
     }
-    if (listen_at == NULL || mode == NULL || srv.delay_ms < 0 || max_s < 1) {
+    if (listen_at == NULL || mode == NULL || srv.delay_ms < 0 || max_s < 1
+        || srv.body_bytes < 0 || srv.sndbuf < 0)
+    {
         usage();
         return 2;
     }

@@ -5,7 +5,9 @@
 
 Prints one JSON line per TCP connection in the subset of rstdiag's schema
 that needs no HTTP knowledge: client (SYN sender), server, first_close
-{by, kind, ts}, rst [{by, ts}], bytes; then a summary line.  check.py
+{by, kind, ts}, rst [{by, ts}], bytes, zero_window (a list: who
+advertised a zero window, for how long in all, and whether it was still
+zero when the other side's first FIN or RST came); then a summary line.  check.py
 holds each scenario's connection expectations against this first
 (assertion 0: did the lab produce the wire pattern the scenario is about?),
 so that a failing assertion (2) points at rstdiag, not at the lab.
@@ -57,7 +59,8 @@ def ip_tcp(ip):
 
 
 def packets(path):
-    """(ts, src, dst, flags, payload_len) per IPv4 or IPv6 TCP packet."""
+    """(ts, src, dst, flags, payload_len, window) per IPv4 or IPv6 TCP
+    packet; window is the raw field (zero needs no scale)."""
     with open(path, 'rb') as f:
         data = f.read()
     if len(data) < 24:
@@ -91,17 +94,18 @@ def packets(path):
         if len(tcp) < 20:
             continue
         sport, dport = struct.unpack('>HH', tcp[:4])
+        win = struct.unpack('>H', tcp[14:16])[0]
         doff = (tcp[12] >> 4) * 4
         plen = tcplen - doff
         src = '%s:%d' % (saddr, sport)
         dst = '%s:%d' % (daddr, dport)
-        yield sec + frac / scale, src, dst, tcp[13], max(plen, 0)
+        yield sec + frac / scale, src, dst, tcp[13], max(plen, 0), win
 
 
 def connections(path):
     live = {}
     done = []
-    for ts, src, dst, flags, plen in packets(path):
+    for ts, src, dst, flags, plen, win in packets(path):
         key = tuple(sorted((src, dst)))
         c = live.get(key)
         syn_only = flags & TH_SYN and not flags & TH_ACK
@@ -116,13 +120,28 @@ def connections(path):
                  'server': dst if client == src else src,
                  'ts_start': ts, 'ts_end': ts, 'first_close': None,
                  'rst': [], 'bytes': {'client': 0, 'server': 0},
-                 '_closed': False}
+                 '_closed': False, '_zw': {}}
             live[key] = c
         by = 'client' if src == c['client'] else 'server'
         c['bytes'][by] += plen
         c['ts_end'] = ts
         if flags & TH_RST:
             c['rst'].append({'by': by, 'ts': ts})
+        elif not flags & TH_SYN:
+            # a zero window: from the first packet that advertises it to
+            # the first of the same sender that does not
+            z = c['_zw'].setdefault(by, {'by': by, 'seconds': 0.0,
+                                         'at_close': False, '_since': None})
+            if win == 0 and z['_since'] is None:
+                z['_since'] = ts
+            elif win != 0 and z['_since'] is not None:
+                z['seconds'] += ts - z['_since']
+                z['_since'] = None
+        if flags & (TH_RST | TH_FIN) and c['first_close'] is None:
+            # the other side's window, as this close found it
+            z = c['_zw'].get('server' if by == 'client' else 'client')
+            if z is not None and z['_since'] is not None:
+                z['at_close'] = True
         if flags & (TH_RST | TH_FIN):
             if c['first_close'] is None:
                 c['first_close'] = {'by': by,
@@ -133,6 +152,19 @@ def connections(path):
     done.sort(key=lambda x: x['ts_start'])
     for c in done:
         del c['_closed']
+        zw = []
+        for by in ('client', 'server'):
+            z = c['_zw'].get(by)
+            if z is None:
+                continue
+            if z['_since'] is not None:
+                z['seconds'] += c['ts_end'] - z['_since']
+            del z['_since']
+            if z['seconds'] > 0 or z['at_close']:
+                z['seconds'] = round(z['seconds'], 6)
+                zw.append(z)
+        del c['_zw']
+        c['zero_window'] = zw
     return done
 
 
