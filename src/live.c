@@ -295,6 +295,17 @@ listen_on(const struct rd_live_cfg *cfg, char err[RD_ERRLEN])
 }
 
 
+void
+rd_live_stop(struct rd_live *lv)
+{
+    lv->stop = true;
+    if (lv->p != NULL) {
+        pcap_breakloop(lv->p);
+    }
+    event_base_loopbreak(lv->base);
+}
+
+
 struct rd_live *
 rd_live_create(const struct rd_live_cfg *cfg, const struct rd_live_hooks *hooks,
     char err[RD_ERRLEN])

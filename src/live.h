@@ -64,6 +64,11 @@ struct rd_live *rd_live_create(const struct rd_live_cfg *cfg,
 int rd_live_run(struct rd_live *lv, pcap_t *p, const char *iface,
     struct rd_pipeline *pl, struct rd_live_result *res);
 
+/* Stop the loop from one of the hooks or the pipeline's callback (the
+ * output cannot be written): no more packets are read; rd_live_run
+ * returns 0 as at SIGTERM. */
+void rd_live_stop(struct rd_live *lv);
+
 /* Close the listener and free the loop; lv may be NULL. */
 void rd_live_destroy(struct rd_live *lv);
 

@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <stdio_ext.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,25 @@ struct run {
     FILE                   *out;        /* stdout or --output */
     bool                    out_error;  /* a write to a closed one failed */
     pcap_t                 *p;          /* live */
+    struct rd_live         *lv;         /* live: its loop */
     double                  start_time; /* epoch seconds */
 };
+
+
+/* Live: a report that cannot be written (a closed pipe, a full disk)
+ * stops the capture, as a closed pipe stops tcpdump; the exit status is
+ * then 2. */
+static void
+check_output(struct run *run)
+{
+    if (run->lv != NULL && !run->out_error && ferror(run->out)) {
+        fprintf(stderr, "rstdiag: error writing the report%s%s; stopping "
+                "the capture\n", run->o->output != NULL ? " to " : "",
+                run->o->output != NULL ? run->o->output : "");
+        run->out_error = true;
+        rd_live_stop(run->lv);
+    }
+}
 
 
 static void
@@ -44,6 +62,9 @@ on_conn(void *ctx, const struct rd_conn *c, const struct rd_verdict *v)
 
     rd_metrics_conn(run->metrics, c, v);
     rd_report_conn(run->rep, c, v);
+    if (run->o->report.stream) {
+        check_output(run);
+    }
 }
 
 
@@ -475,6 +496,7 @@ live_summary(void *ctx, const struct rd_live_result *now)
 
     live_totals(run, now, &rin, &tot);
     rd_report_interim(run->rep, &tot);
+    check_output(run);
 }
 
 
@@ -499,12 +521,12 @@ live_reopen(void *ctx)
         return;
     }
     old = rd_report_set_output(run->rep, f);
+    run->out = f;
     if (ferror(old) || fclose(old) != 0) {
         fprintf(stderr, "rstdiag: error writing the report to the %s "
                 "closed at SIGHUP\n", run->o->output);
         run->out_error = true;
     }
-    run->out = f;
 }
 
 
@@ -538,7 +560,9 @@ run_live(struct run *run)
     struct rd_report_input    rin;
     struct rd_report_totals   tot;
     struct timespec           ts;
+    struct sigaction          sa;
     char                      err[RD_ERRLEN], warn[RD_ERRLEN];
+    int                       rc;
 
     /* the metrics listener first: an address in use fails before the
      * capture is opened, and a privileged port is bound before -Z */
@@ -557,6 +581,13 @@ run_live(struct run *run)
         fprintf(stderr, "rstdiag: %s\n", err);
         return RD_EXIT_ERROR;
     }
+    /* evhttp writes to scrapers that may hang up mid-answer, and the
+     * report to a pipe that may close: EPIPE, not death (check_output
+     * stops the capture for the latter) */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    (void) sigaction(SIGPIPE, &sa, NULL);
 
     p = rd_live_open(run->o->iface, run->o->snaplen, run->o->filter, err,
                      warn);
@@ -592,8 +623,11 @@ run_live(struct run *run)
             pcap_snapshot(p));
     fflush(stderr);
 
-    if (rd_live_run(lv, p, run->o->iface, run->pl, &res) != 0) {
+    run->lv = lv;
+    rc = rd_live_run(lv, p, run->o->iface, run->pl, &res);
+    if (rc != 0) {
         fprintf(stderr, "rstdiag: %s\n", res.error);
+        run->lv = NULL;
         pcap_close(p);
         rd_live_destroy(lv);
         return RD_EXIT_ERROR;
@@ -610,6 +644,7 @@ run_live(struct run *run)
     }
     pcap_close(p);
     run->p = NULL;
+    run->lv = NULL;
     rd_live_destroy(lv);
     return rd_report_findings(run->rep) > 0 ? RD_EXIT_FINDINGS : RD_EXIT_OK;
 }
@@ -623,6 +658,7 @@ main(int argc, char **argv)
     struct rd_nginxconf  *nc;
     char                  err[RD_ERRLEN];
     int                   rc;
+    bool                  reported;
     uint64_t              seed;
 
     /* one thread writes the report: no lock per character */
@@ -728,10 +764,13 @@ main(int argc, char **argv)
 
     rd_pipeline_destroy(run.pl);
     rd_report_destroy(run.rep);
+    reported = run.out_error;       /* said already, live */
     if (close_out(&run) != 0) {
-        fprintf(stderr, "rstdiag: error writing the report%s%s\n",
-                o.output != NULL ? " to " : "",
-                o.output != NULL ? o.output : "");
+        if (!reported) {
+            fprintf(stderr, "rstdiag: error writing the report%s%s\n",
+                    o.output != NULL ? " to " : "",
+                    o.output != NULL ? o.output : "");
+        }
         rc = RD_EXIT_ERROR;
     }
     rd_errlog_close(o.report.error_log);

@@ -57,7 +57,7 @@ expect no-such-user 2 "no such user 'nosuchuser0'" -- \
 
 # Live operations (issue 15): --metrics, --output and --interval are
 # checked before any packet is read.  127.0.0.60:27099 is this test's own
-# (tests/live-ops.sh uses 27001-27003 and 27090-27091).
+# (tests/live-ops.sh uses 27001-27004 and 27090-27091).
 expect metrics-nonsense 2 "metrics: 'nonsense' is not \[ADDR:\]PORT" -- \
     --metrics nonsense -i lo
 expect metrics-bare-v6 2 "metrics: '::1:9187' is not" -- \

@@ -13,13 +13,15 @@
 #   - a second rstdiag writing to stdout (a file: fully buffered unless
 #     flushed) shows its records while it runs, and --interval 1 writes
 #     interim summaries on its own.
-# Addresses and ports of its own: 127.0.0.60, 27001-27003, 27090-27091.
+#   - a third, writing to a pipe that closes, stops with exit status 2.
+# Addresses and ports of its own: 127.0.0.60, 27001-27004, 27090-27091.
 # Skips (77) without root, curl, python3, promtool or prometheus.
 # usage: live-ops.sh RSTDIAG
 set -u
 bin=$1
 ip=127.0.0.60
-closed=27001 rstport=27002 closed2=27003 mport=27090 pport=27091
+closed=27001 rstport=27002 closed2=27003 closed3=27004
+mport=27090 pport=27091
 
 [ "$(id -u)" = 0 ] || { echo "skip: needs root for -i lo"; exit 77; }
 for t in curl python3 promtool prometheus; do
@@ -103,6 +105,14 @@ pids+=($rd)
     > "$tmp/stdout.jsonl" 2> "$tmp/err2" &
 rd2=$!
 pids+=($rd2)
+# the third: stdout into a pipe whose reader goes away after a byte
+mkfifo "$tmp/fifo"
+head -c 1 < "$tmp/fifo" > /dev/null &
+pids+=($!)
+"$bin" -i lo --json "host $ip and tcp port $closed3" > "$tmp/fifo" \
+    2> "$tmp/err3" &
+rd3=$!
+pids+=($rd3)
 
 # Prometheus, scraping every second from the start
 cat > "$tmp/prometheus.yml" <<EOF
@@ -123,6 +133,8 @@ wait_for "$tmp/err" "listening on" 100 \
     || { fail "rstdiag not ready: $(cat "$tmp/err")"; exit 1; }
 wait_for "$tmp/err2" "listening on" 100 \
     || { fail "second rstdiag not ready: $(cat "$tmp/err2")"; exit 1; }
+wait_for "$tmp/err3" "listening on" 100 \
+    || { fail "third rstdiag not ready: $(cat "$tmp/err3")"; exit 1; }
 grep -q "serving metrics on http://$ip:$mport/metrics" "$tmp/err" \
     || fail "no 'serving metrics' line: $(cat "$tmp/err")"
 
@@ -135,6 +147,7 @@ done
 for i in 1 2; do
     curl -s -m 2 -o /dev/null http://$ip:$closed2/
 done
+curl -s -m 2 -o /dev/null http://$ip:$closed3/     # the pipe's one byte
 # an RST'd connection is written after the 2 s linger
 wait_records 6 80 "$tmp/out.jsonl" \
     || fail "6 records wanted, $(count_records "$tmp/out.jsonl") written"
@@ -240,6 +253,9 @@ else
     fail "SIGHUP: $(count_records "$tmp/out.jsonl") records in the new file"
 fi
 
+# the third's reader is gone by now: its next record fails to be written
+curl -s -m 2 -o /dev/null http://$ip:$closed3/
+
 # --- SIGTERM: final summary, exit 1 (resets found) ------------------------
 kill -TERM $rd
 wait $rd
@@ -269,6 +285,16 @@ rc=$?
 [ $rc = 1 ] || fail "second: exit $rc, want 1"
 tail -n 1 "$tmp/stdout.jsonl" | grep -q '"final":true' \
     || fail "second: no final summary"
+
+# --- the third: a closed pipe stops the capture, exit 2 -------------------
+if wait_for "$tmp/err3" "error writing the report; stopping" 50; then
+    wait $rd3
+    rc=$?
+    [ $rc = 2 ] && ok "closed pipe: stopped, exit 2" \
+        || fail "closed pipe: exit $rc, want 2"
+else
+    fail "closed pipe: still running; $(cat "$tmp/err3")"
+fi
 
 [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }
 echo "live operations: all passed"
