@@ -1,8 +1,10 @@
 /*
  * cli: option parsing, tcpdump's habits (-i -r -c -s -Z, trailing filter).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,10 @@ enum {
     OPT_ERROR_LOG,
     OPT_ERROR_LOG_TZ,
     OPT_ERROR_LOG_WINDOW,
-    OPT_ERROR_LOG_MAX_LINES
+    OPT_ERROR_LOG_MAX_LINES,
+    OPT_OUTPUT,
+    OPT_METRICS,
+    OPT_INTERVAL
 };
 
 static const struct option  long_opts[] = {
@@ -55,6 +60,9 @@ static const struct option  long_opts[] = {
     { "error-log-window", required_argument, NULL, OPT_ERROR_LOG_WINDOW },
     { "error-log-max-lines", required_argument, NULL,
       OPT_ERROR_LOG_MAX_LINES },
+    { "output", required_argument, NULL, OPT_OUTPUT },
+    { "metrics", required_argument, NULL, OPT_METRICS },
+    { "interval", required_argument, NULL, OPT_INTERVAL },
     { NULL, 0, NULL, 0 }
 };
 
@@ -105,6 +113,13 @@ rd_cli_usage(FILE *f)
 "                     500 bytes each); older ones are reported unmatched\n"
 "  --max-header-bytes N  HTTP header block size before the message is\n"
 "                     marked header_overflow (default 65536)\n"
+"  --output FILE      write the records to FILE (appended) instead of\n"
+"                     stdout; live, SIGHUP reopens it (logrotate)\n"
+"  --metrics [ADDR:]PORT  live only (with -r: a usage error): serve\n"
+"                     Prometheus metrics on http://ADDR:PORT/metrics;\n"
+"                     ADDR defaults to 127.0.0.1, [::1]:PORT for IPv6\n"
+"  --interval S       live: write a summary of the counters so far every\n"
+"                     S seconds (\"final\": false); SIGUSR1 writes one now\n"
 "  --progress         show progress on stderr (default: on a terminal)\n"
 "  --no-progress      never show progress\n"
 "  -h, --help         this text\n"
@@ -113,6 +128,8 @@ rd_cli_usage(FILE *f)
 "                     nginx message and fix, then exit\n"
 "  EXPRESSION         a pcap-filter(7) expression, as for tcpdump\n"
 "\n"
+"Live mode: records are written and flushed as connections finish;\n"
+"SIGINT/SIGTERM write the final summary and exit.\n"
 "Exit status: 0 nothing abnormal, 1 abnormal connections found, 2 usage\n"
 "or input error.  See rstdiag(8).\n", f);
 }
@@ -139,6 +156,78 @@ parse_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *v,
     }
     *v = n;
     return true;
+}
+
+
+/*
+ * --metrics: PORT, :PORT, ADDR:PORT or [ADDR6]:PORT, numeric addresses
+ * only (no name lookup before the capture); 127.0.0.1 when ADDR is left
+ * out, so that nothing is exposed beyond the host unless asked.
+ */
+static bool
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+    char err[RD_ERRLEN])
+{
+    struct sockaddr_in   *s4 = (struct sockaddr_in *) ss;
+    struct sockaddr_in6  *s6 = (struct sockaddr_in6 *) ss;
+    char                  host[64];
+    const char           *port, *close, *colon;
+    char                 *end;
+    unsigned long         n;
+    bool                  v6;
+
+    memset(ss, 0, sizeof(*ss));
+    v6 = false;
+    if (s[0] == '[') {
+        close = strchr(s, ']');
+        if (close == NULL || close[1] != ':'
+            || (size_t) (close - s - 1) >= sizeof(host))
+        {
+            goto bad;
+        }
+        memcpy(host, s + 1, (size_t) (close - s - 1));
+        host[close - s - 1] = '\0';
+        port = close + 2;
+        v6 = true;
+    } else if ((colon = strrchr(s, ':')) != NULL) {
+        if (strchr(s, ':') != colon || (size_t) (colon - s) >= sizeof(host)) {
+            goto bad;               /* a bare IPv6 address needs [] */
+        }
+        memcpy(host, s, (size_t) (colon - s));
+        host[colon - s] = '\0';
+        port = colon + 1;
+    } else {
+        host[0] = '\0';
+        port = s;
+    }
+    if (port[0] < '0' || port[0] > '9') {
+        goto bad;
+    }
+    errno = 0;
+    n = strtoul(port, &end, 10);
+    if (errno != 0 || *end != '\0' || n == 0 || n > 65535) {
+        goto bad;
+    }
+    if (host[0] == '\0' && !v6) {
+        strcpy(host, "127.0.0.1");
+    }
+    if (!v6 && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t) n);
+        *len = sizeof(*s4);
+        return true;
+    }
+    if (v6 && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t) n);
+        *len = sizeof(*s6);
+        return true;
+    }
+
+bad:
+    snprintf(err, RD_ERRLEN, "--metrics: '%s' is not [ADDR:]PORT (ADDR a "
+             "numeric IPv4 address or [IPv6], PORT 1 to 65535)", s);
+    return false;
 }
 
 
@@ -281,6 +370,27 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
             }
             o->report.errjoin.max_lines = (uint32_t) v;
             break;
+        case OPT_OUTPUT:
+            if (optarg[0] == '\0') {
+                snprintf(err, RD_ERRLEN, "--output: empty file name");
+                return RD_CLI_ERROR;
+            }
+            o->output = optarg;
+            break;
+        case OPT_METRICS:
+            if (!parse_listen(optarg, &o->metrics_addr, &o->metrics_len,
+                              err))
+            {
+                return RD_CLI_ERROR;
+            }
+            o->metrics = optarg;
+            break;
+        case OPT_INTERVAL:
+            if (!parse_num(optarg, 1, 86400, &v, "--interval", err)) {
+                return RD_CLI_ERROR;
+            }
+            o->interval = (uint32_t) v;
+            break;
         case OPT_NO_PROGRESS:
             o->progress = 0;
             break;
@@ -306,6 +416,12 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
     }
     if (o->nfiles > 0 && o->iface != NULL) {
         snprintf(err, RD_ERRLEN, "-r and -i cannot be used together");
+        return RD_CLI_ERROR;
+    }
+    if ((o->metrics != NULL || o->interval != 0) && o->iface == NULL) {
+        snprintf(err, RD_ERRLEN, "%s: only with -i (a live capture); a "
+                 "file is read to its end at once",
+                 o->metrics != NULL ? "--metrics" : "--interval");
         return RD_CLI_ERROR;
     }
     if (o->nerror_log > 0 && o->iface != NULL) {

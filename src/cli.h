@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "rstdiag/common.h"
 #include "rstdiag/pipeline.h"
@@ -40,6 +41,11 @@ struct rd_opts {
     size_t                  nerror_log;
     const char             *error_log_tz;   /* --error-log-tz */
     int                     progress;       /* -1 auto, 0 off, 1 on */
+    const char             *output;         /* --output, NULL stdout */
+    const char             *metrics;        /* --metrics as given */
+    struct sockaddr_storage metrics_addr;   /* ... parsed */
+    socklen_t               metrics_len;    /* ... 0 without */
+    uint32_t                interval;       /* --interval, 0 none */
     struct rd_report_cfg    report;
     struct rd_pipeline_cfg  pipeline;
 };

@@ -4,9 +4,11 @@
  * status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio_ext.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "rd_config.h"
 #include "rstdiag/capture.h"
 #include "rstdiag/errlog.h"
+#include "rstdiag/metrics.h"
 #include "rstdiag/nginxconf.h"
 #include "rstdiag/pipeline.h"
 #include "rstdiag/report.h"
@@ -27,7 +30,29 @@ struct run {
     struct rd_opts         *o;
     struct rd_pipeline     *pl;
     struct rd_report       *rep;
+    struct rd_metrics      *metrics;    /* counted always, served live */
+    FILE                   *out;        /* stdout or --output */
+    bool                    out_error;  /* a write to a closed one failed */
+    pcap_t                 *p;          /* live */
+    struct rd_live         *lv;         /* live: its loop */
+    double                  start_time; /* epoch seconds */
 };
+
+
+/* Live: a report that cannot be written (a closed pipe, a full disk)
+ * stops the capture, as a closed pipe stops tcpdump; the exit status is
+ * then 2. */
+static void
+check_output(struct run *run)
+{
+    if (run->lv != NULL && !run->out_error && ferror(run->out)) {
+        fprintf(stderr, "rstdiag: error writing the report%s%s; stopping "
+                "the capture\n", run->o->output != NULL ? " to " : "",
+                run->o->output != NULL ? run->o->output : "");
+        run->out_error = true;
+        rd_live_stop(run->lv);
+    }
+}
 
 
 static void
@@ -35,7 +60,57 @@ on_conn(void *ctx, const struct rd_conn *c, const struct rd_verdict *v)
 {
     struct run  *run = ctx;
 
+    rd_metrics_conn(run->metrics, c, v);
     rd_report_conn(run->rep, c, v);
+    if (run->o->report.stream) {
+        check_output(run);
+    }
+}
+
+
+/* Flush and close the report's stream (stdout is only flushed) and free
+ * the counters; -1 when a write failed. */
+static int
+close_out(struct run *run)
+{
+    int  rc;
+
+    rd_metrics_destroy(run->metrics);
+    run->metrics = NULL;
+    if (run->out == NULL) {
+        return 0;
+    }
+    rc = fflush(run->out) != 0 || ferror(run->out) || run->out_error ? -1
+                                                                      : 0;
+    if (run->out != stdout && fclose(run->out) != 0) {
+        rc = -1;
+    }
+    run->out = NULL;
+    return rc;
+}
+
+
+/* --output: appended to, created 0666 less the umask as by fopen; NULL
+ * with "FILE: reason" in err. */
+static FILE *
+open_output(const char *path, char err[RD_ERRLEN])
+{
+    FILE  *f;
+    int    fd;
+
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(err, RD_ERRLEN, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    f = fdopen(fd, "a");
+    if (f == NULL) {
+        snprintf(err, RD_ERRLEN, "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    __fsetlocking(f, FSETLOCKING_BYCALLER);
+    return f;
 }
 
 
@@ -386,28 +461,158 @@ run_offline(struct run *run)
 }
 
 
+/* The summary's totals of a live capture, so far or at the end. */
+static void
+live_totals(struct run *run, const struct rd_live_result *res,
+    struct rd_report_input *rin, struct rd_report_totals *tot)
+{
+    memset(rin, 0, sizeof(*rin));
+    rin->name = run->o->iface;
+    rin->packets = res->packets;
+    rin->truncated = res->error[0] != '\0';
+    rin->error = rin->truncated ? res->error : NULL;
+    rin->dlt = pcap_datalink(run->p);
+    memset(tot, 0, sizeof(*tot));
+    tot->pl = rd_pipeline_stats(run->pl);
+    tot->flows = rd_pipeline_flow_stats(run->pl);
+    tot->inputs = rin;
+    tot->ninputs = 1;
+    tot->nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
+    tot->legs = rd_pipeline_legs(run->pl);
+    tot->live = true;
+    tot->pcap_drops = res->drops;
+    tot->drops_kernel = res->drops_kernel;
+    tot->drops_iface = res->drops_iface;
+}
+
+
+/* SIGUSR1, --interval */
+static void
+live_summary(void *ctx, const struct rd_live_result *now)
+{
+    struct run               *run = ctx;
+    struct rd_report_input    rin;
+    struct rd_report_totals   tot;
+
+    live_totals(run, now, &rin, &tot);
+    rd_report_interim(run->rep, &tot);
+    check_output(run);
+}
+
+
+/* SIGHUP: logrotate renamed --output (or will truncate it): write to a
+ * file of that name from now on.  Every record is flushed when written,
+ * so none is lost and none is split between the two files.  Without
+ * --output there is nothing to reopen. */
+static void
+live_reopen(void *ctx)
+{
+    struct run  *run = ctx;
+    FILE        *f, *old;
+    char         err[RD_ERRLEN];
+
+    if (run->o->output == NULL) {
+        return;
+    }
+    f = open_output(run->o->output, err);
+    if (f == NULL) {
+        fprintf(stderr, "rstdiag: warning: SIGHUP: cannot reopen %s; still "
+                "writing to the file open before\n", err);
+        return;
+    }
+    old = rd_report_set_output(run->rep, f);
+    run->out = f;
+    if (ferror(old) || fclose(old) != 0) {
+        fprintf(stderr, "rstdiag: error writing the report to the %s "
+                "closed at SIGHUP\n", run->o->output);
+        run->out_error = true;
+    }
+}
+
+
+/* GET /metrics */
+static int
+live_metrics(void *ctx, FILE *f, const struct rd_live_result *now)
+{
+    struct run                *run = ctx;
+    struct rd_metrics_source   src;
+
+    memset(&src, 0, sizeof(src));
+    src.pl = rd_pipeline_stats(run->pl);
+    src.flows = rd_pipeline_flow_stats(run->pl);
+    src.capture_stats = now->stats_ok;
+    src.drops_kernel = now->drops_kernel;
+    src.drops_iface = now->drops_iface;
+    src.start_time = run->start_time;
+    src.version = RD_VERSION;
+    return rd_metrics_write(f, run->metrics, &src);
+}
+
+
 static int
 run_live(struct run *run)
 {
     pcap_t                   *p;
+    struct rd_live           *lv;
+    struct rd_live_cfg        cfg;
+    struct rd_live_hooks      hooks;
     struct rd_live_result     res;
     struct rd_report_input    rin;
     struct rd_report_totals   tot;
+    struct timespec           ts;
+    struct sigaction          sa;
     char                      err[RD_ERRLEN], warn[RD_ERRLEN];
+    int                       rc;
+
+    /* the metrics listener first: an address in use fails before the
+     * capture is opened, and a privileged port is bound before -Z */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.count = run->o->count;
+    cfg.interval = run->o->interval;
+    cfg.metrics_addr = run->o->metrics_addr;
+    cfg.metrics_len = run->o->metrics_len;
+    cfg.metrics_spec = run->o->metrics;
+    hooks.summary = live_summary;
+    hooks.reopen = live_reopen;
+    hooks.metrics = live_metrics;
+    hooks.ctx = run;
+    lv = rd_live_create(&cfg, &hooks, err);
+    if (lv == NULL) {
+        fprintf(stderr, "rstdiag: %s\n", err);
+        return RD_EXIT_ERROR;
+    }
+    /* evhttp writes to scrapers that may hang up mid-answer, and the
+     * report to a pipe that may close: EPIPE, not death (check_output
+     * stops the capture for the latter) */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    (void) sigaction(SIGPIPE, &sa, NULL);
 
     p = rd_live_open(run->o->iface, run->o->snaplen, run->o->filter, err,
                      warn);
     if (p == NULL) {
         fprintf(stderr, "rstdiag: %s\n", err);
+        rd_live_destroy(lv);
         return RD_EXIT_ERROR;
     }
+    run->p = p;
     if (warn[0] != '\0') {
         fprintf(stderr, "rstdiag: warning: %s\n", warn);
     }
     if (run->o->user != NULL && drop_privileges(run->o->user, err) != 0) {
         fprintf(stderr, "rstdiag: %s\n", err);
         pcap_close(p);
+        rd_live_destroy(lv);
         return RD_EXIT_ERROR;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    run->start_time = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+    if (run->o->metrics != NULL) {
+        fprintf(stderr, "rstdiag: serving metrics on http://%s%s/metrics\n",
+                strchr(run->o->metrics, ':') == NULL ? "127.0.0.1:" :
+                run->o->metrics[0] == ':' ? "127.0.0.1" : "",
+                run->o->metrics);
     }
     /* tcpdump's line: scripts wait for it to know the capture is open
      * (packets are queued by the kernel from here on) */
@@ -417,12 +622,14 @@ run_live(struct run *run)
             ? pcap_datalink_val_to_name(pcap_datalink(p)) : "unknown",
             pcap_snapshot(p));
     fflush(stderr);
-    /* live consumers read lines as they come */
-    setvbuf(stdout, NULL, _IOLBF, 0);
 
-    if (rd_live_run(p, run->o->iface, run->pl, run->o->count, &res) != 0) {
+    run->lv = lv;
+    rc = rd_live_run(lv, p, run->o->iface, run->pl, &res);
+    if (rc != 0) {
         fprintf(stderr, "rstdiag: %s\n", res.error);
+        run->lv = NULL;
         pcap_close(p);
+        rd_live_destroy(lv);
         return RD_EXIT_ERROR;
     }
     if (res.error[0] != '\0') {
@@ -431,25 +638,14 @@ run_live(struct run *run)
     }
     rd_pipeline_finish(run->pl);
 
-    memset(&rin, 0, sizeof(rin));
-    rin.name = run->o->iface;
-    rin.packets = res.packets;
-    rin.truncated = res.error[0] != '\0';
-    rin.error = rin.truncated ? res.error : NULL;
-    rin.dlt = pcap_datalink(p);
-    memset(&tot, 0, sizeof(tot));
-    tot.pl = rd_pipeline_stats(run->pl);
-    tot.flows = rd_pipeline_flow_stats(run->pl);
-    tot.inputs = &rin;
-    tot.ninputs = 1;
-    tot.nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
-    tot.legs = rd_pipeline_legs(run->pl);
-    tot.live = true;
-    tot.pcap_drops = res.drops;
+    live_totals(run, &res, &rin, &tot);
     if (rd_report_summary(run->rep, &tot, err) != 0) {
         fprintf(stderr, "rstdiag: warning: %s\n", err);
     }
     pcap_close(p);
+    run->p = NULL;
+    run->lv = NULL;
+    rd_live_destroy(lv);
     return rd_report_findings(run->rep) > 0 ? RD_EXIT_FINDINGS : RD_EXIT_OK;
 }
 
@@ -462,6 +658,7 @@ main(int argc, char **argv)
     struct rd_nginxconf  *nc;
     char                  err[RD_ERRLEN];
     int                   rc;
+    bool                  reported;
     uint64_t              seed;
 
     /* one thread writes the report: no lock per character */
@@ -487,6 +684,7 @@ main(int argc, char **argv)
 
     memset(&run, 0, sizeof(run));
     run.o = &o;
+    run.out = stdout;
     nc = NULL;
     if (o.nginx_conf != NULL) {
         nc = load_nginx_conf(o.nginx_conf, err);
@@ -513,9 +711,18 @@ main(int argc, char **argv)
         }
         o.report.errjoin.offset_known = o.error_log_tz != NULL;
     }
-    run.rep = rd_report_create(stdout, &o.report, err);
+    /* live: every record is written and flushed when it is decided */
+    o.report.stream = o.iface != NULL;
+    if (o.output != NULL) {
+        run.out = open_output(o.output, err);
+    }
+    run.metrics = rd_metrics_create(rd_alloc_default());
+    run.rep = run.out != NULL && run.metrics != NULL
+              ? rd_report_create(run.out, &o.report, err) : NULL;
     if (run.rep == NULL) {
-        fprintf(stderr, "rstdiag: %s\n", err);
+        fprintf(stderr, "rstdiag: %s\n", run.metrics == NULL
+                ? "out of memory" : err);
+        close_out(&run);
         rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
@@ -532,6 +739,7 @@ main(int argc, char **argv)
     if (run.pl == NULL) {
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_report_destroy(run.rep);
+        close_out(&run);
         rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
@@ -545,6 +753,7 @@ main(int argc, char **argv)
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_pipeline_destroy(run.pl);
         rd_report_destroy(run.rep);
+        close_out(&run);
         rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
         rd_cli_free(&o);
@@ -553,12 +762,17 @@ main(int argc, char **argv)
 
     rc = o.nfiles > 0 ? run_offline(&run) : run_live(&run);
 
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "rstdiag: error writing the report\n");
-        rc = RD_EXIT_ERROR;
-    }
     rd_pipeline_destroy(run.pl);
     rd_report_destroy(run.rep);
+    reported = run.out_error;       /* said already, live */
+    if (close_out(&run) != 0) {
+        if (!reported) {
+            fprintf(stderr, "rstdiag: error writing the report%s%s\n",
+                    o.output != NULL ? " to " : "",
+                    o.output != NULL ? o.output : "");
+        }
+        rc = RD_EXIT_ERROR;
+    }
     rd_errlog_close(o.report.error_log);
     rd_nginxconf_destroy(nc);
     rd_cli_free(&o);

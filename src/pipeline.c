@@ -444,6 +444,8 @@ void
 rd_pipeline_tick(struct rd_pipeline *pl, rd_usec_t now)
 {
     pl->last_expiry = now;
+    /* for a summary written while the capture goes on (live) */
+    pl->stats.ooo_refused = rd_tcp_pool_refused(pl->pool);
     rd_flow_expire(pl->flows, now, (rd_usec_t) pl->cfg.idle_timeout * USEC,
                    (rd_usec_t) pl->cfg.closed_linger * USEC);
 }

@@ -57,7 +57,7 @@ rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     }
     r->out = out;
     r->cfg = *cfg;
-    if (!cfg->json) {
+    if (!cfg->json && !cfg->stream) {
         r->spool = tmpfile();
         if (r->spool == NULL) {
             snprintf(err, RD_ERRLEN, "cannot create a temporary file");
@@ -1388,6 +1388,10 @@ rd_report_conn(struct rd_report *r, const struct rd_conn *c,
         write_conn_text(r->spool != NULL ? r->spool : r->out, c, v,
                         has_fe ? &fe : NULL);
     }
+    if (r->cfg.stream) {
+        /* a log shipper or jq reads the record now, not at 4 KiB */
+        fflush(r->out);
+    }
 }
 
 
@@ -1724,7 +1728,10 @@ write_summary_json(FILE *f, const struct rd_report_totals *t,
     }
     fprintf(f, "],\"truncated\":%s", truncated ? "true" : "false");
     if (t->live) {
-        fprintf(f, ",\"pcap_drops\":%" PRIu64, t->pcap_drops);
+        fprintf(f, ",\"pcap_drops\":%" PRIu64 ",\"capture_drops\":{"
+                "\"kernel\":%" PRIu64 ",\"interface\":%" PRIu64 "}"
+                ",\"final\":%s", t->pcap_drops, t->drops_kernel,
+                t->drops_iface, t->interim ? "false" : "true");
     }
     fputs("}\n", f);
 }
@@ -1860,8 +1867,39 @@ write_summary_text(FILE *f, const struct rd_report_totals *t,
         }
     }
     if (t->live) {
-        fprintf(f, "kernel drops: %" PRIu64 "\n", t->pcap_drops);
+        fprintf(f, "capture drops: %" PRIu64 " (kernel %" PRIu64 ", interface "
+                "%" PRIu64 ")\n", t->pcap_drops, t->drops_kernel,
+                t->drops_iface);
     }
+}
+
+
+void
+rd_report_interim(struct rd_report *r, const struct rd_report_totals *t)
+{
+    struct rd_report_totals  it = *t;
+
+    it.interim = true;
+    if (r->cfg.json) {
+        write_summary_json(r->out, &it, r->cfg.nginx_conf);
+    } else {
+        fputs("interim summary (the counters so far; the capture goes "
+              "on):\n", r->out);
+        write_summary_text(r->out, &it, r->findings);
+        putc('\n', r->out);
+    }
+    fflush(r->out);
+}
+
+
+FILE *
+rd_report_set_output(struct rd_report *r, FILE *out)
+{
+    FILE  *old = r->out;
+
+    fflush(old);
+    r->out = out;
+    return old;
 }
 
 
@@ -1904,12 +1942,14 @@ rd_report_summary(struct rd_report *r, const struct rd_report_totals *t,
         if (r->ej != NULL) {
             ej_summary(r, r->out, false);
         }
-        rewind(r->spool);
-        while ((n = fread(buf, 1, sizeof(buf), r->spool)) > 0) {
-            fwrite(buf, 1, n, r->out);
+        if (r->spool != NULL) {     /* not when streamed (live) */
+            rewind(r->spool);
+            while ((n = fread(buf, 1, sizeof(buf), r->spool)) > 0) {
+                fwrite(buf, 1, n, r->out);
+            }
+            fclose(r->spool);
+            r->spool = NULL;
         }
-        fclose(r->spool);
-        r->spool = NULL;
     }
     fflush(r->out);
     return rc;

@@ -55,6 +55,65 @@ expect second-file-bad 2 "not-a-capture.txt: not a pcap" -- \
 expect no-such-user 2 "no such user 'nosuchuser0'" -- \
     -Z nosuchuser0 -r "$p/crafted-eth.pcap"
 
+# Live operations (issue 15): --metrics, --output and --interval are
+# checked before any packet is read.  127.0.0.60:27099 is this test's own
+# (tests/live-ops.sh uses 27001-27004 and 27090-27091).
+expect metrics-nonsense 2 "metrics: 'nonsense' is not \[ADDR:\]PORT" -- \
+    --metrics nonsense -i lo
+expect metrics-bare-v6 2 "metrics: '::1:9187' is not" -- \
+    --metrics ::1:9187 -i lo
+expect metrics-port-0 2 "metrics: '127.0.0.1:0' is not" -- \
+    --metrics 127.0.0.1:0 -i lo
+expect metrics-port-big 2 "metrics: '70000' is not" -- --metrics 70000 -i lo
+expect metrics-hostname 2 "metrics: 'localhost:9187' is not" -- \
+    --metrics localhost:9187 -i lo
+expect metrics-offline 2 "metrics: only with -i" -- \
+    --metrics 9187 -r "$p/crafted-eth.pcap"
+expect interval-offline 2 "interval: only with -i" -- \
+    --interval 5 -r "$p/crafted-eth.pcap"
+expect interval-zero 2 "interval: '0' is not a number from 1" -- \
+    --interval 0 -i lo
+expect interval-negative 2 "interval: '-5' is not a number" -- \
+    --interval -5 -i lo
+expect output-no-dir 2 "^rstdiag: /nonexistent/dir/x: No such file or directory" \
+    -- --output /nonexistent/dir/x -r "$p/crafted-eth.pcap"
+expect output-no-dir-live 2 "^rstdiag: /nonexistent/dir/x: No such file" \
+    -- --output /nonexistent/dir/x -i lo
+expect output-directory 2 "^rstdiag: $tmp: Is a directory" -- \
+    --output "$tmp" -r "$p/crafted-eth.pcap"
+# an address in use: fails before the capture is opened (so without root
+# too), naming the address
+if command -v python3 > /dev/null; then
+    python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.60", 27099))
+s.listen(1)
+open(sys.argv[1], "w").close()
+time.sleep(30)
+' "$tmp/listening" &
+holder=$!
+    for i in $(seq 50); do
+        [ -e "$tmp/listening" ] && break
+        sleep 0.1
+    done
+    expect metrics-in-use 2 \
+        "^rstdiag: --metrics 127.0.0.60:27099: cannot listen: Address already in use" \
+        -- --metrics 127.0.0.60:27099 -i lo
+    kill $holder 2> /dev/null
+    wait $holder 2> /dev/null
+fi
+# --output with -r: the records there, nothing on stdout
+"$bin" -r "$p/crafted-eth.pcap" --json --all --output "$tmp/o.jsonl" \
+    > "$tmp/out" 2> "$tmp/err"
+if [ -s "$tmp/out" ] || ! tail -n 1 "$tmp/o.jsonl" | grep -q '"type":"summary"'
+then
+    echo "FAIL output-offline: stdout $(wc -c < "$tmp/out") bytes; $(cat "$tmp/err")"
+    fails=$((fails + 1))
+else
+    echo "ok   output-offline"
+fi
+
 # --error-log: a missing file, a directory, a bad zone, live; a log that
 # is not nginx's is no error (its lines are counted and named)
 expect errlog-missing 2 "rstdiag: $tmp/nope.log: cannot open" -- \

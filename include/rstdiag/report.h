@@ -25,6 +25,9 @@ struct rd_report_cfg {
     bool            json;           /* --json */
     bool            all;            /* --all: every connection */
     bool            verbose;        /* -v */
+    bool            stream;         /* live: each record is written and
+                                     * flushed when decided (text blocks
+                                     * too, not spooled for the end) */
     /* --nginx-conf, parsed, or NULL: upstream legs get "upstream_name"
      * and the summary "nginx_conf"; must outlive the report */
     const struct rd_nginxconf  *nginx_conf;
@@ -49,7 +52,11 @@ struct rd_report_totals {
     const struct rd_report_input   *inputs;
     size_t                          ninputs;
     uint64_t                        pcap_drops;     /* live: kernel drops */
+    uint64_t                        drops_kernel;   /* ... of them ps_drop */
+    uint64_t                        drops_iface;    /* ... and ps_ifdrop */
     bool                            live;
+    bool                            interim;        /* live: counters so
+                                                     * far, more to come */
     uint32_t                        nginx_version;  /* 0 unknown */
     const struct rd_legs           *legs;   /* what was learnt, or NULL */
 };
@@ -74,6 +81,21 @@ void rd_report_conn(struct rd_report *r, const struct rd_conn *c,
  * log could not be read (the summary is written all the same). */
 int rd_report_summary(struct rd_report *r, const struct rd_report_totals *t,
     char err[RD_ERRLEN]);
+
+/*
+ * Live mode (SIGUSR1, --interval): a summary of the counters so far, the
+ * same record as the last with "final": false (text: headed "interim
+ * summary"), then flush.  Nothing is finished or consumed: the report
+ * goes on and rd_report_summary() still ends it.
+ */
+void rd_report_interim(struct rd_report *r, const struct rd_report_totals *t);
+
+/*
+ * Write to out from now on (SIGHUP reopened --output) and return the
+ * stream written so far, flushed, for the caller to close.  Text blocks
+ * already spooled stay in the spool and go to out with the summary.
+ */
+FILE *rd_report_set_output(struct rd_report *r, FILE *out);
 
 /* Connections printed so far that were abnormal (for the exit status). */
 uint64_t rd_report_findings(const struct rd_report *r);

@@ -4,8 +4,10 @@
  * file, read by libpcap from memory (fmemopen + pcap_fopen_offline),
  * every packet goes through rd_pipeline_packet() with small tables so
  * that eviction and the out-of-order pool limit are reached, and every
- * finished connection is written by the JSON report to /dev/null, so the
- * TCP, connection, HTTP, verdict and JSON code all see hostile input.
+ * finished connection is written by the JSON report to /dev/null and
+ * counted by the metrics (whose exposition is written at the end), so the
+ * TCP, connection, HTTP, verdict, JSON and metrics code all see hostile
+ * input.
  *
  * Link types the program refuses (rd_decode_dlt_supported) are refused
  * here too.  Built by tests/meson.build with -Dfuzz=true (clang only).
@@ -19,6 +21,7 @@
 
 #include "rstdiag/common.h"
 #include "rstdiag/decode.h"
+#include "rstdiag/metrics.h"
 #include "rstdiag/pipeline.h"
 #include "rstdiag/report.h"
 
@@ -29,11 +32,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static FILE  *devnull;
 
+struct sinks {
+    struct rd_report   *rep;
+    struct rd_metrics  *m;
+};
+
 
 static void
 on_conn(void *ctx, const struct rd_conn *c, const struct rd_verdict *v)
 {
-    rd_report_conn(ctx, c, v);
+    struct sinks  *k = ctx;
+
+    rd_metrics_conn(k->m, c, v);
+    rd_report_conn(k->rep, c, v);
 }
 
 
@@ -51,6 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct rd_report_cfg        rcfg;
     struct rd_report_totals     tot;
     struct rd_report_input      in;
+    struct rd_metrics_source    src;
+    struct sinks                k;
     char                        err[RD_ERRLEN];
     char                        perr[PCAP_ERRBUF_SIZE];
     rd_usec_t                   ts;
@@ -84,14 +97,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rcfg.json = true;
     rcfg.all = true;
     rep = rd_report_create(devnull, &rcfg, err);
-    if (rep == NULL) {
+    k.rep = rep;
+    k.m = rd_metrics_create(rd_alloc_default());
+    if (rep == NULL || k.m == NULL) {
         abort();
     }
 
     rd_pipeline_cfg_default(&cfg);
     cfg.max_flows = FUZZ_MAX_FLOWS;
     cfg.ooo_pool_bytes = FUZZ_OOO_BYTES;
-    pl = rd_pipeline_create(rd_alloc_default(), &cfg, on_conn, rep, err);
+    pl = rd_pipeline_create(rd_alloc_default(), &cfg, on_conn, &k, err);
     if (pl == NULL) {
         abort();
     }
@@ -114,7 +129,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tot.inputs = &in;
     tot.ninputs = 1;
     (void) rd_report_summary(rep, &tot, err);
+    memset(&src, 0, sizeof(src));
+    src.pl = tot.pl;
+    src.flows = tot.flows;
+    (void) rd_metrics_write(devnull, k.m, &src);
 
+    rd_metrics_destroy(k.m);
     rd_pipeline_destroy(pl);
     rd_report_destroy(rep);
     pcap_close(p);                  /* closes mem too */
