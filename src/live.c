@@ -44,6 +44,8 @@ struct rd_live {
     bool                    have_last;  /* last_drop, last_ifdrop valid */
     unsigned                last_drop;  /* pcap_stats' 32-bit counters */
     unsigned                last_ifdrop;
+    sigset_t                held;       /* blocked until the loop runs */
+    sigset_t                saved;      /* the mask before create */
 };
 
 
@@ -320,9 +322,24 @@ rd_live_create(const struct rd_live_cfg *cfg, const struct rd_live_hooks *hooks,
     }
     lv->cfg = *cfg;
     lv->hooks = *hooks;
+    /* from here the stop, reopen and summary signals wait (blocked) until
+     * rd_live_run has its handlers on the loop: a SIGTERM sent as soon as
+     * the "listening on" line appears still writes the final summary */
+    sigemptyset(&lv->held);
+    sigaddset(&lv->held, SIGINT);
+    sigaddset(&lv->held, SIGTERM);
+    sigaddset(&lv->held, SIGHUP);
+    sigaddset(&lv->held, SIGUSR1);
+    if (sigprocmask(SIG_BLOCK, &lv->held, &lv->saved) != 0) {
+        snprintf(err, RD_ERRLEN, "cannot block signals: %s",
+                 strerror(errno));
+        free(lv);
+        return NULL;
+    }
     lv->base = event_base_new();
     if (lv->base == NULL) {
         snprintf(err, RD_ERRLEN, "cannot create event base");
+        (void) sigprocmask(SIG_SETMASK, &lv->saved, NULL);
         free(lv);
         return NULL;
     }
@@ -363,6 +380,7 @@ rd_live_destroy(struct rd_live *lv)
         evhttp_free(lv->http);      /* closes the listener */
     }
     event_base_free(lv->base);
+    (void) sigprocmask(SIG_SETMASK, &lv->saved, NULL);
     free(lv);
 }
 
@@ -428,7 +446,10 @@ rd_live_run(struct rd_live *lv, pcap_t *p, const char *iface,
     }
     refresh_stats(lv);      /* the counters since the capture opened */
 
+    /* the handlers are in place: what was held is delivered now */
+    (void) sigprocmask(SIG_UNBLOCK, &lv->held, NULL);
     event_base_dispatch(lv->base);
+    (void) sigprocmask(SIG_BLOCK, &lv->held, NULL);
     rc = 0;
     refresh_stats(lv);
 
