@@ -44,6 +44,7 @@ struct rd_live {
     bool                    have_last;  /* last_drop, last_ifdrop valid */
     unsigned                last_drop;  /* pcap_stats' 32-bit counters */
     unsigned                last_ifdrop;
+    rd_usec_t               stats_at;   /* wall clock of that reading */
     sigset_t                held;       /* blocked until the loop runs */
     sigset_t                saved;      /* the mask before create */
 };
@@ -76,16 +77,29 @@ refresh_stats(struct rd_live *lv)
 {
     struct pcap_stat  ps;
 
+    struct timeval    now;
+    rd_usec_t         t;
+    uint64_t          k, i;
+
     if (pcap_stats(lv->p, &ps) != 0) {
         return;
     }
+    gettimeofday(&now, NULL);
+    t = (rd_usec_t) now.tv_sec * 1000000 + now.tv_usec;
     if (lv->have_last) {
-        lv->res->drops_kernel += (unsigned) (ps.ps_drop - lv->last_drop);
-        lv->res->drops_iface += (unsigned) (ps.ps_ifdrop - lv->last_ifdrop);
+        k = (unsigned) (ps.ps_drop - lv->last_drop);
+        i = (unsigned) (ps.ps_ifdrop - lv->last_ifdrop);
+        lv->res->drops_kernel += k;
+        lv->res->drops_iface += i;
     } else {
-        lv->res->drops_kernel = ps.ps_drop;
-        lv->res->drops_iface = ps.ps_ifdrop;
+        k = lv->res->drops_kernel = ps.ps_drop;
+        i = lv->res->drops_iface = ps.ps_ifdrop;
+        lv->stats_at = t - 1000000;
     }
+    /* what was lost arrived between the two readings: packets are
+     * stamped on arrival, so the span is in the capture's own time */
+    rd_pipeline_note_drops(lv->pl, lv->stats_at, t, k + i);
+    lv->stats_at = t;
     lv->have_last = true;
     lv->last_drop = ps.ps_drop;
     lv->last_ifdrop = ps.ps_ifdrop;
@@ -133,6 +147,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
     if (!dispatch(lv) || lv->stop) {
         return;
     }
+    /* drops first: the connections the tick decides see them */
+    refresh_stats(lv);
     /* with no traffic packet time stands still: use the clock to age */
     gettimeofday(&now, NULL);
     rd_pipeline_tick(lv->pl,

@@ -44,6 +44,8 @@ struct rd_pipeline {
     void                       *ctx;
     rd_usec_t                   last_expiry;
     struct rd_pipeline_stats    stats;
+    struct rd_drop_span         drops[RD_PIPELINE_DROP_SPANS];
+    uint32_t                    ndrops;     /* in time order */
 };
 
 
@@ -57,6 +59,10 @@ rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg)
     cfg->max_header_bytes = RD_LIMITS_MAX_HEADER_BYTES;
     cfg->seed = 0x9e3779b97f4a7c15ULL;
 }
+
+
+static uint64_t drops_during(const struct rd_pipeline *pl,
+    const struct rd_conn *c);
 
 
 static void
@@ -341,6 +347,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     }
     x.cause = c->has_cause ? c->cold->cause : RD_V_NONE;
     x.cause_ts = c->has_cause ? c->cold->cause_ts : 0;
+    x.drops = pl->ndrops > 0 ? drops_during(pl, c) : 0;
     rd_verdict_classify(c, &x, &v);
     v.pair_confirmed = c->npaired > 0 && !x.pair_weak;
     v.nginx_version = x.nginx_version;
@@ -437,6 +444,62 @@ rd_pipeline_destroy(struct rd_pipeline *pl)
     rd_app_pool_destroy(pl->apps);
     rd_big_free(pl->alloc, pl->tombs, pl->ntombs, sizeof(struct tomb));
     pl->alloc->free(pl->alloc->ctx, pl);
+}
+
+
+void
+rd_pipeline_note_drops(struct rd_pipeline *pl, rd_usec_t from, rd_usec_t to,
+    uint64_t n)
+{
+    struct rd_drop_span  *last;
+
+    if (n == 0) {
+        return;
+    }
+    if (to < from) {
+        to = from;
+    }
+    last = pl->ndrops > 0 ? &pl->drops[pl->ndrops - 1] : NULL;
+    if (last != NULL && from <= last->to + USEC) {
+        /* one episode of loss, read twice */
+        last->to = to > last->to ? to : last->to;
+        last->n += n;
+        return;
+    }
+    if (pl->ndrops == RD_PIPELINE_DROP_SPANS) {
+        /* coarser, never forgotten: the oldest two become one */
+        pl->drops[0].to = pl->drops[1].to;
+        pl->drops[0].n += pl->drops[1].n;
+        memmove(&pl->drops[1], &pl->drops[2],
+                (RD_PIPELINE_DROP_SPANS - 2) * sizeof(pl->drops[0]));
+        pl->ndrops--;
+    }
+    pl->drops[pl->ndrops].from = from;
+    pl->drops[pl->ndrops].to = to;
+    pl->drops[pl->ndrops].n = n;
+    pl->ndrops++;
+}
+
+
+/* Packets lost while c was open (from its first packet to its last). */
+static uint64_t
+drops_during(const struct rd_pipeline *pl, const struct rd_conn *c)
+{
+    uint64_t  n;
+    uint32_t  i;
+
+    n = 0;
+    for (i = pl->ndrops; i > 0; i--) {
+        const struct rd_drop_span  *d = &pl->drops[i - 1];
+
+        if (d->to < c->ts_start) {
+            break;                  /* older spans end earlier still */
+        }
+        if (d->from <= c->ts_end) {
+            n += d->n;
+        }
+    }
+    return n;
 }
 
 

@@ -483,6 +483,8 @@ write_verdict_json(FILE *f, const struct rd_conn *c,
     fprintf(f, ",\"confidence\":\"%s\",\"confidence_reason\":",
             rd_tok2str(rd_confidence_names, v->confidence, "?"));
     json_cstr_or_null(f, v->why);
+    fprintf(f, ",\"capture_drops_during\":%llu",
+            (unsigned long long) v->capture_drops);
     fputs(",\"note\":", f);
     json_cstr_or_null(f, v->note);
     fputs(",\"elapsed\":", f);
@@ -981,6 +983,10 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
         }
         if (v->why != NULL) {
             fprintf(f, "    uncertain: %s\n", v->why);
+        }
+        if (v->capture_drops > 0) {
+            fprintf(f, "    capture dropped %llu packets while it was open\n",
+                    (unsigned long long) v->capture_drops);
         }
         if (v->note != NULL) {
             fprintf(f, "    note: %s\n", v->note);

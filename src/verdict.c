@@ -1068,9 +1068,17 @@ rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                  "second pair or a forwarding header";
     }
     /* what the capture could not show weakens any verdict */
+    v->capture_drops = x->drops;
     if (c->side[0].tcp.gap_bytes > 0 || c->side[1].tcp.gap_bytes > 0) {
         v->confidence = RD_CONF_LOW;
         v->why = "the capture missed bytes of this connection (gaps)";
+    } else if (x->drops > 0) {
+        /* a lost FIN, RST or retransmission leaves no gap in the bytes */
+        v->confidence = v->confidence == RD_CONF_HIGH ? RD_CONF_MEDIUM
+                                                      : RD_CONF_LOW;
+        v->why = "the capture dropped packets while this connection was "
+                 "open (capture_drops_during, from pcap_stats): a lost FIN, RST "
+                 "or segment can change the verdict";
     } else if (c->roles_inferred && v->confidence == RD_CONF_HIGH) {
         v->confidence = RD_CONF_MEDIUM;
         v->why = "the handshake was not captured: roles inferred from ports";

@@ -73,6 +73,17 @@ struct rd_pipeline_stats {
     uint32_t        nidle_close;
 };
 
+#define RD_PIPELINE_DROP_SPANS      32  /* capture-loss spans kept; the
+                                         * oldest two merge when full */
+
+/* Packets the capture lost (pcap_stats) in a span of time: live mode
+ * learns of drops when it reads the counters, so a span runs from the
+ * read before (less the ring's backlog) to the read that saw them. */
+struct rd_drop_span {
+    rd_usec_t       from, to;
+    uint64_t        n;
+};
+
 /* The median of k's samples, seconds. */
 double rd_idle_close_median(const struct rd_idle_close *k);
 
@@ -96,6 +107,12 @@ void rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
 
 /* Expire idle connections as of time now (live mode's timer). */
 void rd_pipeline_tick(struct rd_pipeline *pl, rd_usec_t now);
+
+/* Live mode: the capture lost n packets between from and to.  A
+ * connection decided later whose life overlaps the span says so in its
+ * verdict's confidence. */
+void rd_pipeline_note_drops(struct rd_pipeline *pl, rd_usec_t from,
+    rd_usec_t to, uint64_t n);
 
 /* End of capture: every remaining connection is finished and reported. */
 void rd_pipeline_finish(struct rd_pipeline *pl);

@@ -152,6 +152,8 @@ struct rd_verdict_ctx {
     rd_usec_t       cause_ts;       /* ... when its failed request began */
     bool            pair_weak;      /* paired on one coincidence */
     bool            pair_ambiguous; /* another leg fitted as well */
+    uint64_t        drops;          /* packets the capture lost (live,
+                                     * pcap_stats) while it was open */
 };
 
 struct rd_verdict {
@@ -167,6 +169,7 @@ struct rd_verdict {
                                                  * leg's verdict, RD_V_NONE */
     bool                            pair_confirmed; /* the pairing is more
                                                  * than one coincidence */
+    uint64_t                        capture_drops;  /* x->drops */
     uint32_t                        nginx_version;  /* the prediction's, 0
                                                  * unknown */
     const char                     *nginx_version_from; /* rd_legs_version_from */
