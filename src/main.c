@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -313,21 +314,50 @@ declare_conf(const struct rd_nginxconf *nc, struct rd_legs *legs,
 }
 
 
-/* -Z: give up root once the capture is open (tcpdump's habit). */
+/* -Z: give up root once the capture and the metrics socket are open
+ * (tcpdump's habit).  --output, opened by root, is handed to USER first
+ * (tcpdump does so with -w) so that it is still USER's to reopen at
+ * SIGHUP; a file logrotate renamed away is created anew in its directory,
+ * which USER must be able to write (or logrotate's "create" makes it).
+ * The drop is checked: no capture loop runs with root kept or
+ * regainable. */
 static int
-drop_privileges(const char *user, char err[RD_ERRLEN])
+drop_privileges(const char *user, FILE *out, char err[RD_ERRLEN])
 {
     struct passwd  *pw;
+    struct stat     st;
 
+    errno = 0;
     pw = getpwnam(user);
     if (pw == NULL) {
         snprintf(err, RD_ERRLEN, "-Z: no such user '%s'", user);
         return -1;
     }
+    if (out != NULL && out != stdout && fstat(fileno(out), &st) == 0
+        && S_ISREG(st.st_mode) && st.st_uid != pw->pw_uid
+        && fchown(fileno(out), pw->pw_uid, pw->pw_gid) != 0)
+    {
+        snprintf(err, RD_ERRLEN, "-Z: cannot give the --output file to "
+                 "'%s': %s", user, strerror(errno));
+        return -1;
+    }
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
         || setuid(pw->pw_uid) != 0)
     {
-        snprintf(err, RD_ERRLEN, "-Z: cannot become '%s'", user);
+        snprintf(err, RD_ERRLEN, "-Z: cannot become '%s': %s", user,
+                 strerror(errno));
+        return -1;
+    }
+    if (pw->pw_uid != 0
+        && (getuid() == 0 || geteuid() == 0 || setuid(0) == 0))
+    {
+        snprintf(err, RD_ERRLEN, "-Z: root is still held after becoming "
+                 "'%s'; refusing to capture", user);
+        return -1;
+    }
+    if (pw->pw_gid != 0 && (getgid() == 0 || getegid() == 0)) {
+        snprintf(err, RD_ERRLEN, "-Z: group root is still held after "
+                 "becoming '%s'; refusing to capture", user);
         return -1;
     }
     return 0;
@@ -391,7 +421,9 @@ run_offline(struct run *run)
         fprintf(stderr, "rstdiag: %s\n", err);
         return RD_EXIT_ERROR;
     }
-    if (run->o->user != NULL && drop_privileges(run->o->user, err) != 0) {
+    if (run->o->user != NULL
+        && drop_privileges(run->o->user, run->out, err) != 0)
+    {
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_offline_close(off);
         return RD_EXIT_ERROR;
@@ -600,7 +632,9 @@ run_live(struct run *run)
     if (warn[0] != '\0') {
         fprintf(stderr, "rstdiag: warning: %s\n", warn);
     }
-    if (run->o->user != NULL && drop_privileges(run->o->user, err) != 0) {
+    if (run->o->user != NULL
+        && drop_privileges(run->o->user, run->out, err) != 0)
+    {
         fprintf(stderr, "rstdiag: %s\n", err);
         pcap_close(p);
         rd_live_destroy(lv);
