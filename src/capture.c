@@ -593,7 +593,14 @@ rd_live_open(const char *iface, int snaplen, const char *filter,
     }
     pcap_set_snaplen(p, snaplen);
     pcap_set_promisc(p, 0);
-    pcap_set_immediate_mode(p, 1);
+    /* Not immediate mode: in it Linux libpcap falls back to TPACKET_V2,
+     * whose ring has one frame per packet sized for the interface's MTU
+     * (lo: 64 KiB), so 16 MiB held ~250 packets and a burst through nginx
+     * overflowed it while tcpdump -w, on TPACKET_V3 blocks, dropped none.
+     * V3 packs packets into blocks; a block is handed over when full or
+     * after the timeout, so a verdict is at most that late. */
+    pcap_set_immediate_mode(p, 0);
+    pcap_set_timeout(p, RD_LIMITS_LIVE_TIMEOUT_MS);
     pcap_set_buffer_size(p, RD_LIMITS_LIVE_BUFFER);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO);
     rc = pcap_activate(p);

@@ -41,6 +41,7 @@ struct rd_live {
     int                     dlt;
     struct rd_live_result  *res;
     bool                    stop;
+    bool                    stopping;   /* a stop signal came: draining */
     bool                    have_last;  /* last_drop, last_ifdrop valid */
     unsigned                last_drop;  /* pcap_stats' 32-bit counters */
     unsigned                last_ifdrop;
@@ -156,15 +157,15 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 
+/* Drain what the kernel holds, boundedly, then stop. */
 static void
-on_stop(evutil_socket_t sig, short what, void *arg)
+on_drained(evutil_socket_t fd, short what, void *arg)
 {
     struct rd_live  *lv = arg;
     int              i;
 
-    (void) sig;
+    (void) fd;
     (void) what;
-    /* drain what the kernel already holds, boundedly, then stop */
     for (i = 0; i < 1024 && !lv->stop; i++) {
         if (pcap_dispatch(lv->p, RD_LIMITS_LIVE_BATCH, on_packet,
                           (u_char *) lv) <= 0)
@@ -174,6 +175,34 @@ on_stop(evutil_socket_t sig, short what, void *arg)
     }
     lv->stop = true;
     event_base_loopbreak(lv->base);
+}
+
+
+/*
+ * SIGINT, SIGTERM.  Packets captured before the signal may still sit in
+ * a TPACKET_V3 block the kernel hands over only at its timeout: the loop
+ * runs on for that long (reading, answering scrapes), then drains and
+ * stops.  A second signal stops at once.
+ */
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+    struct rd_live  *lv = arg;
+    struct timeval   tv;
+
+    (void) sig;
+    (void) what;
+    if (!lv->stopping) {
+        lv->stopping = true;
+        tv.tv_sec = 0;
+        tv.tv_usec = (RD_LIMITS_LIVE_TIMEOUT_MS + 50) * 1000;
+        if (event_base_once(lv->base, -1, EV_TIMEOUT, on_drained, lv, &tv)
+            == 0)
+        {
+            return;
+        }
+    }
+    on_drained(-1, 0, lv);
 }
 
 
@@ -418,6 +447,7 @@ rd_live_run(struct rd_live *lv, pcap_t *p, const char *iface,
     lv->pl = pl;
     lv->res = res;
     lv->stop = false;
+    lv->stopping = false;
     lv->have_last = false;
     lv->dlt = pcap_datalink(p);
 

@@ -53,6 +53,10 @@
 /* live: packets handled per pcap_dispatch() call from the event loop */
 #define RD_LIMITS_LIVE_BATCH         256
 
+/* live: the longest a captured packet waits in a partly filled TPACKET_V3
+ * block before rstdiag sees it (pcap_set_timeout) */
+#define RD_LIMITS_LIVE_TIMEOUT_MS    100
+
 /* IPv6 extension headers walked before the packet is called malformed */
 #define RD_LIMITS_IPV6_EXT_MAX       8u
 
