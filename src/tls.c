@@ -533,7 +533,7 @@ static void
 hs_end(struct rd_tls *p)
 {
     if (p->_hs_keep && !p->_hs_done) {
-        hs_parse(p, false);
+        hs_parse(p, p->_hs_buflen < p->_hs_len);
     }
     p->_hs_idx = 0;
     p->_hs_keep = false;
@@ -566,10 +566,12 @@ hs_bytes(struct rd_tls *p, const uint8_t *d, size_t n)
         }
         k = RD_MIN(n - i, (size_t) (p->_hs_len - p->_hs_got));
         if (p->_hs_keep && !p->_hs_done) {
+            /* stop the run where the buffer fills, so the hello is
+             * parsed at the same byte however the input was split */
             room = RD_TLS_HS_BUF - p->_hs_buflen;
-            room = RD_MIN(room, k);
-            memcpy(p->_hs_buf + p->_hs_buflen, d + i, room);
-            p->_hs_buflen += (uint32_t) room;
+            k = RD_MIN(room, k);
+            memcpy(p->_hs_buf + p->_hs_buflen, d + i, k);
+            p->_hs_buflen += (uint32_t) k;
         }
         p->_hs_got += (uint32_t) k;
         i += k;

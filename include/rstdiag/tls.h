@@ -10,8 +10,8 @@
  * Application data and encrypted records are skipped in bulk, never
  * copied.  Only ClientHello and ServerHello bodies are reassembled, into
  * a fixed buffer of RD_TLS_HS_BUF bytes inside the struct.
- * sizeof(struct rd_tls) is about 4.6 KiB on LP64: RD_TLS_HS_BUF (4096)
- * plus about 500 bytes of state and facts (SNI 256, ALPN 64).
+ * sizeof(struct rd_tls) is 4704 bytes on x86-64 LP64: RD_TLS_HS_BUF
+ * (4096) plus 608 bytes of state, counters and facts (SNI 255, ALPN 64).
  *
  * Pairing: rd_tls_pair(client, server) links the two directions of a
  * connection.  The server's ServerHello then tells the client parser the
@@ -27,7 +27,9 @@
  *                            p->alpn (offered list), p->versions.
  *   RD_TLS_EV_SERVER_HELLO   a ServerHello: p->legacy_version,
  *                            p->version (negotiated), p->cipher,
- *                            p->alpn (chosen).
+ *                            p->alpn (chosen; TLS <= 1.2 only, 1.3
+ *                            sends it in the encrypted
+ *                            EncryptedExtensions).
  *   RD_TLS_EV_HRR            a HelloRetryRequest (a ServerHello whose
  *                            random is the RFC 8446 4.1.3 constant):
  *                            p->version, p->cipher; p->hrr set.
@@ -65,8 +67,10 @@
  * - Handshake messages in clear are framed across records (RFC 8446 5.1
  *   allows a message to span records and a record to hold several).
  *   ClientHello and ServerHello bodies are buffered up to RD_TLS_HS_BUF;
- *   a longer one is parsed when the buffer is full, as far as it goes,
- *   with RD_TLS_F_HELLO_TRUNC, and the rest is skipped.  Other message
+ *   a longer one is parsed at the byte that fills the buffer, as far as
+ *   it goes, with RD_TLS_F_HELLO_TRUNC, and the rest is skipped.  A hello
+ *   cut by a gap or by the end of the stream is parsed then, the same
+ *   way.  Other message
  *   types are skipped and their type noted.  A claimed length is never
  *   allocated nor trusted beyond skipping (2^24 - 1 at most).  A hello
  *   whose fields do not fit their lengths sets RD_TLS_F_HELLO_BAD; the
