@@ -106,10 +106,13 @@
  *   handshake record in clear loses the handshake framing of this
  *   direction (RD_TLS_F_HS_LOST): later handshake records are only
  *   counted.
- * - Alerts in clear are read two bytes at a time, across records.
- *   closed_alert in rd_tls_phase() means a clear alert or a TLS <= 1.2
- *   encrypted alert record was seen; an encrypted TLS 1.3 alert looks
- *   like any record, see rd_tls_probable_close_notify().
+ * - Alerts in clear are read two bytes at a time, across records; each
+ *   one is an RD_TLS_EV_ALERT.  closed_alert (the direction's phase and
+ *   rd_tls_phase()) means a clear fatal alert or close_notify, or a TLS
+ *   <= 1.2 encrypted alert record (which cannot be read: a warning such
+ *   as no_renegotiation counts too); a clear warning other than
+ *   close_notify changes no phase.  An encrypted TLS 1.3 alert looks like
+ *   any type-23 record: see rd_tls_probable_close_notify().
  */
 #ifndef RD_TLS_H
 #define RD_TLS_H
