@@ -18,6 +18,7 @@ const struct rd_tok  rd_proto_names[] = {
     { RD_PROTO_NONE, "none" },
     { RD_PROTO_HTTP, "http" },
     { RD_PROTO_FASTCGI, "fastcgi" },
+    { RD_PROTO_TLS, "tls" },
     { 0, NULL }
 };
 
@@ -29,6 +30,7 @@ const struct rd_tok  rd_phase_names[] = {
     { RD_PHASE_READING_RESPONSE_BODY, "reading_response_body" },
     { RD_PHASE_IDLE_KEEPALIVE, "idle_keepalive" },
     { RD_PHASE_AFTER_COMPLETE_RESPONSE, "after_complete_response" },
+    { RD_PHASE_TLS_HANDSHAKE, "tls_handshake" },
     { 0, NULL }
 };
 
@@ -133,9 +135,12 @@ response_ended(struct rd_conn *c)
 
 /* ---- the pool of application states -------------------------------- */
 
-/* FastCGI parser state, in a slab of its own */
+/* FastCGI parser state or the two TLS readers, in a slab of their own:
+ * a connection speaks one or the other, and a slot's pages are touched
+ * only as far as its state reaches */
 union fcgi_slot {
     struct rd_fcgi          fcgi;
+    struct rd_conn_tls      tls;
     union fcgi_slot        *next_free;
 };
 
@@ -228,14 +233,28 @@ fcgi_get(struct rd_app_pool *pool)
 }
 
 
+/* The TLS readers' slot, from the same slab. */
+static struct rd_conn_tls *
+tls_get(struct rd_app_pool *pool)
+{
+    struct rd_fcgi  *f;
+
+    f = fcgi_get(pool);
+    return f != NULL ? &((union fcgi_slot *) (void *) f)->tls : NULL;
+}
+
+
 void
 rd_conn_release(struct rd_conn *c, const struct rd_conn_env *env)
 {
     union fcgi_slot  *f;
 
     if (c->app != NULL && env->apps != NULL) {
-        if (c->proto == RD_PROTO_FASTCGI && c->app->fcgi != NULL) {
-            f = (union fcgi_slot *) (void *) c->app->fcgi;
+        if ((c->proto == RD_PROTO_FASTCGI && c->app->fcgi != NULL)
+            || (c->proto == RD_PROTO_TLS && c->app->tls != NULL))
+        {
+            f = c->proto == RD_PROTO_TLS ? (union fcgi_slot *) (void *) c->app->tls
+                                         : (union fcgi_slot *) (void *) c->app->fcgi;
             f->next_free = env->apps->ffree;
             env->apps->ffree = f;
         }
@@ -611,6 +630,106 @@ on_fcgi(void *ctx, const struct rd_fcgi *p, const struct rd_fcgi_exchange *x,
 }
 
 
+/* ---- TLS: the record-layer readers and the inferred turns ---------- */
+
+static void
+on_tls(void *ctx, const struct rd_tls *p, int ev)
+{
+    struct rd_conn      *c = ctx;
+    struct rd_conn_tls  *t = c->app->tls;
+    int                  dir = p->dir;
+
+    if (ev == RD_TLS_EV_ALERT && t->alert_by == 2) {
+        t->alert_by = (uint8_t) dir;
+        t->alert_level = p->alert_level;
+        t->alert_desc = p->alert_desc;
+        return;
+    }
+    if (ev == RD_TLS_EV_ENC_ALERT) {
+        t->notify[dir] = 1;         /* TLS <= 1.2: an encrypted alert */
+        return;
+    }
+    if (ev != RD_TLS_EV_APPDATA) {
+        return;
+    }
+    if (rd_tls_probable_close_notify(p) == 1) {
+        t->notify[dir] = 1;         /* an alert's size: not a turn */
+        return;
+    }
+    if (dir == RD_CONN_SERVER && t->responses == 0 && t->tickets < 2
+        && p->version == RD_TLS_V13 && p->appdata_records <= 2
+        && p->last_len <= RD_CONN_TLS_TICKET_MAX)
+    {
+        t->tickets++;               /* a NewSessionTicket, most likely */
+        return;
+    }
+    if (dir == RD_CONN_CLIENT) {
+        if (t->last_dir != RD_CONN_CLIENT) {
+            t->requests++;
+            t->req_ts = p->ts_last_appdata;
+        }
+        t->req_last_ts = p->ts_last_appdata;
+    } else {
+        if (t->last_dir == RD_CONN_CLIENT) {
+            t->responses++;
+            t->resp_ts = p->ts_last_appdata;
+        }
+        t->resp_last_ts = p->ts_last_appdata;
+    }
+    t->last_dir = (uint8_t) dir;
+}
+
+
+static void
+tls_start(struct rd_conn *c, struct rd_conn_tls *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->last_dir = 2;
+    t->alert_by = 2;
+    rd_tls_init(&t->dir[RD_CONN_CLIENT], RD_TLS_CLIENT, on_tls, c);
+    rd_tls_init(&t->dir[RD_CONN_SERVER], RD_TLS_SERVER, on_tls, c);
+    rd_tls_pair(&t->dir[RD_CONN_CLIENT], &t->dir[RD_CONN_SERVER]);
+}
+
+
+/* true once the TLS handshake completed (see tls.h, "Completion") */
+bool
+rd_conn_tls_established(const struct rd_conn *c)
+{
+    const struct rd_conn_tls  *t;
+
+    if (c->proto != RD_PROTO_TLS || c->app == NULL) {
+        return false;
+    }
+    t = c->app->tls;
+    if (t->dir[RD_CONN_SERVER].version == RD_TLS_V13) {
+        return t->dir[RD_CONN_CLIENT].finished;
+    }
+    return t->dir[RD_CONN_CLIENT].finished && t->dir[RD_CONN_SERVER].finished;
+}
+
+
+/* Phase of a TLS connection at its first close, from the record flow. */
+static int
+tls_phase_now(const struct rd_conn *c, rd_usec_t ts)
+{
+    const struct rd_conn_tls  *t = c->app->tls;
+
+    if (!rd_conn_tls_established(c)) {
+        return RD_PHASE_TLS_HANDSHAKE;
+    }
+    if (t->last_dir == RD_CONN_CLIENT) {
+        return RD_PHASE_AWAITING_RESPONSE_HEADER;
+    }
+    if (t->last_dir == RD_CONN_SERVER
+        && ts - t->resp_last_ts < RD_CONN_TLS_BODY_GAP)
+    {
+        return RD_PHASE_READING_RESPONSE_BODY;
+    }
+    return RD_PHASE_IDLE_KEEPALIVE;
+}
+
+
 /* The first payload byte decides what the connection speaks. */
 static void
 decide_proto(struct rd_conn *c, int dir, const uint8_t *p, size_t len)
@@ -628,6 +747,20 @@ decide_proto(struct rd_conn *c, int dir, const uint8_t *p, size_t len)
               && env->proto_hint(env->ctx, c) == RD_PROTO_FASTCGI;
     if (!fastcgi && dir == RD_CONN_CLIENT && p != NULL) {
         fastcgi = rd_fcgi_sniff(p, len);
+    }
+    if (!fastcgi && dir == RD_CONN_CLIENT && p != NULL
+        && rd_tls_looks_like(p, len) > 0)
+    {
+        c->app->tls = tls_get(env->apps);
+        if (c->app->tls == NULL) {
+            rd_conn_release(c, env);
+            c->proto = RD_PROTO_NONE;
+            c->no_app = 1;
+            return;
+        }
+        c->proto = RD_PROTO_TLS;
+        tls_start(c, c->app->tls);
+        return;
     }
     if (fastcgi) {
         c->app->fcgi = fcgi_get(env->apps);
@@ -667,6 +800,10 @@ sink_data(void *ctx, int dir, const uint8_t *p, size_t len, rd_usec_t ts)
         rd_fcgi_feed(c->app->fcgi, dir, p, len, ts);
         return;
     }
+    if (c->proto == RD_PROTO_TLS) {
+        (void) rd_tls_feed(&c->app->tls->dir[dir], p, len, ts);
+        return;
+    }
     if (!c->side[dir].tcp.syn && c->app->http[dir].offset == 0
         && !looks_like_start(dir, p, len))
     {
@@ -694,6 +831,10 @@ sink_gap(void *ctx, int dir, uint64_t n, rd_usec_t ts)
     }
     if (c->proto == RD_PROTO_FASTCGI) {
         rd_fcgi_gap(c->app->fcgi, dir, n);
+        return;
+    }
+    if (c->proto == RD_PROTO_TLS) {
+        rd_tls_gap(&c->app->tls->dir[dir], n);
         return;
     }
     rd_http1_gap(&c->app->http[dir], n);
@@ -731,7 +872,7 @@ fcgi_phase_now(const struct rd_conn *c)
 
 /* Phase of the exchange now (called at the first close). */
 static int
-phase_now(const struct rd_conn *c, int dir, int kind)
+phase_now(const struct rd_conn *c, int dir, int kind, rd_usec_t ts)
 {
     const struct rd_exchange  *last;
     enum rd_http1_phase        rq, rs;
@@ -745,6 +886,9 @@ phase_now(const struct rd_conn *c, int dir, int kind)
     }
     if (c->proto == RD_PROTO_FASTCGI) {
         return fcgi_phase_now(c);
+    }
+    if (c->proto == RD_PROTO_TLS) {
+        return tls_phase_now(c, ts);
     }
     rq = rd_http1_phase(&c->app->http[RD_CONN_CLIENT]);
     rs = rd_http1_phase(&c->app->http[RD_CONN_SERVER]);
@@ -825,7 +969,7 @@ note_close(struct rd_conn *c, int dir, int kind, rd_usec_t ts)
         c->close_kind = (uint8_t) kind;
         c->close_by = (uint8_t) dir;
         c->close_ts = ts;
-        c->phase = (uint8_t) phase_now(c, dir, kind);
+        c->phase = (uint8_t) phase_now(c, dir, kind, ts);
         c->served_at_close = c->served;
         /* was the receiver's window shut when this side gave up? */
         if (c->has_zw) {
@@ -1105,6 +1249,8 @@ rd_conn_finish(struct rd_conn *c, const struct rd_conn_env *env, int why)
             rd_fcgi_finish(c->app->fcgi, i, how);
         } else if (c->proto == RD_PROTO_HTTP) {
             rd_http1_finish(&c->app->http[i], how);
+        } else if (c->proto == RD_PROTO_TLS) {
+            (void) rd_tls_finish(&c->app->tls->dir[i]);
         }
     }
 }
@@ -1172,6 +1318,19 @@ rd_conn_abnormal(const struct rd_conn *c)
     for (i = rd_conn_first_kept(c); i < c->nex; i++) {
         e = rd_conn_exchange(c, i);
         if (e != NULL && rd_exchange_bad_framing(e)) {
+            return true;
+        }
+    }
+    /* TLS: a close before the handshake completed, a fatal alert in
+     * clear, or a server that does not speak TLS */
+    if (c->proto == RD_PROTO_TLS && c->app != NULL) {
+        const struct rd_conn_tls  *t = c->app->tls;
+
+        if ((c->close_kind != RD_CLOSE_NONE
+             && c->phase == RD_PHASE_TLS_HANDSHAKE)
+            || (t->alert_by != 2 && t->alert_level == RD_TLS_ALERT_FATAL)
+            || t->dir[RD_CONN_SERVER].err == RD_TLS_E_NOT_TLS)
+        {
             return true;
         }
     }

@@ -145,6 +145,7 @@ const struct rd_tok  rd_tls_event_names[] = {
     { RD_TLS_EV_FINISHED, "finished" },
     { RD_TLS_EV_APPDATA_FIRST, "appdata_first" },
     { RD_TLS_EV_ERROR, "error" },
+    { RD_TLS_EV_APPDATA, "appdata" },
     { 0, NULL }
 };
 
@@ -656,6 +657,7 @@ appdata(struct rd_tls *p, uint32_t len, rd_usec_t ts)
         p->ts_first_appdata = ts;
         emit(p, RD_TLS_EV_APPDATA_FIRST);
     }
+    emit(p, RD_TLS_EV_APPDATA);
 }
 
 

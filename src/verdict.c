@@ -33,6 +33,7 @@
     "readv() failed (104: Connection reset by peer) while reading upstream"
 #define MSG_PREMATURE_BODY \
     "upstream prematurely closed connection while reading upstream"
+#define MSG_TLS_HS_PREFIX "peer closed connection in SSL handshake "
 #define MSG_INVALID_CHUNKED \
     "upstream sent invalid chunked response while reading upstream"
 
@@ -95,6 +96,11 @@ const struct rd_tok  rd_verdict_names[] = {
     { RD_V_UPSTREAM_BAD_CONTENT_LENGTH, "upstream_bad_content_length" },
     { RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE,
       "upstream_send_timeout_backpressure" },
+    { RD_V_UPSTREAM_TLS_HANDSHAKE_CLOSED, "upstream_tls_handshake_closed" },
+    { RD_V_UPSTREAM_TLS_HANDSHAKE_RESET, "upstream_tls_handshake_reset" },
+    { RD_V_UPSTREAM_TLS_ALERT, "upstream_tls_alert" },
+    { RD_V_UPSTREAM_NOT_TLS, "upstream_not_tls" },
+    { RD_V_NGINX_TLS_HANDSHAKE_ABORT, "nginx_tls_handshake_abort" },
     { 0, NULL }
 };
 
@@ -303,6 +309,54 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "0 forbids temp files), proxy_buffering on (and no "
       "X-Accel-Buffering: no from the backend); or raise the backend's "
       "send timeout above the time the slowest client needs" },
+    { RD_V_UPSTREAM_TLS_HANDSHAKE_CLOSED, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
+      "error", MSG_TLS_HS_PREFIX "while SSL handshaking to upstream",
+      "the TLS upstream closed (FIN) after nginx's ClientHello, before "
+      "answering it: it does not accept the offered protocol versions, "
+      "ciphers or server name (SNI) and closes without an alert, or a load "
+      "balancer in front of it has no backend",
+      "compare what nginx offers with what the upstream accepts: "
+      "proxy_ssl_protocols (nginx before 1.23.4 offers no TLSv1.3), "
+      "proxy_ssl_ciphers, and proxy_ssl_server_name on with proxy_ssl_name "
+      "for upstreams that route by SNI; check the upstream's TLS log" },
+    { RD_V_UPSTREAM_TLS_HANDSHAKE_RESET, RD_SEV_ERROR, RD_BLAME_UPSTREAM,
+      "error", MSG_TLS_HS_PREFIX "(104: Connection reset by peer) while SSL "
+      "handshaking to upstream",
+      "the TLS upstream reset the connection during the handshake: no "
+      "TLS listener behind the port (a proxy that resets), a rejected SNI "
+      "or protocol, or a backend overloaded or restarting",
+      "check that the upstream port speaks TLS and what it requires: "
+      "proxy_ssl_server_name on and proxy_ssl_name, proxy_ssl_protocols, "
+      "proxy_ssl_ciphers; check the upstream's TLS log" },
+    { RD_V_UPSTREAM_TLS_ALERT, RD_SEV_ERROR, RD_BLAME_UPSTREAM, "error",
+      "SSL_do_handshake() failed (SSL: error:0A000410:SSL routines::sslv3 "
+      "alert handshake failure:SSL alert number 40) while SSL handshaking "
+      "to upstream",
+      "the TLS upstream refused the handshake with a fatal alert in clear "
+      "(see tls.alert): handshake_failure for no shared cipher or version, "
+      "unrecognized_name for an SNI it does not serve, protocol_version, "
+      "certificate_required for a missing client certificate",
+      "match the upstream's requirements: proxy_ssl_protocols, "
+      "proxy_ssl_ciphers, proxy_ssl_server_name on and proxy_ssl_name, "
+      "proxy_ssl_certificate and proxy_ssl_certificate_key for mutual TLS" },
+    { RD_V_UPSTREAM_NOT_TLS, RD_SEV_ERROR, RD_BLAME_NGINX, "error",
+      "SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong "
+      "version number) while SSL handshaking to upstream",
+      "nginx speaks TLS (proxy_pass https://) to a port that answers in "
+      "plain HTTP: OpenSSL reads \"HTTP/\" as a record of an unknown "
+      "version",
+      "use proxy_pass http:// for this upstream, or point it at the "
+      "upstream's TLS port" },
+    { RD_V_NGINX_TLS_HANDSHAKE_ABORT, RD_SEV_ERROR, RD_BLAME_NGINX, NULL,
+      NULL,
+      "nginx ended the TLS handshake with the upstream itself: most often "
+      "proxy_ssl_verify on and a certificate it does not trust or whose "
+      "name does not match proxy_ssl_name (error.log: upstream SSL "
+      "certificate verify error), or no shared protocol; its alert is "
+      "encrypted in TLS 1.3, so the reason is not on the wire",
+      "read the error.log line for this request; for verify errors set "
+      "proxy_ssl_trusted_certificate to the upstream's CA, proxy_ssl_name "
+      "to a name in its certificate, and proxy_ssl_verify_depth" },
 };
 
 
@@ -386,6 +440,32 @@ static const struct rd_version_row  versions[] = {
      * slow_client_temp_file scenarios) */
     { RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE, 0, 0, RD_VW_ANY, 0, NULL,
       NULL, RD_GETS_CUT_RESPONSE, 0, NULL, NULL },
+    /* TLS upstreams (issue 17): the lab's tls_* scenarios on 1.22.1,
+     * 1.26.3 and 1.30.4 with OpenSSL 3.0 log the same */
+    { RD_V_UPSTREAM_TLS_HANDSHAKE_CLOSED, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_TLS_HANDSHAKE_RESET, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_TLS_ALERT, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_NOT_TLS, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_NGINX_TLS_HANDSHAKE_ABORT, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    { RD_V_UPSTREAM_RESET_BEFORE_RESPONSE, 0, 0, RD_VW_TLS, 0, "error",
+      MSG_PREMATURE_HEADER, RD_GETS_ERROR_PAGE, 502, RETRY_ERROR,
+      "over TLS nginx logs a reset as a close: SSL_read() meets a system "
+      "error with OpenSSL's error queue empty, which ngx_ssl_handle_recv() "
+      "takes for EOF" },
+    { RD_V_UPSTREAM_RESET_MID_BODY, 0, 0, RD_VW_TLS, 0, "error",
+      MSG_PREMATURE_BODY, RD_GETS_CUT_RESPONSE, 0, NULL,
+      "over TLS nginx logs a reset as a close: SSL_read() meets a system "
+      "error with OpenSSL's error queue empty, which ngx_ssl_handle_recv() "
+      "takes for EOF" },
+    { RD_V_KEEPALIVE_RACE, 0, 0, RD_VW_TLS, 0, "error", MSG_PREMATURE_HEADER,
+      RD_GETS_RETRIED, 0, RETRY_KEEPALIVE,
+      "over TLS nginx logs a reset as a close (see "
+      "upstream_reset_before_response)" },
 };
 
 
@@ -701,6 +781,128 @@ body_cut(const struct rd_conn *c, const struct rd_exchange *e,
 }
 
 
+/*
+ * OpenSSL 3's reason for a received alert: its code is 1000 plus the
+ * alert's number (SSL_AD_REASON_OFFSET), the text the one ssl_err.c
+ * gives it.  Only handshake_failure (40) is checked against nginx in the
+ * lab; the others are predicted from OpenSSL's table.
+ */
+static const struct rd_tok  openssl_alert_reasons[] = {
+    { 10, "sslv3 alert unexpected message" },
+    { 20, "sslv3 alert bad record mac" },
+    { 30, "sslv3 alert decompression failure" },
+    { 40, "sslv3 alert handshake failure" },
+    { 41, "sslv3 alert no certificate" },
+    { 42, "sslv3 alert bad certificate" },
+    { 43, "sslv3 alert unsupported certificate" },
+    { 44, "sslv3 alert certificate revoked" },
+    { 45, "sslv3 alert certificate expired" },
+    { 46, "sslv3 alert certificate unknown" },
+    { 47, "sslv3 alert illegal parameter" },
+    { 48, "tlsv1 alert unknown ca" },
+    { 49, "tlsv1 alert access denied" },
+    { 50, "tlsv1 alert decode error" },
+    { 51, "tlsv1 alert decrypt error" },
+    { 70, "tlsv1 alert protocol version" },
+    { 71, "tlsv1 alert insufficient security" },
+    { 80, "tlsv1 alert internal error" },
+    { 86, "tlsv1 alert inappropriate fallback" },
+    { 90, "tlsv1 alert user cancelled" },
+    { 109, "tlsv13 alert missing extension" },
+    { 112, "tlsv1 unrecognized name" },
+    { 116, "tlsv13 alert certificate required" },
+    { 120, "tlsv1 alert no application protocol" },
+    { 0, NULL }
+};
+
+
+/* A TLS upstream whose handshake failed; false: not such a case. */
+static bool
+tls_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
+    struct rd_verdict *v)
+{
+    const struct rd_conn_tls  *t = c->app->tls;
+    const struct rd_tls       *sv = &t->dir[RD_CONN_SERVER];
+    const char                *why;
+
+    if (sv->err == RD_TLS_E_NOT_TLS) {
+        set(v, RD_V_UPSTREAM_NOT_TLS);
+        if (!(sv->flags & RD_TLS_F_PLAIN_HTTP)) {
+            v->message = NULL;
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "the upstream's first bytes are neither TLS nor HTTP: "
+                     "OpenSSL's words for them are not predicted";
+        }
+        return true;
+    }
+    if (t->alert_by == RD_CONN_SERVER && t->alert_level == RD_TLS_ALERT_FATAL
+        && !rd_conn_tls_established(c))
+    {
+        set(v, RD_V_UPSTREAM_TLS_ALERT);
+        why = rd_tok2str(openssl_alert_reasons, t->alert_desc, NULL);
+        if (why == NULL) {
+            v->message = NULL;
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "OpenSSL's text for this alert is not known here";
+        } else {
+            snprintf(v->buf, sizeof(v->buf), "SSL_do_handshake() failed "
+                     "(SSL: error:0A%06X:SSL routines::%s:SSL alert number "
+                     "%u) while SSL handshaking to upstream",
+                     1000u + t->alert_desc, why, (unsigned) t->alert_desc);
+            v->message = v->buf;
+            if (t->alert_desc != 40) {
+                v->confidence = RD_CONF_MEDIUM;
+                v->why = "nginx's line for this alert is predicted from "
+                         "OpenSSL 3's reason table, not seen in the lab";
+            }
+        }
+        return true;
+    }
+    if (c->close_kind == RD_CLOSE_NONE) {
+        return false;
+    }
+    /* the handshake done, nginx said close_notify without sending a
+     * request: it rejected the upstream once it could check it */
+    if (c->phase != RD_PHASE_TLS_HANDSHAKE && t->requests == 0
+        && t->notify[RD_CONN_CLIENT] && x->leg != RD_LEG_CLIENT)
+    {
+        set(v, RD_V_NGINX_TLS_HANDSHAKE_ABORT);
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "nginx completed the handshake, then closed (a probable "
+                 "close_notify) without a request: its check of the "
+                 "upstream failed, most often proxy_ssl_verify; error.log "
+                 "says which";
+        return true;
+    }
+    if (c->phase != RD_PHASE_TLS_HANDSHAKE) {
+        return false;
+    }
+    if (c->close_by == RD_CONN_SERVER) {
+        set(v, c->close_kind == RD_CLOSE_RST ? RD_V_UPSTREAM_TLS_HANDSHAKE_RESET
+                                             : RD_V_UPSTREAM_TLS_HANDSHAKE_CLOSED);
+        return true;
+    }
+    /* nginx closed first: its client left, or nginx gave up the
+     * handshake itself */
+    if (x->peer_known && x->peer_close_by == RD_CONN_CLIENT
+        && x->peer_close_kind != RD_CLOSE_NONE
+        && x->peer_close_ts <= c->close_ts)
+    {
+        set(v, RD_V_CLIENT_ABORT);
+        v->message = MSG_ABORT_PREFIX "SSL handshaking to upstream";
+        return true;
+    }
+    set(v, RD_V_NGINX_TLS_HANDSHAKE_ABORT);
+    if (sv->records == 0) {
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "the upstream sent nothing before nginx closed: "
+                 "proxy_connect_timeout also bounds the TLS handshake "
+                 "(upstream timed out ... while SSL handshaking to upstream)";
+    }
+    return true;
+}
+
+
 /* Upstream leg (or a leg of unknown role, taken as one). */
 static void
 classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
@@ -741,6 +943,10 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         return;
     }
 
+    if (c->proto == RD_PROTO_TLS && c->app != NULL && tls_upstream(c, x, v)) {
+        return;
+    }
+
     e = ex_at_close(c);
     ph = c->phase;
     f = findings_any(c);
@@ -768,6 +974,10 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                 set(v, RD_V_UPSTREAM_RESET_BEFORE_RESPONSE);
                 if (e != NULL && e->req_end != 0) {
                     v->elapsed = secs(c->close_ts - e->req_end);
+                } else if (c->proto == RD_PROTO_TLS
+                           && c->app->tls->req_last_ts != 0)
+                {
+                    v->elapsed = secs(c->close_ts - c->app->tls->req_last_ts);
                 }
                 return;
             case RD_PHASE_READING_RESPONSE_BODY:
@@ -786,6 +996,10 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                 set(v, RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE);
                 if (e != NULL && e->req_end != 0) {
                     v->elapsed = secs(c->close_ts - e->req_end);
+                } else if (c->proto == RD_PROTO_TLS
+                           && c->app->tls->req_last_ts != 0)
+                {
+                    v->elapsed = secs(c->close_ts - c->app->tls->req_last_ts);
                 }
                 if (c->proto == RD_PROTO_FASTCGI && e != NULL
                     && e->resp_start != 0 && e->resp_start <= c->close_ts)
@@ -844,6 +1058,17 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         return;
     }
 
+    if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT
+        && c->proto == RD_PROTO_TLS && ph == RD_PHASE_READING_RESPONSE_BODY
+        && !(x->peer_known && x->peer_close_by == RD_CONN_CLIENT
+             && x->peer_close_kind != RD_CLOSE_NONE
+             && x->peer_close_ts <= c->close_ts))
+    {
+        /* TLS: a close by the client side soon after the server's records
+         * ends a complete response as often as it cuts one; the encrypted
+         * framing cannot tell which */
+        return;
+    }
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT) {
         /* nginx closed first */
         /* nginx resets (it closes with data unread) a response whose
@@ -960,6 +1185,14 @@ classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
     ph = c->phase;
     f = findings_any(c);
 
+    if (c->proto == RD_PROTO_TLS && c->close_kind != RD_CLOSE_NONE
+        && c->close_by == RD_CONN_CLIENT
+        && ph == RD_PHASE_READING_RESPONSE_BODY)
+    {
+        /* TLS: the client's close soon after nginx's records ends a whole
+         * response as often as it abandons one */
+        return e;
+    }
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT
         && (ph == RD_PHASE_SENDING_REQUEST
             || ph == RD_PHASE_AWAITING_RESPONSE_HEADER
@@ -1046,6 +1279,20 @@ rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     }
     if (v->code == RD_V_NONE) {
         return;
+    }
+    if (c->proto == RD_PROTO_TLS) {
+        by_version(c, x, v, RD_VW_TLS);
+        /* the HTTP inside is encrypted: phases come from record flow */
+        if (v->confidence == RD_CONF_HIGH
+            && c->phase != RD_PHASE_TLS_HANDSHAKE
+            && v->code != RD_V_UPSTREAM_NOT_TLS
+            && v->code != RD_V_UPSTREAM_TLS_ALERT)
+        {
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "TLS: the phase is inferred from the encrypted records' "
+                     "flow (request records, then response records), not "
+                     "read from the HTTP inside";
+        }
     }
     by_version(c, x, v, RD_VW_ANY);
     /* a verdict that leans on the other leg is as good as the pairing */

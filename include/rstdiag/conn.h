@@ -19,6 +19,7 @@
 #include "rstdiag/http1.h"
 #include "rstdiag/limits.h"
 #include "rstdiag/tcp.h"
+#include "rstdiag/tls.h"
 
 #define RD_CONN_PAIRED_MAX  4       /* other legs remembered */
 
@@ -72,7 +73,9 @@ struct rd_conn_rst {
 enum rd_proto {
     RD_PROTO_NONE = 0,                  /* no payload yet */
     RD_PROTO_HTTP,
-    RD_PROTO_FASTCGI                    /* nginx -> php-fpm and the like */
+    RD_PROTO_FASTCGI,                   /* nginx -> php-fpm and the like */
+    RD_PROTO_TLS                        /* the client's first bytes were a
+                                         * TLS record (issue 17) */
 };
 
 extern const struct rd_tok  rd_proto_names[];
@@ -85,7 +88,8 @@ enum rd_phase {
     RD_PHASE_AWAITING_RESPONSE_HEADER,  /* request sent, no full header */
     RD_PHASE_READING_RESPONSE_BODY,     /* header done, body not */
     RD_PHASE_IDLE_KEEPALIVE,            /* nothing outstanding, reusable */
-    RD_PHASE_AFTER_COMPLETE_RESPONSE    /* last response said close */
+    RD_PHASE_AFTER_COMPLETE_RESPONSE,   /* last response said close */
+    RD_PHASE_TLS_HANDSHAKE              /* TLS: handshake not complete */
 };
 
 extern const struct rd_tok  rd_phase_names[];
@@ -135,6 +139,41 @@ struct rd_exchange {
 };
 
 /*
+ * A TLS connection: the record-layer reader of each direction, and the
+ * request/response turns inferred from its application-data records
+ * (the HTTP inside cannot be read).  A turn is a run of records from one
+ * side; a client turn is taken for a request, the server turn after it
+ * for its response.  TLS 1.3 servers send session tickets as encrypted
+ * records right after the handshake: the server's first two records, if
+ * each is at most RD_CONN_TLS_TICKET_MAX bytes and comes before any
+ * server turn, are taken for tickets, not a response.
+ */
+#define RD_CONN_TLS_TICKET_MAX  512u
+
+/* A close less than this after the server's last record is taken to cut
+ * the response (reading_response_body), a later one to end an idle
+ * connection (idle_keepalive). */
+#define RD_CONN_TLS_BODY_GAP    ((rd_usec_t) 1000000)
+
+struct rd_conn_tls {
+    struct rd_tls       dir[2];         /* [0] client's, [1] server's */
+    uint32_t            requests;       /* client turns */
+    uint32_t            responses;      /* server turns after a request */
+    rd_usec_t           req_ts;         /* the last client turn began */
+    rd_usec_t           req_last_ts;    /* ... its last record */
+    rd_usec_t           resp_ts;        /* the last server turn began */
+    rd_usec_t           resp_last_ts;   /* ... its last record */
+    uint8_t             last_dir;       /* side of the last turn, 2 none */
+    uint8_t             tickets;        /* records taken for tickets */
+    uint8_t             alert_by;       /* first clear alert: side, 2 none */
+    uint8_t             alert_level;
+    uint8_t             alert_desc;
+    uint8_t             notify[2];      /* a side sent an encrypted record
+                                         * of an alert's size: probably its
+                                         * close_notify, not data */
+};
+
+/*
  * The application-level state of a connection (parsers and the last
  * exchanges): most of a connection's size, so it comes from a pool only
  * once payload flows.  A SYN flood touches none of it.
@@ -145,6 +184,7 @@ struct rd_conn_app {
         struct rd_fcgi *fcgi;           /* FastCGI: both directions, from
                                          * the pool's own slab (it is twice
                                          * the size of the HTTP parsers) */
+        struct rd_conn_tls *tls;        /* TLS: from the same slab */
     };
     struct rd_exchange  ex[RD_LIMITS_EXCHANGES_KEEP];   /* ring */
     struct rd_conn_app *next_free;
@@ -357,6 +397,9 @@ uint64_t rd_conn_stream_bytes(const struct rd_conn *c, int dir);
 
 /* Give c's application state back to the pool (after it was reported). */
 void rd_conn_release(struct rd_conn *c, const struct rd_conn_env *env);
+
+/* true once c (a TLS connection) completed its handshake */
+bool rd_conn_tls_established(const struct rd_conn *c);
 
 /* true when the connection ended abnormally: any RST, refused, or SYNs
  * left unanswered.  Such connections are reported without --all. */

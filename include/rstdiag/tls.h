@@ -46,6 +46,10 @@
  *   RD_TLS_EV_APPDATA_FIRST  the first application-data record of this
  *                            direction (p->ts_first_appdata).
  *   RD_TLS_EV_ERROR          the reader stopped: p->err, p->reason.
+ *   RD_TLS_EV_APPDATA        an application-data record begins (after
+ *                            APPDATA_FIRST for the first one), at its
+ *                            header: p->last_len is its length,
+ *                            p->ts_last_appdata its time.
  *
  * Decisions:
  * - Record header (RFC 8446 5.1, RFC 5246 6.2.1): content type 20..24
@@ -179,6 +183,7 @@ extern const struct rd_tok  rd_tls_alert_names[];
 #define RD_TLS_EV_FINISHED        8
 #define RD_TLS_EV_APPDATA_FIRST   9
 #define RD_TLS_EV_ERROR           10
+#define RD_TLS_EV_APPDATA         11
 
 extern const struct rd_tok  rd_tls_event_names[];
 

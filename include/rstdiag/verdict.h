@@ -44,6 +44,11 @@ enum rd_verdict_code {
     RD_V_UPSTREAM_BAD_CONTENT_LENGTH,
     RD_V_UPSTREAM_SEND_TIMEOUT_BACKPRESSURE,    /* closed mid-body while
                                                  * nginx's window was shut */
+    RD_V_UPSTREAM_TLS_HANDSHAKE_CLOSED, /* TLS upstream: FIN in handshake */
+    RD_V_UPSTREAM_TLS_HANDSHAKE_RESET,  /* ... RST in handshake */
+    RD_V_UPSTREAM_TLS_ALERT,        /* ... a fatal alert in handshake */
+    RD_V_UPSTREAM_NOT_TLS,          /* ... answered in plain HTTP */
+    RD_V_NGINX_TLS_HANDSHAKE_ABORT, /* nginx ended the upstream handshake */
     RD_V_NCODES
 };
 
@@ -130,6 +135,8 @@ struct rd_version_row {
 #define RD_VW_BARE_LF   1u          /* only bare-LF chunk framing */
 #define RD_VW_QUOTE_CL  2u          /* the message quotes the bad
                                      * Content-Length header */
+#define RD_VW_TLS       3u          /* on a TLS connection (proxy_pass
+                                     * https://) */
 
 /* The table's rows, *n of them, in code order. */
 const struct rd_version_row *rd_verdict_versions(size_t *n);
