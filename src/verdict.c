@@ -816,6 +816,16 @@ static const struct rd_tok  openssl_alert_reasons[] = {
 };
 
 
+/* The client leg this upstream leg served closed before it did. */
+static bool
+client_left_first(const struct rd_conn *c, const struct rd_verdict_ctx *x)
+{
+    return x->peer_known && x->peer_close_by == RD_CONN_CLIENT
+           && x->peer_close_kind != RD_CLOSE_NONE
+           && x->peer_close_ts <= c->close_ts;
+}
+
+
 /* A TLS upstream whose handshake failed; false: not such a case. */
 static bool
 tls_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
@@ -884,10 +894,7 @@ tls_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     }
     /* nginx closed first: its client left, or nginx gave up the
      * handshake itself */
-    if (x->peer_known && x->peer_close_by == RD_CONN_CLIENT
-        && x->peer_close_kind != RD_CLOSE_NONE
-        && x->peer_close_ts <= c->close_ts)
-    {
+    if (client_left_first(c, x)) {
         set(v, RD_V_CLIENT_ABORT);
         v->message = MSG_ABORT_PREFIX "SSL handshaking to upstream";
         return true;
@@ -1060,9 +1067,7 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT
         && c->proto == RD_PROTO_TLS && ph == RD_PHASE_READING_RESPONSE_BODY
-        && !(x->peer_known && x->peer_close_by == RD_CONN_CLIENT
-             && x->peer_close_kind != RD_CLOSE_NONE
-             && x->peer_close_ts <= c->close_ts))
+        && !client_left_first(c, x))
     {
         /* TLS: a close by the client side soon after the server's records
          * ends a complete response as often as it cuts one; the encrypted
@@ -1095,9 +1100,7 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
             }
             got_bytes = e != NULL && e->resp_start != 0
                         && e->resp_start <= c->close_ts;
-            if ((x->peer_known && x->peer_close_by == RD_CONN_CLIENT
-                 && x->peer_close_kind != RD_CLOSE_NONE
-                 && x->peer_close_ts <= c->close_ts)
+            if (client_left_first(c, x)
                 || (x->leg == RD_LEG_UNKNOWN
                     && (ph == RD_PHASE_READING_RESPONSE_BODY
                         || !looks_like_timeout(v->elapsed))))
