@@ -664,11 +664,15 @@ on_tls(void *ctx, const struct rd_tls *p, int ev)
         return;
     }
     if (dir == RD_CONN_CLIENT) {
+        t->req_last_ts = p->ts_last_appdata;
         if (t->last_dir != RD_CONN_CLIENT) {
             t->requests++;
             t->req_ts = p->ts_last_appdata;
+            t->last_dir = RD_CONN_CLIENT;
+            if (c->env != NULL && c->env->on_tls_turn != NULL) {
+                c->env->on_tls_turn(c->env->ctx, c);
+            }
         }
-        t->req_last_ts = p->ts_last_appdata;
     } else {
         if (t->last_dir == RD_CONN_CLIENT) {
             t->responses++;

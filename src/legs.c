@@ -96,6 +96,18 @@ struct connect {
     rd_usec_t       ts;
 };
 
+/* A TLS client's turn: application data after the server's, which is
+ * all a request looks like under encryption. */
+struct tls_turn {
+    struct rd_conn *conn;
+    uint64_t        conn_id;
+    rd_usec_t       ts;
+    uint16_t        paired;         /* upstream requests paired with it */
+};
+
+#define TLS_TURNS   256u            /* recent TLS client turns */
+#define TLS_LOOK    64u             /* entries looked at per request */
+
 struct rd_legs {
     const struct rd_alloc  *alloc;
     struct role_ep          eps[RD_LIMITS_ROLE_EPS];
@@ -108,6 +120,8 @@ struct rd_legs {
     uint32_t                bucket[KEY_BUCKETS];   /* newest, index + 1 */
     struct connect          connects[CONNECTS];
     uint32_t                connects_head;
+    struct tls_turn         turns[TLS_TURNS];
+    uint32_t                turns_head;
     uint64_t                assoc[ASSOCS];  /* hashes of weak pairs seen */
     uint64_t                ev[RD_EV_N];
     uint32_t                version;
@@ -809,6 +823,225 @@ ring_push(struct rd_legs *l, struct rd_conn *c, uint32_t ex,
 }
 
 
+static bool known_upstream(const struct rd_legs *l, const struct rd_conn *c);
+
+
+/* A client leg candidate for an upstream request by timing alone. */
+struct tls_cand {
+    struct rd_conn *conn;
+    rd_usec_t       ts;             /* its turn or request began */
+    uint16_t       *paired;
+    int             rank;
+    int             how;
+};
+
+
+/* cand's listener can be nginx's for upstream request up: not a known
+ * upstream, not up's own server; and up goes to another address than
+ * cand's listener, unless nginx's addresses show (up leaves from a known
+ * source of nginx's or from cand's listener address, or goes to a known
+ * upstream): a connection from elsewhere to another port of cand's
+ * listener address is another client of the same host, not nginx. */
+static bool
+tls_cand_fits(const struct rd_legs *l, const struct rd_conn *up,
+    const struct rd_conn *cand)
+{
+    const struct role_ep  *ka;
+    bool                   from_nginx;
+
+    if (cand == up
+        || same_ep(&cand->ep[RD_CONN_SERVER], cand->af,
+                   &up->ep[RD_CONN_SERVER], up->af))
+    {
+        return false;
+    }
+    ka = server_ep(l, cand);
+    if (ka != NULL && ka->leg == RD_LEG_UPSTREAM
+        && ka->strength >= STRENGTH_PAIRED)
+    {
+        return false;
+    }
+    from_nginx = same_addr(up->af, up->ep[RD_CONN_CLIENT].addr, cand->af,
+                           cand->ep[RD_CONN_SERVER].addr)
+                 || is_source(l, up->af, up->ep[RD_CONN_CLIENT].addr)
+                 || known_upstream(l, up);
+    return from_nginx
+           || !same_addr(up->af, up->ep[RD_CONN_SERVER].addr, cand->af,
+                         cand->ep[RD_CONN_SERVER].addr);
+}
+
+
+/*
+ * Pair upstream request e on up (NULL: up is TLS, its turn began at t)
+ * with the client leg that waits for it when the request line cannot
+ * say which: a TLS client whose turn began no later than t and went on
+ * until at most RD_LIMITS_TLS_PAIR_MS before it, still waiting for an
+ * answer; or, for a TLS upstream, a plain client request not yet
+ * answered.  A forwarding header on e names the client, or rules it
+ * out.  The newest fitting candidate wins; another that fits as well is
+ * named (pair_alt) and the pair is ambiguous.  true when paired.
+ */
+static bool
+pair_tls(struct rd_legs *l, struct rd_conn *up, const struct rd_exchange *e,
+    rd_usec_t t)
+{
+    const rd_usec_t             win = (rd_usec_t) RD_LIMITS_TLS_PAIR_MS * 1000;
+    const struct rd_exchange   *pe;
+    const struct rd_conn_tls   *tt;
+    struct tls_turn            *k;
+    struct recent              *r;
+    struct tls_cand             cur, best, alt;
+    uint32_t                    i;
+    bool                        weak;
+    uint64_t                    h;
+
+    memset(&best, 0, sizeof(best));
+    memset(&alt, 0, sizeof(alt));
+    for (i = 1; i <= TLS_LOOK * 2; i++) {
+        memset(&cur, 0, sizeof(cur));
+        if (i <= TLS_LOOK) {
+            /* TLS client turns, newest first */
+            k = &l->turns[(l->turns_head + TLS_TURNS - i) % TLS_TURNS];
+            if (k->conn == NULL || k->conn->id != k->conn_id
+                || k->conn->proto != RD_PROTO_TLS || k->conn->app == NULL
+                || k->ts > t)
+            {
+                continue;
+            }
+            tt = k->conn->app->tls;
+            if (tt->req_ts != k->ts || tt->last_dir != RD_CONN_CLIENT
+                || (t - k->ts > win && t > tt->req_last_ts + win))
+            {
+                continue;           /* answered, or too long before */
+            }
+            cur.conn = k->conn;
+            cur.ts = k->ts;
+            cur.paired = &k->paired;
+        } else if (e == NULL) {
+            /* plain client requests, for a TLS upstream */
+            if (i - TLS_LOOK > l->count) {
+                continue;
+            }
+            r = &l->ring[(l->head + RD_LIMITS_PAIR_RING - (i - TLS_LOOK))
+                         % RD_LIMITS_PAIR_RING];
+            if (r->conn == NULL || r->conn->id != r->conn_id || r->ts > t
+                || t - r->ts > win)
+            {
+                continue;
+            }
+            pe = rd_conn_exchange(r->conn, r->ex);
+            if (pe == NULL || pe->has_resp) {
+                continue;
+            }
+            cur.conn = r->conn;
+            cur.ts = r->ts;
+            cur.paired = &r->paired;
+        } else {
+            break;
+        }
+        if (!tls_cand_fits(l, up, cur.conn)) {
+            continue;
+        }
+        cur.how = RD_PAIR_TIMING;
+        cur.rank = 2;
+        if (e != NULL && e->fwd_af != 0) {
+            if (!same_addr(e->fwd_af, e->fwd_addr, cur.conn->af,
+                           cur.conn->ep[RD_CONN_CLIENT].addr)
+                || (e->fwd_port != 0
+                    && e->fwd_port != cur.conn->ep[RD_CONN_CLIENT].port))
+            {
+                continue;           /* the header names another client */
+            }
+            cur.how = RD_PAIR_FORWARDED;
+            cur.rank = e->fwd_port != 0 ? 6 : 4;
+        }
+        cur.rank += *cur.paired == 0;
+        if (best.conn == NULL || cur.rank > best.rank
+            || (cur.rank == best.rank && cur.ts > best.ts))
+        {
+            if (best.conn != NULL && best.rank == cur.rank
+                && best.conn != cur.conn)
+            {
+                alt = best;
+            } else {
+                memset(&alt, 0, sizeof(alt));
+            }
+            best = cur;
+        } else if (cur.rank == best.rank && cur.conn != best.conn
+                   && alt.conn == NULL)
+        {
+            alt = cur;
+        }
+    }
+    if (best.conn == NULL) {
+        return false;
+    }
+    if (alt.conn != NULL && best.rank >= 7) {
+        memset(&alt, 0, sizeof(alt));  /* the header named the port too */
+    }
+    weak = best.how != RD_PAIR_FORWARDED || alt.conn != NULL;
+    if (weak) {
+        l->ev[RD_EV_WEAK]++;
+        h = assoc_hash(best.conn, up);
+        l->assoc[h & (ASSOCS - 1)] = h;
+    } else {
+        learn_ep(l, best.conn->af, best.conn->ep[RD_CONN_SERVER].addr,
+                 best.conn->ep[RD_CONN_SERVER].port, RD_LEG_CLIENT,
+                 STRENGTH_PAIRED);
+        learn_source(l, up->af, up->ep[RD_CONN_CLIENT].addr, STRENGTH_PAIRED);
+        learn_ep(l, up->af, up->ep[RD_CONN_SERVER].addr,
+                 up->ep[RD_CONN_SERVER].port, RD_LEG_UPSTREAM,
+                 STRENGTH_PAIRED);
+    }
+    l->ev[best.how == RD_PAIR_FORWARDED ? RD_EV_FORWARDED : RD_EV_TIMING]++;
+    if (alt.conn != NULL) {
+        l->ev[RD_EV_AMBIGUOUS]++;
+    }
+    (*best.paired)++;
+    rd_conn_pair(up, best.conn->id, best.how, weak,
+                 alt.conn != NULL ? alt.conn->id : 0);
+    rd_conn_pair(best.conn, up->id, best.how, weak,
+                 alt.conn != NULL ? alt.conn->id : 0);
+    set_peer(up, best.conn);
+    pair_failed_attempts(l, up, best.conn, best.ts, weak);
+    return true;
+}
+
+
+void
+rd_legs_tls_turn(struct rd_legs *l, struct rd_conn *c)
+{
+    const struct role_ep  *known;
+    struct tls_turn       *k;
+    rd_usec_t              t;
+
+    if (c->proto != RD_PROTO_TLS || c->app == NULL) {
+        return;
+    }
+    t = c->app->tls->req_ts;
+    /* the first turn of a fresh upstream connection: nginx connected
+     * for the request, so the client's turn came before the SYN */
+    if (c->app->tls->requests == 1 && c->syn
+        && c->side[RD_CONN_CLIENT].syn_ts != 0)
+    {
+        t = RD_MIN(t, c->side[RD_CONN_CLIENT].syn_ts);
+    }
+    known = server_ep(l, c);
+    if ((known == NULL || known->leg != RD_LEG_CLIENT
+         || known->strength < STRENGTH_PAIRED)
+        && pair_tls(l, c, NULL, t))
+    {
+        return;
+    }
+    k = &l->turns[l->turns_head];
+    k->conn = c;
+    k->conn_id = c->id;
+    k->ts = c->app->tls->req_ts;
+    k->paired = 0;
+    l->turns_head = (l->turns_head + 1) % TLS_TURNS;
+}
+
+
 void
 rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
 {
@@ -933,7 +1166,10 @@ rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex)
     }
 
     if (best == NULL) {
-        ring_push(l, c, ex, e, key);
+        /* no plain client request fits: a TLS client's, by timing */
+        if (!pair_tls(l, c, e, t)) {
+            ring_push(l, c, ex, e, key);
+        }
         return;
     }
     weak = best_rank / 2 < RANK_STRONG;

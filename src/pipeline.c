@@ -74,6 +74,15 @@ on_request(void *ctx, struct rd_conn *c, uint32_t ex)
 }
 
 
+static void
+on_tls_turn(void *ctx, struct rd_conn *c)
+{
+    struct rd_pipeline  *pl = ctx;
+
+    rd_legs_tls_turn(pl->legs, c);
+}
+
+
 static int
 proto_hint(void *ctx, const struct rd_conn *c)
 {
@@ -340,6 +349,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
         x.peer_close_kind = peer->close_kind;
         x.peer_close_ts = peer->close_ts;
         x.peer_status = peer_status(c, peer);
+        x.peer_phase = peer->phase;
     }
     if (c->npaired > 0) {
         x.pair_weak = !rd_legs_pair_confirmed(pl->legs, c, peer);
@@ -424,6 +434,7 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
     pl->env.apps = pl->apps;
     pl->env.max_header_bytes = cfg->max_header_bytes;
     pl->env.on_request = on_request;
+    pl->env.on_tls_turn = on_tls_turn;
     pl->env.on_response = on_response;
     pl->env.on_response_end = on_response_end;
     pl->env.proto_hint = proto_hint;
@@ -514,11 +525,6 @@ rd_pipeline_tick(struct rd_pipeline *pl, rd_usec_t now)
 }
 
 
-/*
- * Both FINs sent and acknowledged, no RST, nothing held out of order,
- * nothing abnormal so far, and no upstream leg waiting to read it: no
- * later packet can change the record, so it need not linger.
- */
 /* A finding whose verdict depends on the nginx version (1.23.0 rejects
  * a bad Content-Length and CL with TE, 1.29.4 a bare LF in chunks). */
 static bool
@@ -541,6 +547,11 @@ version_dependent(const struct rd_conn *c)
 }
 
 
+/*
+ * Both FINs sent and acknowledged, no RST, nothing held out of order,
+ * nothing abnormal so far, and no upstream leg waiting to read it: no
+ * later packet can change the record, so it need not linger.
+ */
 static bool
 clean_close(const struct rd_conn *c)
 {
@@ -548,6 +559,15 @@ clean_close(const struct rd_conn *c)
     int                       i;
 
     if (c->rst_total != 0 || c->peer_refs != 0) {
+        return false;
+    }
+    /* a connection that carried no request and is paired with nothing
+     * may be an attempt of nginx's (a TLS handshake it gave up) that the
+     * client's 502, still on its way, pairs */
+    if (c->npaired == 0 && c->nex == 0
+        && (c->proto != RD_PROTO_TLS || c->app == NULL
+            || c->app->tls->requests == 0))
+    {
         return false;
     }
     for (i = 0; i < 2; i++) {

@@ -1067,11 +1067,14 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT
         && c->proto == RD_PROTO_TLS && ph == RD_PHASE_READING_RESPONSE_BODY
-        && !client_left_first(c, x))
+        && (!client_left_first(c, x)
+            || (x->peer_phase == RD_PHASE_IDLE_KEEPALIVE
+                && x->peer_status != 0)))
     {
         /* TLS: a close by the client side soon after the server's records
          * ends a complete response as often as it cuts one; the encrypted
-         * framing cannot tell which */
+         * framing cannot tell which, but a client leg that had its answer
+         * whole before it left can */
         return;
     }
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_CLIENT) {
@@ -1155,6 +1158,35 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 }
 
 
+/* A TLS client leg whose paired upstream leg failed (x->cause): nginx's
+ * answer is encrypted, so what the client got is the version table's
+ * word on that failure (an error page, a cut body); nothing when nginx
+ * retried or the client was gone. */
+static void
+classify_tls_client(const struct rd_verdict_ctx *x, struct rd_verdict *v)
+{
+    const struct rd_version_row  *r;
+    uint32_t                      ver;
+    int                           gets;
+
+    ver = x->nginx_version != 0 ? x->nginx_version : ASSUMED_VERSION;
+    r = version_row(x->cause, ver, RD_VW_ANY);
+    gets = r != NULL ? r->gets : RD_GETS_ERROR_PAGE;
+    if (gets == RD_GETS_CUT_RESPONSE) {
+        set(v, RD_V_RESPONSE_CUT_TO_CLIENT);
+    } else if (gets == RD_GETS_ERROR_PAGE || gets == RD_GETS_UNKNOWN) {
+        set(v, RD_V_BAD_GATEWAY);
+    } else {
+        return;
+    }
+    v->cause = x->cause;
+    v->confidence = RD_CONF_MEDIUM;
+    v->why = "TLS client leg: nginx's answer is encrypted, so this verdict "
+             "is inferred from the upstream leg it was paired with (cause, "
+             "cause_leg), not read from the response";
+}
+
+
 /* Client leg: the client's view of nginx. */
 static void
 classify_client(const struct rd_conn *c, const struct rd_verdict_ctx *x,
@@ -1163,6 +1195,12 @@ classify_client(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     const struct rd_exchange  *e;
 
     e = classify_client_own(c, v);
+    if (c->proto == RD_PROTO_TLS && x->cause != RD_V_NONE
+        && v->code != RD_V_CLIENT_ABORT)
+    {
+        classify_tls_client(x, v);
+        return;
+    }
     /* the upstream leg whose failure this is: its request began while
      * the client's failed request waited for its answer */
     if ((v->code == RD_V_BAD_GATEWAY || v->code == RD_V_RESPONSE_CUT_TO_CLIENT
@@ -1307,6 +1345,19 @@ rd_verdict_classify(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                         && !rd_conn_syn_unanswered(c))));
     if (!leans) {
         /* nothing */
+    } else if (c->proto == RD_PROTO_TLS && x->leg == RD_LEG_CLIENT
+               && x->pair_ambiguous)
+    {
+        v->confidence = RD_CONF_LOW;
+        v->why = "TLS client leg: its verdict is inferred from the upstream "
+                 "leg paired with it by timing, and another client leg "
+                 "fitted as well (see pairing_candidates)";
+    } else if (c->proto == RD_PROTO_TLS && x->leg == RD_LEG_CLIENT
+               && x->pair_weak)
+    {
+        v->why = "TLS client leg: nginx's answer is encrypted, so this "
+                 "verdict is inferred from the upstream leg paired with it "
+                 "by timing alone (cause, cause_leg)";
     } else if (x->pair_ambiguous && v->confidence == RD_CONF_HIGH) {
         v->confidence = RD_CONF_MEDIUM;
         v->why = "another connection fitted this pairing as well (see "

@@ -311,6 +311,10 @@ struct rd_conn_env {
                                          uint32_t ex);
     /* told when a response ended (complete or not); may be NULL */
     void                  (*on_response_end)(void *ctx, struct rd_conn *c);
+    /* told when the client of a TLS connection begins a turn (its first
+     * application data after the server's, or after the handshake): a
+     * request, as far as the encrypted records tell; may be NULL */
+    void                  (*on_tls_turn)(void *ctx, struct rd_conn *c);
     /* RD_PROTO_FASTCGI when c's server was declared FastCGI, else 0 */
     int                   (*proto_hint)(void *ctx, const struct rd_conn *c);
     void                   *ctx;

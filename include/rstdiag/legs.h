@@ -148,6 +148,15 @@ int rd_legs_set_version(struct rd_legs *l, const char *v);
  */
 void rd_legs_request(struct rd_legs *l, struct rd_conn *c, uint32_t ex);
 
+/*
+ * The client of TLS connection c began a turn (conn.h, on_tls_turn).  As
+ * an upstream leg's request, it is paired by timing with the client leg
+ * waiting for it (a TLS client's turn, or a plain request), where
+ * nginx's addresses allow (see pair_tls in legs.c); otherwise it is kept
+ * as a client turn that a later upstream request may serve.
+ */
+void rd_legs_tls_turn(struct rd_legs *l, struct rd_conn *c);
+
 /* A connection began with a SYN: remembered for a while, so that an
  * attempt that never carried a request (refused, timed out) can be paired
  * with the client request whose retry comes next. */

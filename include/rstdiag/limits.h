@@ -44,6 +44,10 @@
  * (retries through proxy_next_upstream included) */
 #define RD_LIMITS_PAIR_WINDOW        120u
 
+/* milliseconds an upstream request may follow a TLS client's turn (its
+ * last record) and still be paired with it by timing alone */
+#define RD_LIMITS_TLS_PAIR_MS        250u
+
 /* option -s: live snapshot length */
 #define RD_LIMITS_SNAPLEN            262144
 

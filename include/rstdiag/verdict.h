@@ -154,6 +154,7 @@ struct rd_verdict_ctx {
     rd_usec_t       peer_close_ts;
     int             peer_status;    /* the status nginx gave that client
                                      * for the request, 0: none seen */
+    int             peer_phase;     /* its phase at its first close */
     int             cause;          /* client leg: verdict of the upstream
                                      * leg that failed it, RD_V_NONE */
     rd_usec_t       cause_ts;       /* ... when its failed request began */
