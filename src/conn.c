@@ -713,6 +713,35 @@ rd_conn_tls_established(const struct rd_conn *c)
 }
 
 
+/* c's ClientHello is not one nginx sends upstream: it offered ALPN with
+ * http/1.1, as user agents do (curl, browsers), where nginx's HTTP/1
+ * proxy offers no ALPN and its HTTP/2 and gRPC proxies h2 alone; or it
+ * is malformed, or SSLv2-style. */
+bool
+rd_conn_tls_user_agent(const struct rd_conn *c)
+{
+    const struct rd_tls  *h;
+    size_t                i;
+
+    if (c->proto != RD_PROTO_TLS || c->app == NULL) {
+        return false;
+    }
+    h = &c->app->tls->dir[RD_CONN_CLIENT];
+    if (h->flags & (RD_TLS_F_HELLO_BAD | RD_TLS_F_SSL2_HELLO)) {
+        return true;                /* OpenSSL in nginx writes neither */
+    }
+    for (i = 0; i + 8 <= h->alpn_len && i + 8 <= sizeof(h->alpn); i++) {
+        if (memcmp(h->alpn + i, "http/1.1", 8) == 0
+            && (i == 0 || h->alpn[i - 1] == ',')
+            && (i + 8 == h->alpn_len || h->alpn[i + 8] == ','))
+        {
+            return true;
+        }
+    }
+    return false;
+}
+
+
 /* Phase of a TLS connection at its first close, from the record flow. */
 static int
 tls_phase_now(const struct rd_conn *c, rd_usec_t ts)

@@ -1387,5 +1387,9 @@ rd_legs_classify(const struct rd_legs *l, const struct rd_conn *c)
     if (c->npaired > 0) {
         return RD_LEG_CLIENT;
     }
+    /* a ClientHello from a user agent, not from nginx's proxy */
+    if (rd_conn_tls_user_agent(c)) {
+        return RD_LEG_CLIENT;
+    }
     return RD_LEG_UNKNOWN;
 }

@@ -101,6 +101,8 @@ const struct rd_tok  rd_verdict_names[] = {
     { RD_V_UPSTREAM_TLS_ALERT, "upstream_tls_alert" },
     { RD_V_UPSTREAM_NOT_TLS, "upstream_not_tls" },
     { RD_V_NGINX_TLS_HANDSHAKE_ABORT, "nginx_tls_handshake_abort" },
+    { RD_V_CLIENT_TLS_HANDSHAKE_ABORT, "client_tls_handshake_abort" },
+    { RD_V_CLIENT_TLS_REJECTED, "client_tls_rejected" },
     { 0, NULL }
 };
 
@@ -357,6 +359,25 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "read the error.log line for this request; for verify errors set "
       "proxy_ssl_trusted_certificate to the upstream's CA, proxy_ssl_name "
       "to a name in its certificate, and proxy_ssl_verify_depth" },
+    { RD_V_CLIENT_TLS_HANDSHAKE_ABORT, RD_SEV_INFO, RD_BLAME_CLIENT, "info",
+      "peer closed connection in SSL handshake while SSL handshaking",
+      "the client gave up its TLS handshake with nginx: it closed or reset "
+      "after its ClientHello, or sent a fatal alert (tls.alert: unknown_ca "
+      "or bad_certificate when it does not trust nginx's certificate, "
+      "protocol_version); port scanners, health checks and browsers "
+      "racing connections do this all day",
+      "nothing to fix for a few; for many with one alert, check what "
+      "clients are given: ssl_certificate with its whole chain, "
+      "ssl_protocols, ssl_ciphers; nginx logs them at info, which the "
+      "default error_log level hides" },
+    { RD_V_CLIENT_TLS_REJECTED, RD_SEV_INFO, RD_BLAME_CLIENT, "info", NULL,
+      "nginx refused the client's TLS handshake with a fatal alert "
+      "(tls.alert): a ClientHello it could not parse, no protocol or "
+      "cipher in common (protocol_version, handshake_failure), or an SNI "
+      "no server block serves with ssl_reject_handshake",
+      "if real clients are refused, widen ssl_protocols and ssl_ciphers "
+      "or add their server name; error.log says OpenSSL's reason (at info "
+      "from nginx 1.23.4 on for most, crit before)" },
 };
 
 
@@ -452,6 +473,20 @@ static const struct rd_version_row  versions[] = {
       RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
     { RD_V_NGINX_TLS_HANDSHAKE_ABORT, 0, 0, RD_VW_ANY, 0, NULL, NULL,
       RD_GETS_ERROR_PAGE, 502, RETRY_ERROR, NULL },
+    /* client legs over TLS (issue 17): the lab's tls_client_* scenarios;
+     * 1.22.1 logs "length too short" at crit, 1.26.3 and 1.30.4 at info */
+    { RD_V_CLIENT_TLS_HANDSHAKE_ABORT, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_NO_RESPONSE, 0, NULL, NULL },
+    { RD_V_CLIENT_TLS_REJECTED, 0, 12304, RD_VW_ANY, RD_SEV_WARNING, NULL,
+      NULL, RD_GETS_NO_RESPONSE, 0, NULL,
+      "nginx before 1.23.4 logs many of OpenSSL's handshake errors "
+      "(length too short, bad legacy version, record too small, ...) at "
+      "crit; 1.23.4 and later at info" },
+    { RD_V_CLIENT_TLS_REJECTED, 12304, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_NO_RESPONSE, 0, NULL,
+      "nginx before 1.23.4 logs many of OpenSSL's handshake errors "
+      "(length too short, bad legacy version, record too small, ...) at "
+      "crit; 1.23.4 and later at info" },
     { RD_V_UPSTREAM_RESET_BEFORE_RESPONSE, 0, 0, RD_VW_TLS, 0, "error",
       MSG_PREMATURE_HEADER, RD_GETS_ERROR_PAGE, 502, RETRY_ERROR,
       "over TLS nginx logs a reset as a close: SSL_read() meets a system "
@@ -1214,6 +1249,64 @@ classify_client(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 }
 
 
+/* A TLS client leg that closed in its handshake: who gave up, and the
+ * line nginx logs for it (at info).  false: not such a case. */
+static bool
+tls_client_handshake(const struct rd_conn *c, struct rd_verdict *v)
+{
+    const struct rd_conn_tls  *t = c->app->tls;
+    const char                *why;
+
+    if (c->close_kind == RD_CLOSE_NONE || c->phase != RD_PHASE_TLS_HANDSHAKE) {
+        return false;
+    }
+    if (t->alert_by == RD_CONN_SERVER && t->alert_level == RD_TLS_ALERT_FATAL) {
+        set(v, RD_V_CLIENT_TLS_REJECTED);
+        return true;
+    }
+    if (c->close_by != RD_CONN_CLIENT && t->alert_by != RD_CONN_CLIENT
+        && !t->notify[RD_CONN_CLIENT])
+    {
+        return false;               /* nginx closed: a handshake timeout */
+    }
+    set(v, RD_V_CLIENT_TLS_HANDSHAKE_ABORT);
+    if (t->alert_by == RD_CONN_CLIENT && t->alert_level == RD_TLS_ALERT_FATAL) {
+        why = rd_tok2str(openssl_alert_reasons, t->alert_desc, NULL);
+        if (why == NULL) {
+            v->message = NULL;
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "OpenSSL's text for this alert is not known here";
+            return true;
+        }
+        snprintf(v->buf, sizeof(v->buf), "SSL_do_handshake() failed "
+                 "(SSL: error:0A%06X:SSL routines::%s:SSL alert number %u) "
+                 "while SSL handshaking", 1000u + t->alert_desc, why,
+                 (unsigned) t->alert_desc);
+        v->message = v->buf;
+        if (t->alert_desc != 48) {
+            v->confidence = RD_CONF_MEDIUM;
+            v->why = "nginx's line for this alert is predicted from "
+                     "OpenSSL 3's reason table, not seen in the lab";
+        }
+        return true;
+    }
+    if (t->notify[RD_CONN_CLIENT]) {
+        /* TLS 1.3: the alert went encrypted */
+        v->message = NULL;
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "the client's alert was encrypted (TLS 1.3): nginx logs "
+                 "SSL_do_handshake() failed (... SSL alert number N) while "
+                 "SSL handshaking, with a reason the wire does not show";
+        return true;
+    }
+    if (c->close_kind == RD_CLOSE_RST) {
+        v->message = "peer closed connection in SSL handshake (104: "
+                     "Connection reset by peer) while SSL handshaking";
+    }
+    return true;
+}
+
+
 /* Returns the exchange the verdict is about (or NULL). */
 static const struct rd_exchange *
 classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
@@ -1225,6 +1318,12 @@ classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
     e = ex_at_close(c);
     ph = c->phase;
     f = findings_any(c);
+
+    if (c->proto == RD_PROTO_TLS && c->app != NULL
+        && tls_client_handshake(c, v))
+    {
+        return NULL;
+    }
 
     if (c->proto == RD_PROTO_TLS && c->close_kind != RD_CLOSE_NONE
         && c->close_by == RD_CONN_CLIENT

@@ -405,6 +405,12 @@ void rd_conn_release(struct rd_conn *c, const struct rd_conn_env *env);
 /* true once c (a TLS connection) completed its handshake */
 bool rd_conn_tls_established(const struct rd_conn *c);
 
+/* true when c's ClientHello is not one nginx sends to an upstream: it
+ * offered ALPN http/1.1, as user agents do (nginx's HTTP/1 proxy offers
+ * no ALPN, its HTTP/2 and gRPC proxies h2 alone), or it is malformed or
+ * SSLv2-style.  Its server is then a listener. */
+bool rd_conn_tls_user_agent(const struct rd_conn *c);
+
 /* true when the connection ended abnormally: any RST, refused, or SYNs
  * left unanswered.  Such connections are reported without --all. */
 bool rd_conn_abnormal(const struct rd_conn *c);

@@ -49,6 +49,10 @@ enum rd_verdict_code {
     RD_V_UPSTREAM_TLS_ALERT,        /* ... a fatal alert in handshake */
     RD_V_UPSTREAM_NOT_TLS,          /* ... answered in plain HTTP */
     RD_V_NGINX_TLS_HANDSHAKE_ABORT, /* nginx ended the upstream handshake */
+    RD_V_CLIENT_TLS_HANDSHAKE_ABORT,    /* client leg: the client gave up
+                                         * its TLS handshake */
+    RD_V_CLIENT_TLS_REJECTED,       /* client leg: nginx refused the
+                                     * client's handshake with an alert */
     RD_V_NCODES
 };
 
