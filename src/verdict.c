@@ -103,6 +103,7 @@ const struct rd_tok  rd_verdict_names[] = {
     { RD_V_NGINX_TLS_HANDSHAKE_ABORT, "nginx_tls_handshake_abort" },
     { RD_V_CLIENT_TLS_HANDSHAKE_ABORT, "client_tls_handshake_abort" },
     { RD_V_CLIENT_TLS_REJECTED, "client_tls_rejected" },
+    { RD_V_CLIENT_PLAIN_HTTP_TO_TLS, "client_plain_http_to_tls_port" },
     { 0, NULL }
 };
 
@@ -378,6 +379,15 @@ static const struct rd_verdict_rule  rules[RD_V_NCODES] = {
       "if real clients are refused, widen ssl_protocols and ssl_ciphers "
       "or add their server name; error.log says OpenSSL's reason (at info "
       "from nginx 1.23.4 on for most, crit before)" },
+    { RD_V_CLIENT_PLAIN_HTTP_TO_TLS, RD_SEV_INFO, RD_BLAME_CLIENT, "info",
+      "client sent plain HTTP request to HTTPS port while reading client "
+      "request headers",
+      "a client spoke plain HTTP to a port where nginx listens with ssl: "
+      "nginx answered 400 \"The plain HTTP request was sent to HTTPS "
+      "port\" (its 497 page) in clear and closed; an http:// link or "
+      "bookmark, a health check or a load balancer configured for HTTP",
+      "point the client at https://, or redirect on that port: error_page "
+      "497 =301 https://$host$request_uri; (or =307 to keep the method)" },
 };
 
 
@@ -487,6 +497,8 @@ static const struct rd_version_row  versions[] = {
       "nginx before 1.23.4 logs many of OpenSSL's handshake errors "
       "(length too short, bad legacy version, record too small, ...) at "
       "crit; 1.23.4 and later at info" },
+    { RD_V_CLIENT_PLAIN_HTTP_TO_TLS, 0, 0, RD_VW_ANY, 0, NULL, NULL,
+      RD_GETS_ERROR_PAGE, 400, NULL, NULL },
     { RD_V_UPSTREAM_RESET_BEFORE_RESPONSE, 0, 0, RD_VW_TLS, 0, "error",
       MSG_PREMATURE_HEADER, RD_GETS_ERROR_PAGE, 502, RETRY_ERROR,
       "over TLS nginx logs a reset as a close: SSL_read() meets a system "
@@ -1307,6 +1319,28 @@ tls_client_handshake(const struct rd_conn *c, struct rd_verdict *v)
 }
 
 
+/* The length of nginx's 497 page ("400 The plain HTTP request was sent
+ * to HTTPS port", ngx_http_special_response.c, the same in 1.22 to 1.30)
+ * without the server name in its tail, which is the Server: header's
+ * value (NGINX_VER, NGINX_VER_BUILD, or "nginx"). */
+#define PLAIN_HTTP_PAGE_LEN 243
+
+/* e's response is nginx's answer to plain HTTP on its TLS port: a 400
+ * from nginx whose body has the length of the 497 page for the server
+ * name it announced.  No other page of nginx's has that length. */
+static bool
+plain_http_page(const struct rd_conn *c, const struct rd_exchange *e)
+{
+    const struct rd_conn_app  *a = c->app;
+
+    return e->has_resp && e->status == 400 && a != NULL && a->server_len >= 5
+           && a->server_len < RD_HTTP1_SERVER_LEN
+           && memcmp(a->server_hdr, "nginx", 5) == 0
+           && (a->server_len == 5 || a->server_hdr[5] == '/')
+           && e->content_length == PLAIN_HTTP_PAGE_LEN + (int64_t) a->server_len;
+}
+
+
 /* Returns the exchange the verdict is about (or NULL). */
 static const struct rd_exchange *
 classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
@@ -1346,6 +1380,10 @@ classify_client_own(const struct rd_conn *c, struct rd_verdict *v)
     }
     if (e != NULL && e->has_resp && (e->status == 502 || e->status == 504)) {
         set(v, RD_V_BAD_GATEWAY);
+        return e;
+    }
+    if (e != NULL && plain_http_page(c, e)) {
+        set(v, RD_V_CLIENT_PLAIN_HTTP_TO_TLS);
         return e;
     }
     if (f & (1u << RD_HTTP1_TRUNCATED)) {

@@ -491,6 +491,57 @@ test_verdict_bad_cl_quotes_header(void **state)
 }
 
 
+/* A 400 with the length of nginx's 497 page for its Server: value is a
+ * plain HTTP client on the TLS port (lab tls_client_plain_http); any
+ * other length, or another server, is an ordinary 400. */
+static void
+test_verdict_plain_http_to_tls_port(void **state)
+{
+    struct rd_conn         c;
+    struct rd_verdict_ctx  x;
+    struct rd_verdict      v;
+    struct vcase           k;
+    struct rd_exchange    *e;
+
+    (void) state;
+    memset(&k, 0, sizeof(k));
+    k.leg = RD_LEG_CLIENT;
+    k.close_kind = RD_CLOSE_FIN;
+    k.close_by = RD_CONN_SERVER;
+    k.phase = RD_PHASE_IDLE_KEEPALIVE;
+    k.rst_by = -1;
+    k.status = 400;
+    build(&k, &c, &x);
+    e = &c.app->ex[c.nex - 1];
+    e->resp_done = 1;
+    e->content_length = 255;
+    memcpy(app.server_hdr, "nginx/1.22.1", 12);
+    app.server_len = 12;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_CLIENT_PLAIN_HTTP_TO_TLS);
+    assert_string_equal(v.level, "info");
+    assert_string_equal(v.message, "client sent plain HTTP request to HTTPS "
+                        "port while reading client request headers");
+    /* server_tokens off: "nginx" in the tail */
+    memcpy(app.server_hdr, "nginx", 5);
+    app.server_len = 5;
+    e->content_length = 248;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_equal(v.code, RD_V_CLIENT_PLAIN_HTTP_TO_TLS);
+    /* nginx's plain 400 page (157 bytes with nginx/1.22.1) */
+    memcpy(app.server_hdr, "nginx/1.22.1", 12);
+    app.server_len = 12;
+    e->content_length = 157;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_not_equal(v.code, RD_V_CLIENT_PLAIN_HTTP_TO_TLS);
+    /* the right length from another server */
+    memcpy(app.server_hdr, "nginxish/1.2", 12);
+    e->content_length = 255;
+    rd_verdict_classify(&c, &x, &v);
+    assert_int_not_equal(v.code, RD_V_CLIENT_PLAIN_HTTP_TO_TLS);
+}
+
+
 /* nginx resets while the header is still arriving and 4k or more came:
  * too big a header (lab huge_header), not a timeout; a reset with little
  * data is nginx's own. */
@@ -672,6 +723,7 @@ main(void)
         cmocka_unit_test(test_verdict_version_unknown_assumed),
         cmocka_unit_test(test_verdict_bad_cl_quotes_header),
         cmocka_unit_test(test_verdict_reset_mid_header_is_too_big),
+        cmocka_unit_test(test_verdict_plain_http_to_tls_port),
         cmocka_unit_test(test_verdict_send_timeout_backpressure),
     };
 

@@ -53,6 +53,8 @@ enum rd_verdict_code {
                                          * its TLS handshake */
     RD_V_CLIENT_TLS_REJECTED,       /* client leg: nginx refused the
                                      * client's handshake with an alert */
+    RD_V_CLIENT_PLAIN_HTTP_TO_TLS,  /* client leg: plain HTTP to nginx's
+                                     * TLS port (its 400 page) */
     RD_V_NCODES
 };
 
