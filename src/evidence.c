@@ -538,12 +538,17 @@ comments(const struct rd_conn *c, const struct rd_conn *peer,
 
     code = rd_tok2str(rd_verdict_names, v->code, "unknown");
     msg = v->message != NULL && v->message[0] != '\0' ? v->message
-                                                      : "(nothing)";
-    snprintf(pkt, pkt_size, "rstdiag: %s (%s, blame %s): nginx logs [%s] %s",
-             code, rd_tok2str(rd_severity_names, v->severity, "?"),
+                                                      : "nothing";
+    snprintf(pkt, pkt_size, "rstdiag: %s (%s, blame %s): nginx logs "
+             "%s%s%s%s%s%s", code,
+             rd_tok2str(rd_severity_names, v->severity, "?"),
              rd_tok2str(rd_blame_names, v->rule != NULL ? v->rule->blame : 0,
                         "?"),
-             v->level != NULL ? v->level : "-", msg);
+             v->level != NULL ? "[" : "", v->level != NULL ? v->level : "",
+             v->level != NULL ? "] " : "", msg,
+             v->cause != RD_V_NONE ? "; caused by the upstream leg's " : "",
+             v->cause != RD_V_NONE
+             ? rd_tok2str(rd_verdict_names, v->cause, "?") : "");
     rd_ep_format(a, sizeof(a), c->af, c->ep[0].addr, c->ep[0].port);
     rd_ep_format(b, sizeof(b), c->af, c->ep[1].addr, c->ep[1].port);
     leg = c->leg == RD_LEG_UPSTREAM ? "upstream"
