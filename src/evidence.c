@@ -417,11 +417,18 @@ rd_evdir_give(struct rd_evdir *d, uid_t uid, gid_t gid, char err[RD_ERRLEN])
                  strerror(errno));
         return -1;
     }
-    /* root's own directory, not a shared one like /tmp: hand it over as
-     * --output is; any other is left as it is, and must be writable by
-     * USER already (checked after the drop) */
-    if (st.st_uid == 0 && uid != 0 && !(st.st_mode & S_ISVTX)
-        && fchown(d->dfd, uid, gid) != 0)
+    /* one USER can write already is left alone; root's own writable
+     * directory, not a shared one like /tmp, is handed over as --output
+     * is; any other must be made writable by its owner (the check after
+     * the drop says so) */
+    if ((st.st_uid == uid && (st.st_mode & S_IWUSR))
+        || (st.st_gid == gid && (st.st_mode & S_IWGRP))
+        || (st.st_mode & S_IWOTH))
+    {
+        return 0;
+    }
+    if (st.st_uid == 0 && uid != 0 && (st.st_mode & S_IWUSR)
+        && !(st.st_mode & S_ISVTX) && fchown(d->dfd, uid, gid) != 0)
     {
         snprintf(err, RD_ERRLEN, "-Z: cannot give the --evidence directory "
                  "%s to uid %u: %s", d->path, (unsigned) uid,
