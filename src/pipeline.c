@@ -50,9 +50,9 @@ struct rd_pipeline {
     struct rd_evstore          *ev;         /* --evidence, or NULL */
     rd_pipeline_evidence_cb     ev_cb;
     void                       *ev_ctx;
-    struct rd_evpkt            *ev_pk;      /* 3 x max packets: the
+    struct rd_evpkt            *ev_pk;      /* 4 x max packets: the
                                              * connection's, its peer's,
-                                             * both in time order */
+                                             * both in time order (2 x) */
 };
 
 
@@ -507,7 +507,7 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
         pl->ev = rd_evstore_create(a, cfg->max_flows,
                                    cfg->evidence_max_packets,
                                    cfg->evidence_pool_bytes);
-        pl->ev_pk = a->calloc(a->ctx, 3 * (size_t) cfg->evidence_max_packets,
+        pl->ev_pk = a->calloc(a->ctx, 4 * (size_t) cfg->evidence_max_packets,
                               sizeof(struct rd_evpkt));
         if (pl->ev == NULL || pl->ev_pk == NULL) {
             snprintf(err, RD_ERRLEN, "cannot allocate the evidence store "

@@ -1865,8 +1865,8 @@ write_summary_json(FILE *f, const struct rd_report_totals *t,
     }
     fprintf(f, "],\"truncated\":%s", truncated ? "true" : "false");
     if (t->evidence != NULL) {
-        fprintf(f, ",\"evidence\":{\"files\":%" PRIu64 ",\"removed\":%"
-                PRIu64 ",\"errors\":%" PRIu64 ",\"kept\":%" PRIu32
+        fprintf(f, ",\"evidence_files\":{\"written\":%" PRIu64
+                ",\"removed\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"kept\":%" PRIu32
                 ",\"bytes\":%" PRIu64, t->evidence->files,
                 t->evidence->removed, t->evidence->errors,
                 t->evidence->kept, t->evidence->bytes);
