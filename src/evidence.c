@@ -33,7 +33,8 @@ struct rec {
     int64_t         ts;
     uint16_t        sport;
     uint8_t         flags;
-    uint8_t         pad[5];
+    uint8_t         pad;
+    uint32_t        idx;                /* its place in the slot's pos[] */
 };
 
 #define REC_HDR     ((uint64_t) sizeof(struct rec))
@@ -132,8 +133,13 @@ reclaim_one(struct rd_evstore *s)
         s->tail += s->size - s->tail % s->size;
         return;
     }
-    if (r.slot < s->nslots && s->slots[r.slot].gen == r.gen) {
-        s->stats.reclaimed++;   /* its connection is still tracked */
+    /* a loss only when its connection is still tracked and the packet
+     * still in its ring */
+    if (r.slot < s->nslots && s->slots[r.slot].gen == r.gen
+        && r.idx < s->max && s->pos[(uint64_t) r.slot * s->max + r.idx]
+                             == s->tail)
+    {
+        s->stats.reclaimed++;
     }
     s->tail += r.len;
 }
@@ -191,12 +197,13 @@ rd_evstore_add(struct rd_evstore *s, uint32_t slot, int dlt, rd_usec_t ts,
     r.ts = ts;
     r.sport = sport;
     r.flags = flags;
+    i = sl->count < s->nfirst ? sl->count
+        : s->nfirst + (sl->count - s->nfirst) % (s->max - s->nfirst);
+    r.idx = (uint32_t) i;
     memcpy(s->pool + off, &r, sizeof(r));
     memcpy(s->pool + off + REC_HDR, p, caplen);
     s->head = start + len;
 
-    i = sl->count < s->nfirst ? sl->count
-        : s->nfirst + (sl->count - s->nfirst) % (s->max - s->nfirst);
     s->pos[(uint64_t) slot * s->max + i] = start;
     sl->count++;
     s->stats.stored++;

@@ -91,6 +91,33 @@ test_evstore_ring_keeps_first_and_latest(void **state)
     assert_int_equal(rd_evstore_collect(s, 0, out, 64, NULL), 0);
     assert_int_equal(rd_evstore_collect(s, 9, out, 64, NULL), 0);
     assert_int_equal(rd_evstore_stats(s)->stored, 10000);
+    assert_int_equal(rd_evstore_stats(s)->reclaimed, 0);    /* it fitted */
+    rd_evstore_destroy(s);
+}
+
+
+/* A pool of 39 records under one connection of 10,000: only the first
+ * packets (4 of them) are lost evidence when overwritten; the packets
+ * that had left the ring of the latest already are not counted. */
+static void
+test_evstore_reclaimed_counts_ring_only(void **state)
+{
+    struct rd_evstore  *s;
+    struct rd_evpkt     out[16];
+    uint64_t            omitted;
+    uint32_t            k;
+
+    (void) state;
+    s = rd_evstore_create(&talloc, 1, 16, 4096);
+    assert_non_null(s);
+    for (k = 0; k < 10000; k++) {
+        add_nth(s, 0, k, 64);
+    }
+    rd_evstore_validate_(s);
+    assert_int_equal(rd_evstore_stats(s)->reclaimed, 4);
+    assert_int_equal(rd_evstore_collect(s, 0, out, 16, &omitted), 12);
+    assert_int_equal(omitted, 10000 - 12);
+    assert_int_equal(nth_of(&out[0]), 10000 - 12);
     rd_evstore_destroy(s);
 }
 
@@ -372,6 +399,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_evstore_ring_keeps_first_and_latest),
+        cmocka_unit_test(test_evstore_reclaimed_counts_ring_only),
         cmocka_unit_test(test_evstore_pool_cap_holds),
         cmocka_unit_test(test_evstore_reset_forgets),
         cmocka_unit_test(test_evstore_too_big_and_bad_config),

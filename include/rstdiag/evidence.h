@@ -51,8 +51,9 @@ struct rd_evpkt {
 
 struct rd_evstore_stats {
     uint64_t        stored;             /* packets copied in */
-    uint64_t        reclaimed;          /* overwritten while their
-                                         * connection was still tracked */
+    uint64_t        reclaimed;          /* overwritten while still in
+                                         * the ring of a tracked
+                                         * connection: lost evidence */
     uint64_t        too_big;            /* larger than the pool: not kept */
     uint64_t        pool_bytes;         /* the pool's size */
 };
