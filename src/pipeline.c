@@ -50,6 +50,8 @@ struct rd_pipeline {
     struct rd_evstore          *ev;         /* --evidence, or NULL */
     rd_pipeline_evidence_cb     ev_cb;
     void                       *ev_ctx;
+    struct rd_evpkt             ev_frame;   /* the frame being read,
+                                             * with --evidence */
     struct rd_evpkt            *ev_pk;      /* 4 x max packets: the
                                              * connection's, its peer's,
                                              * both in time order (2 x) */
@@ -742,6 +744,15 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
         pl->stats.ts_last = ts;
     }
 
+    /* --evidence: the frame is noted here, not kept live in registers
+     * across the calls below, so that without it the cost per packet is
+     * two pointer tests and nothing else */
+    if (pl->ev != NULL) {
+        pl->ev_frame.data = p;
+        pl->ev_frame.caplen = caplen;
+        pl->ev_frame.wirelen = wirelen;
+        pl->ev_frame.dlt = dlt;
+    }
     st = rd_decode(dlt, p, caplen, wirelen, ts, &seg);
     pl->stats.status[st < RD_DECODE_NSTATUS ? st : RD_DECODE_BAD_DLT]++;
     if (st != RD_DECODE_OK) {
@@ -767,8 +778,10 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
     }
     /* the one per-packet cost of --evidence; a pointer test without */
     if (pl->ev != NULL) {
-        rd_evstore_add(pl->ev, rd_flow_slot(pl->flows, f), dlt, ts, p,
-                       caplen, wirelen, seg.sport, seg.flags);
+        rd_evstore_add(pl->ev, rd_flow_slot(pl->flows, f),
+                       pl->ev_frame.dlt, seg.ts, pl->ev_frame.data,
+                       pl->ev_frame.caplen, pl->ev_frame.wirelen, seg.sport,
+                       seg.flags);
     }
     rd_conn_packet(&f->conn, &pl->env, &seg);
     /* with the nginx version still unknown, a verdict that depends on it
