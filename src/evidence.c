@@ -487,8 +487,8 @@ rd_evdir_name(const struct rd_conn *c, const struct rd_verdict *v,
     snprintf(when, sizeof(when), "%04d%02d%02dT%02d%02d%02d.%06ld",
              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
              tm.tm_min, tm.tm_sec, (long) (ts % 1000000));
-    /* the upstream for an upstream leg, the client otherwise */
-    side = c->leg == RD_LEG_UPSTREAM ? RD_CONN_SERVER : RD_CONN_CLIENT;
+    /* the client for a client leg, the server (the upstream) otherwise */
+    side = c->leg == RD_LEG_CLIENT ? RD_CONN_CLIENT : RD_CONN_SERVER;
     rd_ep_format(ep, sizeof(ep), c->af, c->ep[side].addr, c->ep[side].port);
     /* 1.2.3.4:80 -> 1.2.3.4_80, [2001:db8::1]:80 -> 2001.db8..1_80 */
     sep = strrchr(ep, ':');

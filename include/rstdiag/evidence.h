@@ -138,7 +138,8 @@ const struct rd_evdir_stats *rd_evdir_stats(const struct rd_evdir *d);
 
 /* The file name for an incident, e.g.
  * rstdiag-20261208T001502.123456-upstream_reset_mid_body-10.0.0.2_8080.pcapng
- * (the upstream's address for an upstream leg, the client's otherwise). */
+ * (the client's address for a client leg, the server's otherwise: the
+ * upstream's, or the server of a leg not told apart). */
 void rd_evdir_name(const struct rd_conn *c, const struct rd_verdict *v,
     rd_usec_t ts, char name[RD_EVIDENCE_NAME_MAX]);
 
