@@ -146,7 +146,7 @@ rd_cli_usage(FILE *f)
 "                     client leg's, the verdict as the file's comment and\n"
 "                     on the deciding RST or FIN; the record names it\n"
 "  --evidence-max-packets N  packets kept per connection (default 64):\n"
-"                     the first 16 and the latest ones; 8 bytes each per\n"
+"                     the first 16 and the latest ones; 16 bytes each per\n"
 "                     --max-flows slot\n"
 "  --evidence-pool-bytes N  packet bytes kept for all connections\n"
 "                     (default 16777216); when full the oldest go\n"
@@ -432,7 +432,7 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
             o->evidence = optarg;
             break;
         case OPT_EVIDENCE_MAX_PACKETS:
-            if (!parse_num(optarg, 1, 65536, &v, "--evidence-max-packets",
+            if (!parse_num(optarg, 1, 4096, &v, "--evidence-max-packets",
                            err))
             {
                 return RD_CLI_ERROR;

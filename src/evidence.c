@@ -42,8 +42,11 @@ struct rec {
 
 struct slot {
     uint32_t        gen;                /* bumped at each reset */
-    uint32_t        pad;
+    uint32_t        ninh;               /* positions in inh[] */
     uint64_t        count;              /* packets added since */
+    uint32_t        from_slot;          /* inh[]: that slot's packets */
+    uint32_t        from_gen;           /* ... of that generation */
+    uint64_t        inh_omitted;        /* ... it had not kept */
 };
 
 struct rd_evstore {
@@ -57,6 +60,9 @@ struct rd_evstore {
     uint32_t                nfirst;     /* ... of which the first ones */
     struct slot            *slots;
     uint64_t               *pos;        /* nslots x max positions */
+    uint64_t               *inh;        /* nslots x max: positions of an
+                                         * upstream leg finished before
+                                         * its client leg */
     struct rd_evstore_stats stats;
 };
 
@@ -85,8 +91,12 @@ rd_evstore_create(const struct rd_alloc *a, uint32_t nslots,
     s->slots = rd_big_calloc(a, nslots, sizeof(struct slot));
     s->pos = rd_big_calloc(a, (size_t) nslots * max_packets,
                            sizeof(uint64_t));
+    s->inh = rd_big_calloc(a, (size_t) nslots * max_packets,
+                           sizeof(uint64_t));
     s->stats.pool_bytes = s->size;
-    if (s->pool == NULL || s->slots == NULL || s->pos == NULL) {
+    if (s->pool == NULL || s->slots == NULL || s->pos == NULL
+        || s->inh == NULL)
+    {
         rd_evstore_destroy(s);
         return NULL;
     }
@@ -103,6 +113,8 @@ rd_evstore_destroy(struct rd_evstore *s)
     rd_big_free(s->alloc, s->pool, (size_t) s->size, 1);
     rd_big_free(s->alloc, s->slots, s->nslots, sizeof(struct slot));
     rd_big_free(s->alloc, s->pos, (size_t) s->nslots * s->max,
+                sizeof(uint64_t));
+    rd_big_free(s->alloc, s->inh, (size_t) s->nslots * s->max,
                 sizeof(uint64_t));
     s->alloc->free(s->alloc->ctx, s);
 }
@@ -216,6 +228,7 @@ rd_evstore_reset(struct rd_evstore *s, uint32_t slot)
     if (slot < s->nslots) {
         s->slots[slot].gen++;
         s->slots[slot].count = 0;
+        s->slots[slot].ninh = 0;
     }
 }
 
@@ -236,13 +249,13 @@ rd_evstore_max_packets(const struct rd_evstore *s)
 
 /* the packet at position pos into *e, false when it was reclaimed */
 static bool
-take(const struct rd_evstore *s, uint32_t slot, uint64_t pos,
+take(const struct rd_evstore *s, uint32_t slot, uint32_t gen, uint64_t pos,
     struct rd_evpkt *e)
 {
     struct rec  r;
 
     if (pos < s->tail || pos >= s->head || !rec_at(s, pos, &r)
-        || r.slot != slot || r.gen != s->slots[slot].gen)
+        || r.slot != slot || r.gen != gen)
     {
         return false;
     }
@@ -255,6 +268,29 @@ take(const struct rd_evstore *s, uint32_t slot, uint64_t pos,
     e->flags = r.flags;
     e->mark = false;
     return true;
+}
+
+
+/* the slot's ring positions in arrival order into out[0..max) */
+static size_t
+ring_positions(const struct rd_evstore *s, uint32_t slot, uint64_t *out)
+{
+    const uint64_t  *pos;
+    uint64_t         count, j, first, ring;
+    size_t           n;
+
+    count = s->slots[slot].count;
+    pos = &s->pos[(uint64_t) slot * s->max];
+    ring = s->max - s->nfirst;
+    n = 0;
+    for (j = 0; j < count && j < s->nfirst; j++) {
+        out[n++] = pos[j];
+    }
+    first = count > s->nfirst + ring ? count - ring : s->nfirst;
+    for (j = first; j < count; j++) {
+        out[n++] = pos[s->nfirst + (j - s->nfirst) % ring];
+    }
+    return n;
 }
 
 
@@ -277,14 +313,68 @@ rd_evstore_collect(const struct rd_evstore *s, uint32_t slot,
     ring = s->max - s->nfirst;
     n = 0;
     for (j = 0; j < count && j < s->nfirst && n < max; j++) {
-        n += take(s, slot, pos[j], &out[n]);
+        n += take(s, slot, s->slots[slot].gen, pos[j], &out[n]);
     }
     first = count > s->nfirst + ring ? count - ring : s->nfirst;
     for (j = first; j < count && n < max; j++) {
-        n += take(s, slot, pos[s->nfirst + (j - s->nfirst) % ring], &out[n]);
+        n += take(s, slot, s->slots[slot].gen,
+                  pos[s->nfirst + (j - s->nfirst) % ring], &out[n]);
     }
     if (omitted != NULL) {
         *omitted = count - n;
+    }
+    return n;
+}
+
+
+void
+rd_evstore_inherit(struct rd_evstore *s, uint32_t from, uint32_t to)
+{
+    struct slot  *t;
+    uint64_t      count;
+
+    if (from >= s->nslots || to >= s->nslots || from == to) {
+        return;
+    }
+    t = &s->slots[to];
+    count = s->slots[from].count;
+    t->ninh = (uint32_t) ring_positions(s, from,
+                                        &s->inh[(uint64_t) to * s->max]);
+    t->from_slot = from;
+    t->from_gen = s->slots[from].gen;
+    t->inh_omitted = count - t->ninh;
+}
+
+
+bool
+rd_evstore_has_inherited(const struct rd_evstore *s, uint32_t slot)
+{
+    return slot < s->nslots && s->slots[slot].ninh > 0;
+}
+
+
+size_t
+rd_evstore_collect_inherited(const struct rd_evstore *s, uint32_t slot,
+    struct rd_evpkt *out, size_t max, uint64_t *omitted)
+{
+    const struct slot  *t;
+    const uint64_t     *pos;
+    size_t              n, j;
+
+    if (omitted != NULL) {
+        *omitted = 0;
+    }
+    if (slot >= s->nslots) {
+        return 0;
+    }
+    t = &s->slots[slot];
+    pos = &s->inh[(uint64_t) slot * s->max];
+    n = 0;
+    for (j = 0; j < t->ninh && n < max; j++) {
+        n += take(s, t->from_slot, t->from_gen, pos[j], &out[n]);
+    }
+    if (omitted != NULL) {
+        *omitted = t->inh_omitted + (t->ninh - n);
     }
     return n;
 }

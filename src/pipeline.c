@@ -389,10 +389,15 @@ evidence(struct rd_pipeline *pl, const struct rd_conn *c,
     na = rd_evstore_collect(pl->ev, conn_slot(pl, c), a, max, &om);
     mark_decisive(c, a, na);
     nb = 0;
+    om2 = 0;
     if (peer != NULL) {
         nb = rd_evstore_collect(pl->ev, conn_slot(pl, peer), b, max, &om2);
-        om += om2;
+    } else {
+        /* a client leg: its upstream leg, over already */
+        nb = rd_evstore_collect_inherited(pl->ev, conn_slot(pl, c), b, max,
+                                          &om2);
     }
+    om += om2;
     /* merge: each list is in arrival order; ties keep c's first */
     for (i = j = k = 0; i < na || j < nb; k++) {
         out[k] = j >= nb || (i < na && a[i].ts <= b[j].ts) ? a[i++]
@@ -469,6 +474,15 @@ conn_done(void *ctx, struct rd_flow *f, int why)
         if (pl->ev_cb != NULL && v.severity >= RD_SEV_WARNING) {
             v.evidence = evidence(pl, c, c->leg != RD_LEG_CLIENT ? peer
                                                                  : NULL, &v);
+        }
+        /* an upstream leg over before its client leg leaves its
+         * packets to it: the failed one, else the first */
+        if (c->leg != RD_LEG_CLIENT && peer != NULL
+            && (v.severity >= RD_SEV_WARNING
+                || !rd_evstore_has_inherited(pl->ev, conn_slot(pl, peer))))
+        {
+            rd_evstore_inherit(pl->ev, rd_flow_slot(pl->flows, f),
+                               conn_slot(pl, peer));
         }
         rd_evstore_reset(pl->ev, rd_flow_slot(pl->flows, f));
     }

@@ -83,6 +83,11 @@ tshark -r "$f" 2> /dev/null | grep -q '502 Bad Gateway' \
     || fail "upstream leg's file lacks the client leg's 502"
 tshark -r "$f" -Y "$field" -T fields -e tcp.flags.reset 2> /dev/null \
     | grep -Eq '^(1|True)$' || fail "the comment is not on the RST"
+# the client leg's file (the 502) holds the upstream leg that failed it,
+# over before it: the upstream's RST is there, without a comment
+f=$(ls "$d"/*bad_gateway*.pcapng)
+tshark -r "$f" -Y 'ip.src == 127.0.0.21 && tcp.flags.reset == 1' \
+    2> /dev/null | grep -q RST || fail "client leg's file lacks the upstream's RST"
 # the text report names the file
 "$bin" -r "$p/lab-rst_before_header.pcap" --evidence "$tmp/one" \
     > "$tmp/text" 2>&1

@@ -232,6 +232,51 @@ test_evstore_too_big_and_bad_config(void **state)
 }
 
 
+/* An upstream leg over before its client leg leaves its packets to it:
+ * they survive the upstream slot's reset and reuse, and go when the pool
+ * overwrites them or the client leg is reset. */
+static void
+test_evstore_inherit_survives_reset(void **state)
+{
+    struct rd_evstore  *s;
+    struct rd_evpkt     out[8];
+    uint64_t            omitted;
+    uint32_t            k;
+
+    (void) state;
+    s = rd_evstore_create(&talloc, 3, 8, 8192);
+    assert_non_null(s);
+    add_nth(s, 0, 1, 100);                 /* client leg, slot 0 */
+    for (k = 10; k < 20; k++) {
+        add_nth(s, 1, k, 100);             /* upstream leg, slot 1 */
+    }
+    assert_false(rd_evstore_has_inherited(s, 0));
+    rd_evstore_inherit(s, 1, 0);
+    rd_evstore_reset(s, 1);
+    add_nth(s, 1, 99, 100);                /* slot 1 reused */
+    assert_true(rd_evstore_has_inherited(s, 0));
+    assert_int_equal(rd_evstore_collect_inherited(s, 0, out, 8, &omitted),
+                     8);
+    assert_int_equal(omitted, 2);          /* 10 sent, 8 in its ring */
+    assert_int_equal(nth_of(&out[0]), 10);
+    assert_int_equal(nth_of(&out[1]), 11);
+    assert_int_equal(nth_of(&out[7]), 19);
+    /* the slot's own packets are apart */
+    assert_int_equal(rd_evstore_collect(s, 0, out, 8, NULL), 1);
+    /* the pool moves on: what was overwritten is not handed out */
+    for (k = 0; k < 60; k++) {
+        add_nth(s, 2, 200 + k, 100);
+    }
+    assert_int_equal(rd_evstore_collect_inherited(s, 0, out, 8, &omitted),
+                     0);
+    assert_int_equal(omitted, 10);
+    rd_evstore_reset(s, 0);
+    assert_false(rd_evstore_has_inherited(s, 0));
+    rd_evstore_validate_(s);
+    rd_evstore_destroy(s);
+}
+
+
 static void
 fake_conn(struct rd_conn *c, struct rd_verdict *v, int leg, rd_usec_t ts,
     int code)
@@ -403,6 +448,7 @@ main(void)
         cmocka_unit_test(test_evstore_pool_cap_holds),
         cmocka_unit_test(test_evstore_reset_forgets),
         cmocka_unit_test(test_evstore_too_big_and_bad_config),
+        cmocka_unit_test(test_evstore_inherit_survives_reset),
         cmocka_unit_test(test_evdir_names),
         cmocka_unit_test(test_evdir_bounds_remove_oldest),
     };

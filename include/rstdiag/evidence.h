@@ -8,7 +8,7 @@
  * most max_packets in all (--evidence-max-packets).  When the pool is
  * full the oldest stored packets are overwritten; a position older than
  * the pool's tail is simply no longer valid, so reclaiming costs no walk
- * of the connections.  Memory: the pool, plus max_packets x 8 bytes per
+ * of the connections.  Memory: the pool, plus max_packets x 16 bytes per
  * flow slot (reserved, resident once a slot is used).
  *
  * The directory (rd_evdir): files named for the incident, written with
@@ -83,6 +83,22 @@ void rd_evstore_reset(struct rd_evstore *s, uint32_t slot);
  */
 size_t rd_evstore_collect(const struct rd_evstore *s, uint32_t slot,
     struct rd_evpkt *out, size_t max, uint64_t *omitted);
+
+/*
+ * An upstream leg (slot from) is over before its client leg (slot to):
+ * the client leg remembers where the upstream leg's packets are, so that
+ * its own incident (a 502, say) can show them.  Only the latest such leg
+ * is remembered; the packets stay in the pool until reclaimed as any.
+ * Call before rd_evstore_reset(from).
+ */
+void rd_evstore_inherit(struct rd_evstore *s, uint32_t from, uint32_t to);
+
+/* true when slot remembers another leg's packets */
+bool rd_evstore_has_inherited(const struct rd_evstore *s, uint32_t slot);
+
+/* rd_evstore_collect() for the packets slot inherited. */
+size_t rd_evstore_collect_inherited(const struct rd_evstore *s,
+    uint32_t slot, struct rd_evpkt *out, size_t max, uint64_t *omitted);
 
 /* Packets added to slot since its reset. */
 uint64_t rd_evstore_count(const struct rd_evstore *s, uint32_t slot);
