@@ -12,8 +12,8 @@
 #define PAD4(n)         (((n) + 3u) & ~(size_t) 3u)
 
 /* largest EPB: header, 256 KiB of packet, one comment, end of options */
-#define BLOCK_MAX       (28u + 262144u + 4u + RD_PCAPNGW_MAX_COMMENT + 4u \
-                         + 4u + 4u)
+#define BLOCK_MAX       (28u + RD_PCAPNGW_MAX_CAPLEN + 4u \
+                         + RD_PCAPNGW_MAX_COMMENT + 4u + 4u + 4u)
 
 /* link types whose DLT_ value is not the LINKTYPE_ value (libpcap
  * pcap-common.c dlt_to_linktype); the rest are equal */
@@ -170,8 +170,14 @@ rd_pcapngw_packet(struct rd_pcapngw *w, int ifid, rd_usec_t ts,
     size_t          at, n;
     uint64_t        t;
 
-    if (ifid < 0 || (uint32_t) ifid >= w->nifs || caplen > 262144u) {
+    if (ifid < 0 || (uint32_t) ifid >= w->nifs) {
         return -RD_EINVAL;
+    }
+    if (wirelen < caplen) {
+        wirelen = caplen;
+    }
+    if (caplen > RD_PCAPNGW_MAX_CAPLEN) {
+        caplen = RD_PCAPNGW_MAX_CAPLEN;     /* cut, as a snaplen would */
     }
     t = ts < 0 ? 0 : (uint64_t) ts;
     at = 0;
@@ -181,7 +187,7 @@ rd_pcapngw_packet(struct rd_pcapngw *w, int ifid, rd_usec_t ts,
     put32(b, &at, (uint32_t) (t >> 32));    /* high 32 bits, then low */
     put32(b, &at, (uint32_t) t);
     put32(b, &at, caplen);
-    put32(b, &at, wirelen < caplen ? caplen : wirelen);
+    put32(b, &at, wirelen);
     memcpy(b + at, data, caplen);
     memset(b + at + caplen, 0, PAD4(caplen) - caplen);
     at += PAD4(caplen);

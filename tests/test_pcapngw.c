@@ -332,7 +332,8 @@ test_pcapngw_readers_agree(void **state)
 
 
 /* A comment longer than RD_PCAPNGW_MAX_COMMENT is cut, the file stays
- * well formed; a packet bigger than 256 KiB is refused. */
+ * well formed; a packet bigger than 256 KiB is cut to it, its length on
+ * the wire kept. */
 static void
 test_pcapngw_long_comment_cut(void **state)
 {
@@ -340,25 +341,30 @@ test_pcapngw_long_comment_cut(void **state)
     struct rd_pcapngw   w;
     struct walk         wk;
     char               *c;
-    uint8_t             pkt[4] = { 1, 2, 3, 4 };
+    uint8_t            *pkt;
 
     (void) state;
     c = malloc(RD_PCAPNGW_MAX_COMMENT + 100);
     assert_non_null(c);
     memset(c, 'c', RD_PCAPNGW_MAX_COMMENT + 99);
     c[RD_PCAPNGW_MAX_COMMENT + 99] = '\0';
+    pkt = calloc(1, 300000);
+    assert_non_null(pkt);
     mem_open(&m);
     assert_int_equal(rd_pcapngw_begin(&w, m.f, c), 0);
     assert_int_equal(rd_pcapngw_iface(&w, 1, 0), 0);
     assert_int_equal(rd_pcapngw_packet(&w, 0, 0, pkt, 4, 4, c), 0);
-    assert_int_equal(rd_pcapngw_packet(&w, 0, 0, pkt, 262145, 262145, NULL),
-                     -RD_EINVAL);
+    assert_int_equal(rd_pcapngw_packet(&w, 0, 0, pkt, 300000, 300000, NULL),
+                     0);
     assert_int_equal(rd_pcapngw_end(&w), 0);
     mem_close(&m);
     walk_blocks((const uint8_t *) m.buf, m.len, &wk);
     assert_int_equal(strlen(wk.shb_comment), RD_PCAPNGW_MAX_COMMENT);
     assert_int_equal(strlen(wk.epb_comment[0]), RD_PCAPNGW_MAX_COMMENT);
+    assert_int_equal(wk.epb_caplen[1], RD_PCAPNGW_MAX_CAPLEN);
+    assert_int_equal(wk.epb_len[1], 300000);
     free(m.buf);
+    free(pkt);
     free(c);
 }
 

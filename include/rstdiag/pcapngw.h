@@ -29,6 +29,7 @@
 #define RD_PCAPNGW_OPT_TSRESOL  9u      /* if_tsresol */
 #define RD_PCAPNGW_MAX_IFS      8       /* link types in one file */
 #define RD_PCAPNGW_MAX_COMMENT  4096    /* longer comments are cut */
+#define RD_PCAPNGW_MAX_CAPLEN   262144u /* longer packets are cut */
 
 struct rd_pcapngw {
     FILE           *f;                  /* borrowed */
@@ -52,7 +53,8 @@ int rd_pcapngw_begin(struct rd_pcapngw *w, FILE *f, const char *comment);
 int rd_pcapngw_iface(struct rd_pcapngw *w, int linktype, uint32_t snaplen);
 
 /* One packet on interface ifid: ts microseconds since the epoch,
- * data[0..caplen) of a wirelen frame, comment or NULL. */
+ * data[0..caplen) of a wirelen frame (cut to RD_PCAPNGW_MAX_CAPLEN
+ * bytes), comment or NULL.  -RD_EINVAL for an unknown ifid. */
 int rd_pcapngw_packet(struct rd_pcapngw *w, int ifid, rd_usec_t ts,
     const uint8_t *data, uint32_t caplen, uint32_t wirelen,
     const char *comment);
