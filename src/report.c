@@ -1866,8 +1866,8 @@ write_summary_json(FILE *f, const struct rd_report_totals *t,
     fprintf(f, "],\"truncated\":%s", truncated ? "true" : "false");
     if (t->evidence != NULL) {
         fprintf(f, ",\"evidence_files\":{\"written\":%" PRIu64
-                ",\"removed\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"kept\":%" PRIu32
-                ",\"bytes\":%" PRIu64, t->evidence->files,
+                ",\"removed\":%" PRIu64 ",\"errors\":%" PRIu64
+                ",\"kept\":%" PRIu32 ",\"bytes\":%" PRIu64, t->evidence->files,
                 t->evidence->removed, t->evidence->errors,
                 t->evidence->kept, t->evidence->bytes);
         if (t->evidence_store != NULL) {

@@ -275,8 +275,10 @@ test_metrics_write_families_and_counts(void **state)
     assert_true(value_of(s, "rstdiag_evidence_files") == 4);
     assert_true(value_of(s, "rstdiag_evidence_bytes") == 4096);
     assert_true(value_of(s, "rstdiag_evidence_packets_reclaimed_total") == 11);
-    assert_non_null(strstr(s, "# TYPE rstdiag_evidence_files_total counter\n"));
-    assert_non_null(strstr(s, "# TYPE rstdiag_evidence_removed_total counter\n"));
+    assert_non_null(strstr(s, "# TYPE rstdiag_evidence_files_total "
+                              "counter\n"));
+    assert_non_null(strstr(s, "# TYPE rstdiag_evidence_removed_total "
+                              "counter\n"));
 
     assert_true(value_of(s, "rstdiag_packets_total") == 123);
     assert_true(value_of(s, "rstdiag_malformed_packets_total"
