@@ -1,8 +1,9 @@
 #!/bin/sh
 # --evidence with -i (issue 15): rstdiag -i lo while a server on
 # 127.0.0.62:27161 resets two requests; each reset is a file named in its
-# record, readable by tshark, with the verdict on the RST.  Skips (77)
-# without root, python3 or tshark.
+# record, readable by tshark, with the verdict on the RST; /metrics on
+# 127.0.0.62:27162 counts them (promtool checks it when installed).
+# Skips (77) without root, python3 or tshark.
 # usage: evidence-live.sh RSTDIAG
 set -u
 bin=$1
@@ -13,7 +14,8 @@ tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$tmp"' EXIT
 mkdir "$tmp/ev"
-"$bin" -i lo --json --evidence "$tmp/ev" host 127.0.0.62 and tcp port 27161 \
+"$bin" -i lo --json --evidence "$tmp/ev" --metrics 127.0.0.62:27162 \
+    host 127.0.0.62 and tcp port 27161 \
     > "$tmp/out" 2> "$tmp/err" &
 pid=$!
 for i in $(seq 50); do
@@ -49,10 +51,24 @@ t.join()
 PY
 # a reset is decided after the 2 s linger
 sleep 3
+fails=0
+# the counters, scraped (python3: curl may be absent)
+python3 -c '
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.62:27162/metrics").read().decode())
+' > "$tmp/metrics" 2>&1
+for want in "rstdiag_evidence_files_total 2" "rstdiag_evidence_removed_total 0" \
+            "# TYPE rstdiag_evidence_files_total counter" \
+            "# HELP rstdiag_evidence_removed_total "; do
+    grep -q "^$want" "$tmp/metrics" || { echo "FAIL: metrics lack '$want'"; fails=1; }
+done
+if command -v promtool > /dev/null; then
+    promtool check metrics < "$tmp/metrics" > "$tmp/promtool" 2>&1 \
+        || { echo "FAIL: promtool: $(cat "$tmp/promtool")"; fails=1; }
+fi
 kill -TERM "$pid"
 wait "$pid"
 pid=
-fails=0
 n=$(grep -c '"evidence":"' "$tmp/out")
 [ "$n" = 2 ] || { echo "FAIL: $n records name a file, want 2: $(cat "$tmp/out" "$tmp/err")"; fails=1; }
 for f in $(grep -o '"evidence":"[^"]*"' "$tmp/out" | sed 's/.*:"//; s/"$//'); do
