@@ -664,7 +664,8 @@ comments(const struct rd_conn *c, const struct rd_conn *peer,
                      peer->ep[1].port);
     }
     snprintf(shb, shb_size, "%s; connection %" PRIu64 " (%s leg) %s -> %s;"
-             " %zu packets here, %" PRIu64 " of it not kept%s%s%s%s%s%s",
+             " %zu packets here, %" PRIu64 " more not kept (--evidence-max-"
+             "packets, --evidence-pool-bytes)%s%s%s%s%s%s",
              pkt, c->id, leg, a, b, n, omitted,
              peer != NULL ? "; with its client leg " : "",
              peer != NULL ? pa : "", peer != NULL ? " -> " : "",
