@@ -65,9 +65,13 @@ struct rd_evstore;
 struct rd_evstore *rd_evstore_create(const struct rd_alloc *a,
     uint32_t nslots, uint32_t max_packets, uint64_t pool_bytes);
 
+/* Free s and every packet it holds; s may be NULL. */
 void rd_evstore_destroy(struct rd_evstore *s);
 
-/* Keep a copy of a packet of the connection in slot (< nslots). */
+/* Keep a copy of p[0..caplen), a packet of the connection in slot
+ * (< nslots; others are ignored): the oldest packets of the pool go to
+ * make room.  A packet larger than the pool is counted in too_big.  No
+ * allocation. */
 void rd_evstore_add(struct rd_evstore *s, uint32_t slot, int dlt,
     rd_usec_t ts, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
     uint16_t sport, uint8_t flags);
@@ -103,8 +107,10 @@ size_t rd_evstore_collect_inherited(const struct rd_evstore *s,
 /* Packets added to slot since its reset. */
 uint64_t rd_evstore_count(const struct rd_evstore *s, uint32_t slot);
 
+/* max_packets as created. */
 uint32_t rd_evstore_max_packets(const struct rd_evstore *s);
 
+/* The counters, valid while s lives. */
 const struct rd_evstore_stats *rd_evstore_stats(const struct rd_evstore *s);
 
 /* Tests: check the pool's chain of records; aborts on violation. */
@@ -122,10 +128,14 @@ struct rd_evdir_stats {
 struct rd_evdir;
 
 /* Open directory path, check that it can be written; NULL with
- * "--evidence PATH: reason" in err. */
+ * "--evidence PATH: reason" in err.  Keeps at most max_files files of
+ * its own there and max_bytes of them (the oldest removed first)
+ * (1 to RD_EVIDENCE_FILES_CAP); snaplen goes into each file's interface
+ * blocks.  path is copied. */
 struct rd_evdir *rd_evdir_open(const char *path, uint32_t max_files,
     uint64_t max_bytes, uint32_t snaplen, char err[RD_ERRLEN]);
 
+/* Close the directory (the files stay); d may be NULL. */
 void rd_evdir_close(struct rd_evdir *d);
 
 /* -Z: hand the directory to uid:gid when root owns it and it is not a
@@ -150,6 +160,7 @@ const char *rd_evdir_write(struct rd_evdir *d, const struct rd_conn *c,
     const struct rd_conn *peer, const struct rd_verdict *v,
     const struct rd_evpkt *pk, size_t n, uint64_t omitted);
 
+/* The counters, valid while d lives. */
 const struct rd_evdir_stats *rd_evdir_stats(const struct rd_evdir *d);
 
 /* The file name for an incident, e.g.
