@@ -636,23 +636,32 @@ comments(const struct rd_conn *c, const struct rd_conn *peer,
     const struct rd_verdict *v, size_t n, uint64_t omitted, char *pkt,
     size_t pkt_size, char *shb, size_t shb_size)
 {
-    char        a[RD_EP_STRLEN], b[RD_EP_STRLEN], pa[RD_EP_STRLEN],
-                pb[RD_EP_STRLEN];
-    const char *code, *msg, *leg;
+    char                           a[RD_EP_STRLEN], b[RD_EP_STRLEN];
+    char                           pa[RD_EP_STRLEN], pb[RD_EP_STRLEN];
+    const struct rd_verdict_rule  *cause;
+    const char                    *code, *msg, *leg;
 
     code = rd_tok2str(rd_verdict_names, v->code, "unknown");
     msg = v->message != NULL && v->message[0] != '\0' ? v->message
                                                       : "nothing";
+    cause = v->cause != RD_V_NONE ? rd_verdict_rule(v->cause) : NULL;
     snprintf(pkt, pkt_size, "rstdiag: %s (%s, blame %s): nginx logs "
-             "%s%s%s%s%s%s", code,
+             "%s%s%s%s%s%s%s%s%s%s", code,
              rd_tok2str(rd_severity_names, v->severity, "?"),
              rd_tok2str(rd_blame_names, v->rule != NULL ? v->rule->blame : 0,
                         "?"),
              v->level != NULL ? "[" : "", v->level != NULL ? v->level : "",
              v->level != NULL ? "] " : "", msg,
-             v->cause != RD_V_NONE ? "; caused by the upstream leg's " : "",
-             v->cause != RD_V_NONE
-             ? rd_tok2str(rd_verdict_names, v->cause, "?") : "");
+             cause != NULL ? "; caused by the upstream leg's " : "",
+             cause != NULL ? rd_tok2str(rd_verdict_names, v->cause, "?") : "",
+             /* the client leg's own line is the upstream leg's */
+             cause != NULL && cause->message != NULL ? " (nginx logs [" : "",
+             cause != NULL && cause->message != NULL ? cause->level : "",
+             cause != NULL && cause->message != NULL ? "] " : "",
+             cause != NULL && cause->message != NULL ? cause->message : "");
+    if (cause != NULL && cause->message != NULL) {
+        snprintf(pkt + strlen(pkt), pkt_size - strlen(pkt), ")");
+    }
     rd_ep_format(a, sizeof(a), c->af, c->ep[0].addr, c->ep[0].port);
     rd_ep_format(b, sizeof(b), c->af, c->ep[1].addr, c->ep[1].port);
     leg = c->leg == RD_LEG_UPSTREAM ? "upstream"
