@@ -2,7 +2,8 @@
 # --evidence with -i (issue 15): rstdiag -i lo while a server on
 # 127.0.0.62:27161 resets two requests; each reset is a file named in its
 # record, readable by tshark, with the verdict on the RST; /metrics on
-# 127.0.0.62:27162 counts them (promtool checks it when installed).
+# 127.0.0.62:27162 counts them (promtool checks it when installed); with
+# -Z nobody the files are nobody's.
 # Skips (77) without root, python3 or tshark.
 # usage: evidence-live.sh RSTDIAG
 set -u
@@ -14,7 +15,13 @@ tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$tmp"' EXIT
 mkdir "$tmp/ev"
-"$bin" -i lo --json --evidence "$tmp/ev" --metrics 127.0.0.62:27162 \
+# -Z nobody: the root-owned directory is handed over, nobody writes there
+z=
+if id nobody > /dev/null 2>&1; then
+    z="-Z nobody"
+    chmod 755 "$tmp"
+fi
+"$bin" -i lo --json --evidence "$tmp/ev" --metrics 127.0.0.62:27162 $z \
     host 127.0.0.62 and tcp port 27161 \
     > "$tmp/out" 2> "$tmp/err" &
 pid=$!
@@ -73,6 +80,10 @@ n=$(grep -c '"evidence":"' "$tmp/out")
 [ "$n" = 2 ] || { echo "FAIL: $n records name a file, want 2: $(cat "$tmp/out" "$tmp/err")"; fails=1; }
 for f in $(grep -o '"evidence":"[^"]*"' "$tmp/out" | sed 's/.*:"//; s/"$//'); do
     [ -s "$f" ] || { echo "FAIL: $f missing"; fails=1; continue; }
+    if [ -n "$z" ] && [ "$(stat -c %U "$f")" != nobody ]; then
+        echo "FAIL: $f not written by nobody after -Z"
+        fails=1
+    fi
     c=$(tshark -r "$f" -Y frame.comment -T fields -e tcp.flags.reset \
         -e frame.comment 2> /dev/null)
     case $c in
