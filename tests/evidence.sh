@@ -3,7 +3,8 @@
 # capinfos and tshark read, with the verdict on the deciding packet and
 # in the section comment; each JSON record's "evidence" is its file; the
 # summary counts them; --evidence-max-files removes the oldest; -Z USER
-# still writes there.  Skips (77) without tshark and capinfos.
+# still writes there; on every bundled capture the records and the files
+# agree.  Skips (77) without tshark and capinfos.
 # usage: evidence.sh RSTDIAG SOURCE_ROOT
 set -u
 bin=$1 root=$2
@@ -127,6 +128,25 @@ if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
         || fail "-Z: not written by nobody"
     echo "ok   -Z nobody writes the evidence"
 fi
+
+# every bundled capture: each record's file exists, each file is named
+# by one record, and capinfos reads it as pcapng
+for cap in "$p"/*.pcap "$p"/*.pcapng; do
+    d=$tmp/all
+    rm -rf "$d"
+    mkdir "$d"
+    "$bin" -r "$cap" --json --evidence "$d" > "$tmp/all.jsonl" 2> /dev/null
+    grep -o '"evidence":"[^"]*"' "$tmp/all.jsonl" | sed 's/.*:"//; s/"$//' \
+        | sort > "$tmp/named"
+    ls "$d"/*.pcapng 2> /dev/null | sort > "$tmp/files"
+    cmp -s "$tmp/named" "$tmp/files" \
+        || fail "${cap##*/}: records name $(wc -l < "$tmp/named"), files $(wc -l < "$tmp/files")"
+    for f in $(cat "$tmp/files"); do
+        capinfos -t "$f" 2> /dev/null | grep -q pcapng \
+            || fail "${cap##*/}: capinfos cannot read ${f##*/}"
+    done
+done
+echo "ok   every bundled capture: records and files agree"
 
 # no --evidence: no key, no store
 "$bin" -r "$p/lab-rst_before_header.pcap" --json > "$tmp/none.jsonl"
