@@ -46,6 +46,10 @@ struct rd_opts {
     struct sockaddr_storage metrics_addr;   /* ... parsed */
     socklen_t               metrics_len;    /* ... 0 without */
     uint32_t                interval;       /* --interval, 0 none */
+    const char             *evidence;       /* --evidence DIR, or NULL */
+    uint32_t                evidence_max_files;     /* --evidence-max-files */
+    uint64_t                evidence_max_bytes;     /* --evidence-max-bytes */
+    bool                    evidence_opts;  /* an --evidence-* was given */
     struct rd_report_cfg    report;
     struct rd_pipeline_cfg  pipeline;
 };

@@ -503,6 +503,13 @@ rd_flow_flush(struct rd_flow_table *t, int why)
 }
 
 
+uint32_t
+rd_flow_slot(const struct rd_flow_table *t, const struct rd_flow *f)
+{
+    return (uint32_t) (f - t->slab);
+}
+
+
 const struct rd_flow_stats *
 rd_flow_stats(const struct rd_flow_table *t)
 {

@@ -37,7 +37,20 @@ struct run {
     pcap_t                 *p;          /* live */
     struct rd_live         *lv;         /* live: its loop */
     double                  start_time; /* epoch seconds */
+    struct rd_evdir        *evdir;      /* --evidence, or NULL */
 };
+
+
+/* --evidence: an incident's packets into a file of the directory */
+static const char *
+on_evidence(void *ctx, const struct rd_conn *c, const struct rd_conn *peer,
+    const struct rd_verdict *v, const struct rd_evpkt *pk, size_t n,
+    uint64_t omitted)
+{
+    struct run  *run = ctx;
+
+    return rd_evdir_write(run->evdir, c, peer, v, pk, n, omitted);
+}
 
 
 /* Live: a report that cannot be written (a closed pipe, a full disk)
@@ -322,7 +335,8 @@ declare_conf(const struct rd_nginxconf *nc, struct rd_legs *legs,
  * The drop is checked: no capture loop runs with root kept or
  * regainable. */
 static int
-drop_privileges(const char *user, FILE *out, char err[RD_ERRLEN])
+drop_privileges(const char *user, FILE *out, struct rd_evdir *evdir,
+    char err[RD_ERRLEN])
 {
     struct passwd  *pw;
     struct stat     st;
@@ -339,6 +353,11 @@ drop_privileges(const char *user, FILE *out, char err[RD_ERRLEN])
     {
         snprintf(err, RD_ERRLEN, "-Z: cannot give the --output file to "
                  "'%s': %s", user, strerror(errno));
+        return -1;
+    }
+    if (evdir != NULL && rd_evdir_give(evdir, pw->pw_uid, pw->pw_gid, err)
+        != 0)
+    {
         return -1;
     }
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
@@ -358,6 +377,11 @@ drop_privileges(const char *user, FILE *out, char err[RD_ERRLEN])
     if (pw->pw_gid != 0 && (getgid() == 0 || getegid() == 0)) {
         snprintf(err, RD_ERRLEN, "-Z: group root is still held after "
                  "becoming '%s'; refusing to capture", user);
+        return -1;
+    }
+    /* USER must be able to write there: a directory USER cannot write
+     * is an input error now, not a warning at the first incident */
+    if (evdir != NULL && rd_evdir_check(evdir, err) != 0) {
         return -1;
     }
     return 0;
@@ -402,6 +426,16 @@ show_progress(const struct rd_offline *off, const struct rd_pipeline *pl,
 }
 
 
+static void
+evidence_totals(const struct run *run, struct rd_report_totals *tot)
+{
+    if (run->evdir != NULL) {
+        tot->evidence = rd_evdir_stats(run->evdir);
+        tot->evidence_store = rd_pipeline_evidence_stats(run->pl);
+    }
+}
+
+
 static int
 run_offline(struct run *run)
 {
@@ -422,7 +456,7 @@ run_offline(struct run *run)
         return RD_EXIT_ERROR;
     }
     if (run->o->user != NULL
-        && drop_privileges(run->o->user, run->out, err) != 0)
+        && drop_privileges(run->o->user, run->out, run->evdir, err) != 0)
     {
         fprintf(stderr, "rstdiag: %s\n", err);
         rd_offline_close(off);
@@ -479,6 +513,7 @@ run_offline(struct run *run)
     tot.ninputs = n;
     tot.nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
     tot.legs = rd_pipeline_legs(run->pl);
+    evidence_totals(run, &tot);
     if (rd_report_summary(run->rep, &tot, err) != 0) {
         fprintf(stderr, "rstdiag: warning: %s; the error.log was joined up "
                 "to there\n", err);
@@ -511,6 +546,7 @@ live_totals(struct run *run, const struct rd_live_result *res,
     tot->ninputs = 1;
     tot->nginx_version = rd_legs_version(rd_pipeline_legs(run->pl));
     tot->legs = rd_pipeline_legs(run->pl);
+    evidence_totals(run, tot);
     tot->live = true;
     tot->pcap_drops = res->drops;
     tot->drops_kernel = res->drops_kernel;
@@ -577,6 +613,10 @@ live_metrics(void *ctx, FILE *f, const struct rd_live_result *now)
     src.drops_iface = now->drops_iface;
     src.start_time = run->start_time;
     src.version = RD_VERSION;
+    if (run->evdir != NULL) {
+        src.evidence = rd_evdir_stats(run->evdir);
+        src.evidence_store = rd_pipeline_evidence_stats(run->pl);
+    }
     return rd_metrics_write(f, run->metrics, &src);
 }
 
@@ -633,7 +673,7 @@ run_live(struct run *run)
         fprintf(stderr, "rstdiag: warning: %s\n", warn);
     }
     if (run->o->user != NULL
-        && drop_privileges(run->o->user, run->out, err) != 0)
+        && drop_privileges(run->o->user, run->out, run->evdir, err) != 0)
     {
         fprintf(stderr, "rstdiag: %s\n", err);
         pcap_close(p);
@@ -745,6 +785,20 @@ main(int argc, char **argv)
         }
         o.report.errjoin.offset_known = o.error_log_tz != NULL;
     }
+    /* --evidence: a directory that is not there or cannot be written is
+     * an input error before any packet is read */
+    if (o.evidence != NULL) {
+        run.evdir = rd_evdir_open(o.evidence, o.evidence_max_files,
+                                  o.evidence_max_bytes, (uint32_t) o.snaplen,
+                                  err);
+        if (run.evdir == NULL) {
+            fprintf(stderr, "rstdiag: %s\n", err);
+            rd_errlog_close(o.report.error_log);
+            rd_nginxconf_destroy(nc);
+            rd_cli_free(&o);
+            return RD_EXIT_ERROR;
+        }
+    }
     /* live: every record is written and flushed when it is decided */
     o.report.stream = o.iface != NULL;
     if (o.output != NULL) {
@@ -759,6 +813,7 @@ main(int argc, char **argv)
         close_out(&run);
         rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
+        rd_evdir_close(run.evdir);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
     }
@@ -776,11 +831,15 @@ main(int argc, char **argv)
         close_out(&run);
         rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
+        rd_evdir_close(run.evdir);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
     }
 
     rd_report_set_legs(run.rep, rd_pipeline_legs(run.pl));
+    if (run.evdir != NULL) {
+        rd_pipeline_set_evidence(run.pl, on_evidence, &run);
+    }
     if ((nc != NULL && declare_conf(nc, rd_pipeline_legs(run.pl), err) != 0)
         || declare_roles(&o, rd_pipeline_legs(run.pl), err) != 0)
     {
@@ -790,6 +849,7 @@ main(int argc, char **argv)
         close_out(&run);
         rd_errlog_close(o.report.error_log);
         rd_nginxconf_destroy(nc);
+        rd_evdir_close(run.evdir);
         rd_cli_free(&o);
         return RD_EXIT_ERROR;
     }
@@ -809,6 +869,7 @@ main(int argc, char **argv)
     }
     rd_errlog_close(o.report.error_log);
     rd_nginxconf_destroy(nc);
+    rd_evdir_close(run.evdir);
     rd_cli_free(&o);
     return rc;
 }

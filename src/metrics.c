@@ -515,6 +515,32 @@ write_conns(FILE *f, const struct rd_metrics *m)
 }
 
 
+/* --evidence */
+static void
+write_evidence(FILE *f, const struct rd_metrics_source *src)
+{
+    const struct rd_evdir_stats  *d = src->evidence;
+
+    counter(f, "rstdiag_evidence_files_total", "Incident pcapng files "
+            "written to the --evidence directory.", d->files);
+    counter(f, "rstdiag_evidence_removed_total", "Evidence files removed "
+            "again to keep within --evidence-max-files and "
+            "--evidence-max-bytes.", d->removed);
+    counter(f, "rstdiag_evidence_errors_total", "Evidence files that could "
+            "not be written.", d->errors);
+    gauge(f, "rstdiag_evidence_files", "Evidence files kept now.",
+          (double) d->kept);
+    gauge(f, "rstdiag_evidence_bytes", "Bytes of the evidence files kept "
+          "now.", (double) d->bytes);
+    if (src->evidence_store != NULL) {
+        counter(f, "rstdiag_evidence_packets_reclaimed_total", "Stored "
+                "packets of tracked connections overwritten because the "
+                "pool (--evidence-pool-bytes) was full.",
+                src->evidence_store->reclaimed);
+    }
+}
+
+
 int
 rd_metrics_write(FILE *f, const struct rd_metrics *m,
     const struct rd_metrics_source *src)
@@ -530,5 +556,8 @@ rd_metrics_write(FILE *f, const struct rd_metrics *m,
     write_packets(f, src);
     write_flows(f, src);
     write_conns(f, m);
+    if (src->evidence != NULL) {
+        write_evidence(f, src);
+    }
     return ferror(f) ? -1 : 0;
 }

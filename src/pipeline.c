@@ -1,6 +1,7 @@
 /*
  * pipeline: the per-packet path.  No allocation here after creation.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,14 @@ struct rd_pipeline {
     struct rd_pipeline_stats    stats;
     struct rd_drop_span         drops[RD_PIPELINE_DROP_SPANS];
     uint32_t                    ndrops;     /* in time order */
+    struct rd_evstore          *ev;         /* --evidence, or NULL */
+    rd_pipeline_evidence_cb     ev_cb;
+    void                       *ev_ctx;
+    struct rd_evpkt             ev_frame;   /* the frame being read,
+                                             * with --evidence */
+    struct rd_evpkt            *ev_pk;      /* 4 x max packets: the
+                                             * connection's, its peer's,
+                                             * both in time order (2 x) */
 };
 
 
@@ -58,6 +67,8 @@ rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg)
     cfg->ooo_pool_bytes = RD_LIMITS_OOO_POOL_BYTES;
     cfg->max_header_bytes = RD_LIMITS_MAX_HEADER_BYTES;
     cfg->seed = 0x9e3779b97f4a7c15ULL;
+    cfg->evidence_max_packets = 0;
+    cfg->evidence_pool_bytes = RD_EVIDENCE_POOL_BYTES;
 }
 
 
@@ -324,6 +335,87 @@ set_cause(struct rd_conn *peer, const struct rd_conn *c,
 }
 
 
+/* the flow slot of a connection in the table */
+static uint32_t
+conn_slot(const struct rd_pipeline *pl, const struct rd_conn *c)
+{
+    const struct rd_flow  *f;
+
+    f = (const struct rd_flow *) (const void *)
+        ((const char *) c - offsetof(struct rd_flow, conn));
+    return rd_flow_slot(pl->flows, f);
+}
+
+
+/* Mark the packet that decided c: its first close (the RST or FIN at
+ * close_ts from close_by), else its last RST or FIN, else its last. */
+static void
+mark_decisive(const struct rd_conn *c, struct rd_evpkt *pk, size_t n)
+{
+    size_t    i, k;
+    uint8_t   want;
+    uint16_t  port;
+
+    if (n == 0) {
+        return;
+    }
+    want = c->close_kind == RD_CLOSE_RST ? RD_TCP_RST : RD_TCP_FIN;
+    port = c->ep[c->close_by == RD_CONN_SERVER].port;
+    if (c->close_kind != RD_CLOSE_NONE) {
+        for (i = 0; i < n; i++) {
+            if ((pk[i].flags & want) && pk[i].sport == port
+                && pk[i].ts == c->close_ts)
+            {
+                pk[i].mark = true;
+                return;
+            }
+        }
+    }
+    k = n - 1;
+    for (i = n; i > 0; i--) {
+        if (pk[i - 1].flags & (RD_TCP_RST | RD_TCP_FIN)) {
+            k = i - 1;
+            break;
+        }
+    }
+    pk[k].mark = true;
+}
+
+
+/* --evidence: c's packets and its peer's, in time order, to the writer */
+static const char *
+evidence(struct rd_pipeline *pl, const struct rd_conn *c,
+    const struct rd_conn *peer, const struct rd_verdict *v)
+{
+    struct rd_evpkt  *a, *b, *out;
+    size_t            na, nb, i, j, k, max;
+    uint64_t          om, om2;
+
+    max = rd_evstore_max_packets(pl->ev);
+    a = pl->ev_pk;
+    b = a + max;
+    out = b + max;
+    na = rd_evstore_collect(pl->ev, conn_slot(pl, c), a, max, &om);
+    mark_decisive(c, a, na);
+    nb = 0;
+    om2 = 0;
+    if (peer != NULL) {
+        nb = rd_evstore_collect(pl->ev, conn_slot(pl, peer), b, max, &om2);
+    } else {
+        /* a client leg: its upstream leg, over already */
+        nb = rd_evstore_collect_inherited(pl->ev, conn_slot(pl, c), b, max,
+                                          &om2);
+    }
+    om += om2;
+    /* merge: each list is in arrival order; ties keep c's first */
+    for (i = j = k = 0; i < na || j < nb; k++) {
+        out[k] = j >= nb || (i < na && a[i].ts <= b[j].ts) ? a[i++]
+                                                          : b[j++];
+    }
+    return pl->ev_cb(pl->ev_ctx, c, peer, v, out, k, om);
+}
+
+
 static void
 conn_done(void *ctx, struct rd_flow *f, int why)
 {
@@ -388,6 +480,22 @@ conn_done(void *ctx, struct rd_flow *f, int why)
     if (rd_conn_abnormal(c)) {
         pl->stats.abnormal++;
     }
+    if (pl->ev != NULL) {
+        if (pl->ev_cb != NULL && v.severity >= RD_SEV_WARNING) {
+            v.evidence = evidence(pl, c, c->leg != RD_LEG_CLIENT ? peer
+                                                                 : NULL, &v);
+        }
+        /* an upstream leg over before its client leg leaves its
+         * packets to it: the failed one, else the first */
+        if (c->leg != RD_LEG_CLIENT && peer != NULL
+            && (v.severity >= RD_SEV_WARNING
+                || !rd_evstore_has_inherited(pl->ev, conn_slot(pl, peer))))
+        {
+            rd_evstore_inherit(pl->ev, rd_flow_slot(pl->flows, f),
+                               conn_slot(pl, peer));
+        }
+        rd_evstore_reset(pl->ev, rd_flow_slot(pl->flows, f));
+    }
     pl->cb(pl->ctx, c, &v);
     rd_conn_release(c, &pl->env);
     rd_legs_unref_peer(c);
@@ -421,6 +529,21 @@ rd_pipeline_create(const struct rd_alloc *a, const struct rd_pipeline_cfg *cfg,
     }
     /* zero pages until a tomb is laid (rd_big_calloc) */
     pl->tombs = rd_big_calloc(a, pl->ntombs, sizeof(struct tomb));
+    if (cfg->evidence_max_packets > 0) {
+        pl->ev = rd_evstore_create(a, cfg->max_flows,
+                                   cfg->evidence_max_packets,
+                                   cfg->evidence_pool_bytes);
+        pl->ev_pk = a->calloc(a->ctx, 4 * (size_t) cfg->evidence_max_packets,
+                              sizeof(struct rd_evpkt));
+        if (pl->ev == NULL || pl->ev_pk == NULL) {
+            snprintf(err, RD_ERRLEN, "cannot allocate the evidence store "
+                     "(%llu bytes, %u packets per connection)",
+                     (unsigned long long) cfg->evidence_pool_bytes,
+                     cfg->evidence_max_packets);
+            rd_pipeline_destroy(pl);
+            return NULL;
+        }
+    }
     if (pl->flows == NULL || pl->pool == NULL || pl->legs == NULL
         || pl->apps == NULL || pl->tombs == NULL)
     {
@@ -454,7 +577,27 @@ rd_pipeline_destroy(struct rd_pipeline *pl)
     rd_legs_destroy(pl->legs);
     rd_app_pool_destroy(pl->apps);
     rd_big_free(pl->alloc, pl->tombs, pl->ntombs, sizeof(struct tomb));
+    rd_evstore_destroy(pl->ev);
+    if (pl->ev_pk != NULL) {
+        pl->alloc->free(pl->alloc->ctx, pl->ev_pk);
+    }
     pl->alloc->free(pl->alloc->ctx, pl);
+}
+
+
+void
+rd_pipeline_set_evidence(struct rd_pipeline *pl, rd_pipeline_evidence_cb cb,
+    void *ctx)
+{
+    pl->ev_cb = cb;
+    pl->ev_ctx = ctx;
+}
+
+
+const struct rd_evstore_stats *
+rd_pipeline_evidence_stats(const struct rd_pipeline *pl)
+{
+    return pl->ev != NULL ? rd_evstore_stats(pl->ev) : NULL;
 }
 
 
@@ -635,6 +778,15 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
         pl->stats.ts_last = ts;
     }
 
+    /* --evidence: the frame is noted here, not kept live in registers
+     * across the calls below, so that without it the cost per packet is
+     * two pointer tests and nothing else */
+    if (pl->ev != NULL) {
+        pl->ev_frame.data = p;
+        pl->ev_frame.caplen = caplen;
+        pl->ev_frame.wirelen = wirelen;
+        pl->ev_frame.dlt = dlt;
+    }
     st = rd_decode(dlt, p, caplen, wirelen, ts, &seg);
     pl->stats.status[st < RD_DECODE_NSTATUS ? st : RD_DECODE_BAD_DLT]++;
     if (st != RD_DECODE_OK) {
@@ -657,6 +809,13 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
         if ((seg.flags & (RD_TCP_SYN | RD_TCP_ACK)) == RD_TCP_SYN) {
             rd_legs_connect(pl->legs, &f->conn);
         }
+    }
+    /* the one per-packet cost of --evidence; a pointer test without */
+    if (pl->ev != NULL) {
+        rd_evstore_add(pl->ev, rd_flow_slot(pl->flows, f),
+                       pl->ev_frame.dlt, seg.ts, pl->ev_frame.data,
+                       pl->ev_frame.caplen, pl->ev_frame.wirelen, seg.sport,
+                       seg.flags);
     }
     rd_conn_packet(&f->conn, &pl->env, &seg);
     /* with the nginx version still unknown, a verdict that depends on it

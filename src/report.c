@@ -661,6 +661,10 @@ write_conn_json(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
     }
     putc(']', f);
     write_verdict_json(f, c, v, nc, fe);
+    if (v->evidence != NULL) {
+        fputs(",\"evidence\":", f);
+        rd_json_cstr(f, v->evidence);
+    }
     fprintf(f, ",\"end\":\"%s\",\"abnormal\":%s}\n",
             rd_tok2str(rd_conn_end_names, c->end, "?"),
             rd_conn_abnormal(c) ? "true" : "false");
@@ -1114,6 +1118,9 @@ write_conn_text(FILE *f, const struct rd_conn *c, const struct rd_verdict *v,
         }
         if (v->note != NULL) {
             fprintf(f, "    note: %s\n", v->note);
+        }
+        if (v->evidence != NULL) {
+            fprintf(f, "    evidence: %s\n", v->evidence);
         }
         if (v->elapsed >= 0) {
             fprintf(f, "    %.3f s after the request was sent\n", v->elapsed);
@@ -1857,6 +1864,19 @@ write_summary_json(FILE *f, const struct rd_report_totals *t,
         truncated = truncated || in->truncated;
     }
     fprintf(f, "],\"truncated\":%s", truncated ? "true" : "false");
+    if (t->evidence != NULL) {
+        fprintf(f, ",\"evidence_files\":{\"written\":%" PRIu64
+                ",\"removed\":%" PRIu64 ",\"errors\":%" PRIu64
+                ",\"kept\":%" PRIu32 ",\"bytes\":%" PRIu64, t->evidence->files,
+                t->evidence->removed, t->evidence->errors,
+                t->evidence->kept, t->evidence->bytes);
+        if (t->evidence_store != NULL) {
+            fprintf(f, ",\"packets_stored\":%" PRIu64
+                    ",\"packets_reclaimed\":%" PRIu64,
+                    t->evidence_store->stored, t->evidence_store->reclaimed);
+        }
+        putc('}', f);
+    }
     if (t->live) {
         fprintf(f, ",\"pcap_drops\":%" PRIu64 ",\"capture_drops\":{"
                 "\"kernel\":%" PRIu64 ",\"interface\":%" PRIu64 "}"

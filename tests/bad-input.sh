@@ -81,6 +81,32 @@ expect output-no-dir-live 2 "^rstdiag: /nonexistent/dir/x: No such file" \
     -- --output /nonexistent/dir/x -i lo
 expect output-directory 2 "^rstdiag: $tmp: Is a directory" -- \
     --output "$tmp" -r "$p/crafted-eth.pcap"
+# --evidence DIR (issue 15): a directory that is not there, not a
+# directory, or not writable is one line naming it, before any packet
+expect evidence-no-dir 2 \
+    "^rstdiag: --evidence /nonexistent/dir: No such file or directory" \
+    -- --evidence /nonexistent/dir -r "$p/crafted-eth.pcap"
+expect evidence-no-dir-live 2 \
+    "^rstdiag: --evidence /nonexistent/dir: No such file" \
+    -- --evidence /nonexistent/dir -i lo
+expect evidence-file 2 "^rstdiag: --evidence $p/crafted-eth.pcap: Not a directory" \
+    -- --evidence "$p/crafted-eth.pcap" -r "$p/crafted-eth.pcap"
+expect evidence-opt-alone 2 "need --evidence" -- \
+    --evidence-max-files 3 -r "$p/crafted-eth.pcap"
+expect evidence-packets-zero 2 "evidence-max-packets: '0' is not a number" \
+    -- --evidence "$tmp" --evidence-max-packets 0 -r "$p/crafted-eth.pcap"
+mkdir "$tmp/ro" && chmod 555 "$tmp/ro"
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+    # root writes anywhere: -Z nobody is who must be refused
+    chown nobody "$tmp/ro" 2> /dev/null
+    expect evidence-readonly 2 \
+        "^rstdiag: --evidence $tmp/ro: cannot write there" \
+        -- --evidence "$tmp/ro" -Z nobody -r "$p/crafted-eth.pcap"
+elif [ "$(id -u)" != 0 ]; then
+    expect evidence-readonly 2 \
+        "^rstdiag: --evidence $tmp/ro: cannot write there" \
+        -- --evidence "$tmp/ro" -r "$p/crafted-eth.pcap"
+fi
 # an address in use: fails before the capture is opened (so without root
 # too), naming the address
 if command -v python3 > /dev/null; then

@@ -22,7 +22,10 @@ for opt in $("$bin" --help | grep -o -- '--[a-z][a-z-]*' | sort -u) \
     fi
 done
 # JSON keys: every key of the records the bundled captures produce
-keys=$(for f in "$root"/pcaps/*.pcap; do "$bin" -r "$f" --json --all 2>/dev/null; done |
+evdir=$(mktemp -d)
+keys=$({ for f in "$root"/pcaps/*.pcap; do "$bin" -r "$f" --json --all 2>/dev/null; done
+        "$bin" -r "$root/pcaps/lab-rst_before_header.pcap" --json \
+            --evidence "$evdir" 2>/dev/null; } |
     python3 -c '
 import json, sys
 keys = set()
@@ -38,6 +41,7 @@ def walk(o):
 for line in sys.stdin:
     walk(json.loads(line))
 print("\n".join(sorted(keys)))')
+rm -rf "$evdir"
 for k in $keys; do
     if ! grep -q "Cm $k\b\|Cm .*, $k\b\|Cm .* $k ,\|Cm .*[ ,]$k\b" "$man"; then
         echo "FAIL: JSON key '$k' is not documented in the man page"

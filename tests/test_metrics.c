@@ -218,6 +218,8 @@ test_metrics_write_families_and_counts(void **state)
     struct rd_pipeline_stats    pl;
     struct rd_flow_stats        fl;
     struct rd_metrics_source    src;
+    struct rd_evdir_stats       evd;
+    struct rd_evstore_stats     evs;
     struct cap                  cp;
     char                       *s, *line, *save, fam[128], type[32];
     int                         i, families;
@@ -248,9 +250,35 @@ test_metrics_write_families_and_counts(void **state)
     src.capture_stats = true;
     src.drops_kernel = 9;
     src.version = "0.1.0";
+    /* without --evidence: no evidence families */
     cap_open(&cp);
     assert_int_equal(rd_metrics_write(cp.f, m, &src), 0);
     s = cap_close(&cp);
+    assert_null(strstr(s, "rstdiag_evidence"));
+    free(s);
+    memset(&evd, 0, sizeof(evd));
+    memset(&evs, 0, sizeof(evs));
+    evd.files = 7;
+    evd.removed = 3;
+    evd.kept = 4;
+    evd.bytes = 4096;
+    evs.reclaimed = 11;
+    src.evidence = &evd;
+    src.evidence_store = &evs;
+    cap_open(&cp);
+    assert_int_equal(rd_metrics_write(cp.f, m, &src), 0);
+    s = cap_close(&cp);
+
+    assert_true(value_of(s, "rstdiag_evidence_files_total") == 7);
+    assert_true(value_of(s, "rstdiag_evidence_removed_total") == 3);
+    assert_true(value_of(s, "rstdiag_evidence_errors_total") == 0);
+    assert_true(value_of(s, "rstdiag_evidence_files") == 4);
+    assert_true(value_of(s, "rstdiag_evidence_bytes") == 4096);
+    assert_true(value_of(s, "rstdiag_evidence_packets_reclaimed_total") == 11);
+    assert_non_null(strstr(s, "# TYPE rstdiag_evidence_files_total "
+                              "counter\n"));
+    assert_non_null(strstr(s, "# TYPE rstdiag_evidence_removed_total "
+                              "counter\n"));
 
     assert_true(value_of(s, "rstdiag_packets_total") == 123);
     assert_true(value_of(s, "rstdiag_malformed_packets_total"

@@ -98,6 +98,10 @@ void rd_flow_discard(struct rd_flow_table *t, struct rd_flow *f);
 
 const struct rd_flow_stats *rd_flow_stats(const struct rd_flow_table *t);
 
+/* f's slot in the table, 0 .. max_flows - 1 (for tables kept beside it,
+ * such as the evidence store's). */
+uint32_t rd_flow_slot(const struct rd_flow_table *t, const struct rd_flow *f);
+
 /* Debug: check hash chains, LRU and counters; aborts on violation. */
 void rd_flow_validate_(const struct rd_flow_table *t);
 

@@ -109,6 +109,9 @@ struct rd_metrics_source {
     uint64_t        drops_iface;        /* ps_ifdrop, likewise */
     double          start_time;         /* epoch seconds of the start */
     const char     *version;            /* rstdiag's */
+    /* --evidence: the directory's and the store's counters, or NULL */
+    const struct rd_evdir_stats    *evidence;
+    const struct rd_evstore_stats  *evidence_store;
 };
 
 /* The whole exposition, every family with HELP and TYPE.  Returns 0, or

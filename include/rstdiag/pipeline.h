@@ -13,6 +13,7 @@
 #include "rstdiag/common.h"
 #include "rstdiag/conn.h"
 #include "rstdiag/decode.h"
+#include "rstdiag/evidence.h"
 #include "rstdiag/flow.h"
 #include "rstdiag/legs.h"
 #include "rstdiag/verdict.h"
@@ -24,6 +25,9 @@ struct rd_pipeline_cfg {
     uint32_t        ooo_pool_bytes;     /* --max-ooo-bytes */
     uint32_t        max_header_bytes;   /* --max-header-bytes */
     uint64_t        seed;               /* hash seed */
+    uint32_t        evidence_max_packets;   /* --evidence-max-packets;
+                                         * 0: no --evidence, no store */
+    uint64_t        evidence_pool_bytes;    /* --evidence-pool-bytes */
 };
 
 /* Fill cfg with the defaults of limits.h. */
@@ -113,6 +117,27 @@ void rd_pipeline_tick(struct rd_pipeline *pl, rd_usec_t now);
  * verdict's confidence. */
 void rd_pipeline_note_drops(struct rd_pipeline *pl, rd_usec_t from,
     rd_usec_t to, uint64_t n);
+
+/*
+ * --evidence: called for each finished connection whose verdict is a
+ * warning or an error, before the connection callback, with its packets
+ * and those of its client leg (peer, when c is an upstream leg whose
+ * client leg is still tracked; else NULL) in time order, the one that
+ * decided the verdict marked.  Returns the file written (valid until the
+ * connection callback returns), which becomes v->evidence, or NULL.
+ */
+typedef const char *(*rd_pipeline_evidence_cb)(void *ctx,
+    const struct rd_conn *c, const struct rd_conn *peer,
+    const struct rd_verdict *v, const struct rd_evpkt *pk, size_t n,
+    uint64_t omitted);
+
+/* Set the evidence writer; needs cfg.evidence_max_packets > 0. */
+void rd_pipeline_set_evidence(struct rd_pipeline *pl,
+    rd_pipeline_evidence_cb cb, void *ctx);
+
+/* The evidence store's counters, NULL without --evidence. */
+const struct rd_evstore_stats *rd_pipeline_evidence_stats(
+    const struct rd_pipeline *pl);
 
 /* End of capture: every remaining connection is finished and reported. */
 void rd_pipeline_finish(struct rd_pipeline *pl);

@@ -59,6 +59,9 @@ struct rd_report_totals {
                                                      * far, more to come */
     uint32_t                        nginx_version;  /* 0 unknown */
     const struct rd_legs           *legs;   /* what was learnt, or NULL */
+    /* --evidence: the directory's and the store's counters, or NULL */
+    const struct rd_evdir_stats    *evidence;
+    const struct rd_evstore_stats  *evidence_store;
 };
 
 struct rd_report;

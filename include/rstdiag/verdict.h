@@ -205,6 +205,8 @@ struct rd_verdict {
                                                  * row used, or NULL */
     char                            versions[48];   /* the versions the
                                                  * prediction holds for */
+    const char                     *evidence;   /* --evidence: the file
+                                                 * written, or NULL */
 };
 
 /* Classify c.  Always fills *v (code RD_V_NONE for nothing to say). */

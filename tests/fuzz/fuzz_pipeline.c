@@ -7,7 +7,9 @@
  * finished connection is written by the JSON report to /dev/null and
  * counted by the metrics (whose exposition is written at the end), so the
  * TCP, connection, HTTP, verdict, JSON and metrics code all see hostile
- * input.
+ * input.  The evidence store runs too, with a pool small enough to wrap
+ * (16 KiB, 8 packets a connection): each incident's packets are written
+ * by the pcapng writer to /dev/null, every byte of them read.
  *
  * Link types the program refuses (rd_decode_dlt_supported) are refused
  * here too.  Built by tests/meson.build with -Dfuzz=true (clang only).
@@ -22,11 +24,14 @@
 #include "rstdiag/common.h"
 #include "rstdiag/decode.h"
 #include "rstdiag/metrics.h"
+#include "rstdiag/pcapngw.h"
 #include "rstdiag/pipeline.h"
 #include "rstdiag/report.h"
 
 #define FUZZ_MAX_FLOWS      64u
 #define FUZZ_OOO_BYTES      (64u * 1024u)
+#define FUZZ_EV_PACKETS     8u
+#define FUZZ_EV_POOL        (16u * 1024u)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,6 +50,48 @@ on_conn(void *ctx, const struct rd_conn *c, const struct rd_verdict *v)
 
     rd_metrics_conn(k->m, c, v);
     rd_report_conn(k->rep, c, v);
+}
+
+
+/* --evidence without a directory: the packets through the writer */
+static const char *
+on_evidence(void *ctx, const struct rd_conn *c, const struct rd_conn *peer,
+    const struct rd_verdict *v, const struct rd_evpkt *pk, size_t n,
+    uint64_t omitted)
+{
+    struct rd_pcapngw  w;
+    size_t             i, j, marked;
+    unsigned           sum;
+    int                ifid;
+
+    (void) ctx;
+    (void) c;
+    (void) peer;
+    (void) omitted;
+    if (n > 2 * FUZZ_EV_PACKETS || v->severity < RD_SEV_WARNING) {
+        abort();
+    }
+    (void) rd_pcapngw_begin(&w, devnull, "fuzz");
+    sum = 0;
+    marked = 0;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < pk[i].caplen; j++) {
+            sum += pk[i].data[j];   /* ASan: every byte is the packet's */
+        }
+        marked += pk[i].mark;
+        ifid = rd_pcapngw_iface(&w, rd_pcapngw_linktype(pk[i].dlt), 262144);
+        if (ifid >= 0) {
+            (void) rd_pcapngw_packet(&w, ifid, pk[i].ts, pk[i].data,
+                                     pk[i].caplen, pk[i].wirelen,
+                                     pk[i].mark ? "x" : NULL);
+        }
+    }
+    /* one, or none when the pool overwrote all of c's own packets */
+    if (marked > 1) {
+        abort();
+    }
+    (void) rd_pcapngw_end(&w);
+    return sum == 0xffffffffu ? "never" : NULL;
 }
 
 
@@ -106,10 +153,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rd_pipeline_cfg_default(&cfg);
     cfg.max_flows = FUZZ_MAX_FLOWS;
     cfg.ooo_pool_bytes = FUZZ_OOO_BYTES;
+    cfg.evidence_max_packets = FUZZ_EV_PACKETS;
+    cfg.evidence_pool_bytes = FUZZ_EV_POOL;
     pl = rd_pipeline_create(rd_alloc_default(), &cfg, on_conn, &k, err);
     if (pl == NULL) {
         abort();
     }
+    rd_pipeline_set_evidence(pl, on_evidence, NULL);
 
     memset(&in, 0, sizeof(in));
     in.name = "fuzz";
