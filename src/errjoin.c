@@ -30,6 +30,7 @@ const char *const rd_errjoin_reason_names[RD_ERRJOIN_NREASONS] = {
                                      * bound on the work, not on what is
                                      * kept */
 #define SEEN_SLOTS  4096u           /* servers seen in connections */
+#define HELD_BITS   4096u           /* the vote's filter; power of two */
 
 /* Messages that no packet shows: nginx decided without a connection, or
  * wrote about a file. */
@@ -59,6 +60,16 @@ struct held {
     uint32_t                key;
 };
 
+/* The vote's view of held connections: one key and prediction over a
+ * span of seconds. */
+struct vspan {
+    uint32_t                key;
+    const char             *msg;
+    int64_t                 lo, hi;     /* UTC s a line may carry */
+    bool                    lead;       /* the first of its key and
+                                         * prediction */
+};
+
 struct rd_errjoin {
     struct rd_errjoin_cfg       cfg;
     struct rd_errjoin_source    src;
@@ -83,6 +94,7 @@ struct rd_errjoin {
 
     bool                        calibrating;
     struct held                *held;
+    struct vspan               *spans;      /* hold_max, for the vote */
     uint32_t                    nheld;
     size_t                      held_bytes;
 
@@ -312,7 +324,9 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
     if (j->eof) {
         return false;
     }
-    memset(&j->peek, 0, sizeof(j->peek));
+    /* the source sets the whole line; the rest is set below */
+    j->peek.next = 0;
+    j->peek.conn = 0;
     rc = j->src.next(j->src.arg, &j->peek.l, err);
     if (rc < 0) {
         note_err(j, err);
@@ -395,7 +409,7 @@ fits(const struct pend *p, const struct rd_errjoin_conn *c, int64_t off)
 
 
 static bool
-says(const struct pend *p, const char *msg)
+says_msg(const char *message, const char *msg)
 {
     size_t  n;
 
@@ -405,9 +419,16 @@ says(const struct pend *p, const char *msg)
     n = strlen(msg);
     /* FastCGI stderr: the prediction is the start of the line */
     if (n > 0 && msg[n - 1] == '"') {
-        return strncmp(p->l.message, msg, n) == 0;
+        return strncmp(message, msg, n) == 0;
     }
-    return strcmp(p->l.message, msg) == 0;
+    return strcmp(message, msg) == 0;
+}
+
+
+static bool
+says(const struct pend *p, const char *msg)
+{
+    return says_msg(p->l.message, msg);
 }
 
 
@@ -562,39 +583,113 @@ join_now(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
 
 /* One pass over the log: per offset, the lines that fit a held
  * connection saying what it predicts. */
+static int
+by_span(const void *a, const void *b)
+{
+    const struct vspan  *x = a, *y = b;
+    int                  c;
+
+    if (x->key != y->key) {
+        return x->key < y->key ? -1 : 1;
+    }
+    c = strcmp(x->msg, y->msg);
+    if (c != 0) {
+        return c;
+    }
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+
+/* The held connections that can vote, as spans of UTC seconds a line
+ * about them may carry ([start - 1, last + 1]), sorted by key and
+ * prediction and merged where they touch: a line's offsets are those
+ * that put it in a span of its key and message, and the union of spans
+ * gives the same offsets as the connections one by one.  The number of
+ * spans. */
+static uint32_t
+vote_spans(struct rd_errjoin *j)
+{
+    struct vspan  *v;
+    uint32_t       i, n, m;
+
+    v = j->spans;
+    for (i = 0, n = 0; i < j->nheld; i++) {
+        if (j->held[i].c.message[0] == '\0') {
+            continue;               /* says nothing: fits no line */
+        }
+        v[n].key = j->held[i].key;
+        v[n].msg = j->held[i].c.message;
+        v[n].lo = sec_floor(j->held[i].c.ts_start) - 1;
+        v[n].hi = last_s(&j->held[i].c) + 1;
+        n++;
+    }
+    qsort(v, n, sizeof(*v), by_span);
+    for (i = 0, m = 0; i < n; i++) {
+        if (m > 0 && v[m - 1].key == v[i].key
+            && strcmp(v[m - 1].msg, v[i].msg) == 0 && v[i].lo <= v[m - 1].hi + 1)
+        {
+            if (v[i].hi > v[m - 1].hi) {
+                v[m - 1].hi = v[i].hi;
+            }
+            continue;
+        }
+        v[m] = v[i];
+        v[m].lead = m == 0 || v[m - 1].key != v[i].key
+                    || strcmp(v[m - 1].msg, v[i].msg) != 0;
+        m++;
+    }
+    return m;
+}
+
+
 static void
 vote(struct rd_errjoin *j, char err[RD_ERRLEN])
 {
     struct rd_errjoin_line  l;
-    struct pend             p;
+    const struct vspan     *v;
     uint64_t                votes[OFF_N], fit;
+    uint64_t                held_bits[HELD_BITS / 64];
     int64_t                 lo, hi, k, k0, k1, best;
-    uint32_t                i;
+    uint32_t                i, n, key, b;
     int                     rc;
+    bool                    said;
 
     memset(votes, 0, sizeof(votes));
-    memset(&p, 0, sizeof(p));
+    n = vote_spans(j);
+    /* the spans' keys as a bit set: most lines are about no held
+     * connection and cost one test */
+    memset(held_bits, 0, sizeof(held_bits));
+    for (i = 0; i < n; i++) {
+        b = j->spans[i].key & (HELD_BITS - 1);
+        held_bits[b / 64] |= 1ull << (b % 64);
+    }
     while ((rc = j->src.next(j->src.arg, &l, err)) == 1) {
-        p.key = line_key(&l);
-        if (p.key == 0) {
+        key = line_key(&l);
+        b = key & (HELD_BITS - 1);
+        if (key == 0 || !((held_bits[b / 64] >> (b % 64)) & 1)) {
             continue;
         }
-        p.l = l;
         fit = 0;
-        for (i = 0; i < j->nheld; i++) {
-            if (j->held[i].key != p.key) {
+        said = false;
+        for (i = 0; i < n; i++) {
+            v = &j->spans[i];
+            if (v->key != key) {
                 continue;
             }
-            /* utc = local - off within the connection's span */
-            lo = l.local - last_s(&j->held[i].c) - 1;
-            hi = l.local - sec_floor(j->held[i].c.ts_start) + 1;
+            /* one comparison per prediction: its spans follow it */
+            if (v->lead) {
+                said = says_msg(l.message, v->msg);
+            }
+            if (!said) {
+                continue;
+            }
+            /* utc = local - off within the span */
+            lo = l.local - v->hi;
+            hi = l.local - v->lo;
             k0 = lo <= OFF_MIN ? 0 : (lo - OFF_MIN + OFF_STEP - 1) / OFF_STEP;
             k1 = hi < OFF_MIN ? -1 : (hi - OFF_MIN) / OFF_STEP;
             if (k1 >= OFF_N) {
                 k1 = OFF_N - 1;
-            }
-            if (k0 > k1 || !says(&p, j->held[i].c.message)) {
-                continue;
             }
             for (k = k0; k <= k1; k++) {
                 fit |= 1ull << k;
@@ -730,8 +825,9 @@ rd_errjoin_create(const struct rd_errjoin_cfg *cfg,
     j->bucket = calloc(BUCKETS, sizeof(*j->bucket));
     j->seen = calloc(SEEN_SLOTS, sizeof(*j->seen));
     j->held = calloc(j->cfg.hold_max, sizeof(*j->held));
+    j->spans = calloc(j->cfg.hold_max, sizeof(*j->spans));
     if (j->ring == NULL || j->bucket == NULL || j->seen == NULL
-        || j->held == NULL)
+        || j->held == NULL || j->spans == NULL)
     {
         snprintf(err, RD_ERRLEN, "out of memory for the error.log window "
                  "(%u lines)", j->cfg.max_lines);
@@ -780,6 +876,7 @@ rd_errjoin_destroy(struct rd_errjoin *j)
         free(j->held[i].rendered);
     }
     free(j->held);
+    free(j->spans);
     free(j->seen);
     free(j->bucket);
     free(j->ring);

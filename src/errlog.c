@@ -13,6 +13,7 @@
 /* memmem(3) */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,14 @@
 
 #define UNPARSED_SHOWN  5           /* lines named on stderr, then counted */
 #define LINE_BUF        (RD_ERRLOG_RECORD_MAX + 2)
+
+/* The day of the last date parsed: lines of one day share it, so most
+ * lines need no calendar arithmetic. */
+struct rd_errlog_tcache {
+    char            ymd[10];        /* "YYYY/MM/DD", valid when set */
+    bool            set;
+    int64_t         days;
+};
 
 struct lfile {
     const char     *path;
@@ -39,9 +48,15 @@ struct rd_errlog {
     char                    line[LINE_BUF];
     size_t                  line_len;
     bool                    have_line;  /* a record start waits in line */
+    const char             *linep;      /* the line: in rbuf or line */
+    int64_t                 line_t;     /* its time, when a record start */
     char                    rec[RD_ERRLOG_RECORD_MAX];
+    const char             *recp;       /* the record: in rbuf, line or
+                                         * rec (pinned) */
     size_t                  rec_len;
+    int64_t                 rec_t;      /* its first line's time */
     uint64_t                rec_lineno;
+    struct rd_errlog_tcache tc;         /* the last date seen */
     struct rd_errlog_stats  st;
     bool                    quiet;      /* the ordering pass */
     bool                    file_cut;   /* this file ended in a cut */
@@ -55,15 +70,17 @@ struct rd_errlog {
 static bool
 digits(const char *p, size_t n, int *out)
 {
-    size_t  i;
-    int     v;
+    size_t    i;
+    int       v;
+    unsigned  d;
 
     v = 0;
     for (i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') {
+        d = (unsigned) (unsigned char) p[i] - '0';
+        if (d > 9) {
             return false;
         }
-        v = v * 10 + (p[i] - '0');
+        v = v * 10 + (int) d;
     }
     *out = v;
     return true;
@@ -85,61 +102,95 @@ days_from_civil(int y, int m, int d)
 }
 
 
-/* "YYYY/MM/DD HH:MM:SS" at p (19 bytes). */
+/* "YYYY/MM/DD HH:MM:SS" at p (19 bytes); c (or NULL) remembers the
+ * last date's day number, so that a line of the same day costs only the
+ * time of day.  The checks are the same either way. */
 static bool
-parse_time(const char *p, size_t n, int64_t *out)
+parse_time_c(const char *p, size_t n, int64_t *out,
+    struct rd_errlog_tcache *c)
 {
-    int  y, mo, d, h, mi, s;
+    int      y, mo, d, h, mi, s;
+    int64_t  days;
 
     if (n < 19 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':'
-        || p[16] != ':' || !digits(p, 4, &y) || !digits(p + 5, 2, &mo)
-        || !digits(p + 8, 2, &d) || !digits(p + 11, 2, &h)
-        || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &s) || mo < 1
-        || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        || p[16] != ':' || !digits(p + 11, 2, &h) || !digits(p + 14, 2, &mi)
+        || !digits(p + 17, 2, &s) || h > 23 || mi > 59 || s > 60)
     {
         return false;
     }
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    if (c != NULL && c->set && memcmp(p, c->ymd, 10) == 0) {
+        days = c->days;
+    } else {
+        if (!digits(p, 4, &y) || !digits(p + 5, 2, &mo)
+            || !digits(p + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31)
+        {
+            return false;
+        }
+        days = days_from_civil(y, mo, d);
+        if (c != NULL) {
+            memcpy(c->ymd, p, 10);
+            c->days = days;
+            c->set = true;
+        }
+    }
+    *out = days * 86400 + h * 3600 + mi * 60 + s;
     return true;
 }
 
 
-/* A record starts here: the time and " [". */
+/* A record starts here: the time and " [" (the time into *t). */
 static bool
-record_start(const char *p, size_t n)
+record_start_t(const char *p, size_t n, int64_t *t,
+    struct rd_errlog_tcache *c)
 {
-    int64_t  t;
-
-    return n >= 21 && parse_time(p, n, &t) && p[19] == ' ' && p[20] == '[';
+    return n >= 21 && p[19] == ' ' && p[20] == '['
+           && parse_time_c(p, n, t, c);
 }
 
 
+/* The first s in p[0..n) (memmem's answer): the needles here start with
+ * a rare byte (',' or ':'), so memchr to it, then compare. */
 static const char *
 find(const char *p, size_t n, const char *s)
 {
-    size_t  k;
+    const char  *q, *e;
+    size_t       k;
 
     k = strlen(s);
     if (k == 0 || n < k) {
         return NULL;
     }
-    return memmem(p, n, s, k);
+    e = p + (n - k + 1);            /* a match starts before e */
+    while (p < e && (q = memchr(p, s[0], (size_t) (e - p))) != NULL) {
+        if (memcmp(q, s, k) == 0) {
+            return q;
+        }
+        p = q + 1;
+    }
+    return NULL;
 }
 
 
-/* The last occurrence of s in p[0..n). */
+/* The last occurrence of s in p[0..n), looked for from the end: nginx
+ * writes its context last. */
 static const char *
 find_last(const char *p, size_t n, const char *s)
 {
-    const char  *r, *q;
+    const char  *q;
+    size_t       k, m;
 
-    r = NULL;
-    while ((q = find(p, n, s)) != NULL) {
-        r = q;
-        n -= (size_t) (q + 1 - p);
-        p = q + 1;
+    k = strlen(s);
+    if (k == 0 || n < k) {
+        return NULL;
     }
-    return r;
+    m = n - k + 1;                  /* a match starts in p[0..m) */
+    while (m > 0 && (q = memrchr(p, s[0], m)) != NULL) {
+        if (memcmp(q, s, k) == 0) {
+            return q;
+        }
+        m = (size_t) (q - p);
+    }
+    return NULL;
 }
 
 
@@ -260,8 +311,22 @@ split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 }
 
 
-int
-rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
+/* What a record's parse sets, reset: the scalars and the addresses (they
+ * are hashed whole) and each string's first byte; the rest of the
+ * strings is not read past their terminator. */
+static void
+clear_line(struct rd_errjoin_line *out)
+{
+    memset(out, 0, offsetof(struct rd_errjoin_line, method));
+    out->method[0] = '\0';
+    out->target[0] = '\0';
+    out->message[0] = '\0';
+}
+
+
+/* The record after its time (out->local set, p[0..21) checked). */
+static int
+parse_rest(const char *p, size_t n, struct rd_errjoin_line *out)
 {
     /* strlen() of rd_errjoin_level_names[] */
     static const size_t       level_len[RD_ERRJOIN_NLEVELS] = {
@@ -270,15 +335,12 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
     const char  *q, *e, *ctx, *v, *sp, *t, *t2, *cv[C_N];
     size_t       i, k, vlen, cl[C_N];
 
-    memset(out, 0, sizeof(*out));
     e = p + n;
-    if (!record_start(p, n) || !parse_time(p, n, &out->local)) {
-        return -1;
-    }
     q = p + 21;
     for (i = 0; i < RD_ERRJOIN_NLEVELS; i++) {
         k = level_len[i];
-        if ((size_t) (e - q) > k && memcmp(q, rd_errjoin_level_names[i], k) == 0
+        if ((size_t) (e - q) > k && q[0] == rd_errjoin_level_names[i][0]
+            && memcmp(q, rd_errjoin_level_names[i], k) == 0
             && q[k] == ']')
         {
             break;
@@ -350,6 +412,17 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
 }
 
 
+int
+rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
+{
+    clear_line(out);
+    if (!record_start_t(p, n, &out->local, NULL)) {
+        return -1;
+    }
+    return parse_rest(p, n, out);
+}
+
+
 /* ---- files -------------------------------------------------------------- */
 
 /* The next bytes of the file into rbuf: > 0, 0 at the end, -1 on a cut
@@ -381,8 +454,22 @@ refill(struct rd_errlog *lg, const char *path)
 }
 
 
-/* One physical line into lg->line (without the newline); 0 at EOF, -1 on
- * a cut (the part line before it is dropped). */
+/* The record waiting for its continuation lines is kept in lg->rec
+ * before rbuf or lg->line is written over. */
+static void
+pin(struct rd_errlog *lg)
+{
+    if (lg->rec_len != 0 && lg->recp != lg->rec) {
+        memcpy(lg->rec, lg->recp, lg->rec_len);
+        lg->recp = lg->rec;
+    }
+}
+
+
+/* One physical line (without the newline) at lg->linep, line_len bytes:
+ * in rbuf when it lies there whole (no copy), else assembled in
+ * lg->line.  0 at EOF, -1 on a cut (the part line before it is
+ * dropped). */
 static int
 read_line(struct rd_errlog *lg, const char *path)
 {
@@ -393,6 +480,16 @@ read_line(struct rd_errlog *lg, const char *path)
     if (lg->file_cut) {
         return 0;
     }
+    nl = lg->rpos < lg->rlen
+         ? memchr(lg->rbuf + lg->rpos, '\n', lg->rlen - lg->rpos) : NULL;
+    if (nl != NULL) {
+        n = (size_t) (nl - (lg->rbuf + lg->rpos));
+        lg->linep = lg->rbuf + lg->rpos;
+        lg->rpos += n + 1;
+        goto done;
+    }
+    /* the line goes on in the next block: rbuf is refilled */
+    pin(lg);
     n = 0;
     for (;;) {
         if (lg->rpos == lg->rlen) {
@@ -418,6 +515,9 @@ read_line(struct rd_errlog *lg, const char *path)
             break;
         }
     }
+    lg->linep = lg->line;
+
+done:
     lg->lineno++;
     lg->st.lines++;
     if (n > RD_ERRLOG_RECORD_MAX) {
@@ -484,7 +584,9 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
                 if (rc <= 0) {
                     break;
                 }
-                if (!record_start(lg->line, lg->line_len)) {
+                if (!record_start_t(lg->linep, lg->line_len, &lg->line_t,
+                                    &lg->tc))
+                {
                     if (lg->rec_len == 0) {
                         unparsed(lg, path);
                         continue;
@@ -492,8 +594,9 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
                     if (lg->rec_len + 1 + lg->line_len
                         <= sizeof(lg->rec))
                     {
+                        pin(lg);
                         lg->rec[lg->rec_len++] = '\n';
-                        memcpy(lg->rec + lg->rec_len, lg->line,
+                        memcpy(lg->rec + lg->rec_len, lg->linep,
                                lg->line_len);
                         lg->rec_len += lg->line_len;
                     } else {
@@ -506,13 +609,17 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
             if (lg->rec_len != 0) {
                 break;              /* the next record waits in line */
             }
-            memcpy(lg->rec, lg->line, lg->line_len);
+            lg->recp = lg->linep;
             lg->rec_len = lg->line_len;
+            lg->rec_t = lg->line_t;
             lg->rec_lineno = lg->lineno;
             lg->have_line = false;
         }
         if (lg->rec_len != 0) {
-            if (rd_errlog_parse(lg->rec, lg->rec_len, out) != 0) {
+            /* its time was read with its first line */
+            clear_line(out);
+            out->local = lg->rec_t;
+            if (parse_rest(lg->recp, lg->rec_len, out) != 0) {
                 unparsed(lg, path);
                 continue;
             }
