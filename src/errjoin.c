@@ -31,6 +31,7 @@ const char *const rd_errjoin_reason_names[RD_ERRJOIN_NREASONS] = {
                                      * kept */
 #define SEEN_SLOTS  4096u           /* servers seen in connections */
 #define HELD_BITS   4096u           /* the vote's filter; power of two */
+#define VOTE_MSGS   32              /* predictions a source is told */
 
 /* Messages that no packet shows: nginx decided without a connection, or
  * wrote about a file. */
@@ -656,6 +657,20 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
 
     memset(votes, 0, sizeof(votes));
     n = vote_spans(j);
+    /* only lines saying a held connection's prediction can vote */
+    if (j->src.only != NULL) {
+        const char  *msgs[VOTE_MSGS];
+        size_t       m;
+
+        for (i = 0, m = 0; i < n && m < VOTE_MSGS; i++) {
+            if (i == 0 || strcmp(j->spans[i].msg, msgs[m - 1]) != 0) {
+                msgs[m++] = j->spans[i].msg;
+            }
+        }
+        if (i == n) {
+            j->src.only(j->src.arg, msgs, m);
+        }
+    }
     /* the spans' keys as a bit set: most lines are about no held
      * connection and cost one test */
     memset(held_bits, 0, sizeof(held_bits));

@@ -35,6 +35,33 @@ struct rd_errlog_tcache {
     int64_t         days;
 };
 
+/* The last client address and upstream HOST:PORT parsed and what the
+ * endpoint parser made of them: a log names few, and each repeat costs
+ * a comparison.  The answers are those of the parser called afresh (on
+ * a line cleared as clear_line does). */
+struct rd_errlog_amemo {
+    bool            cl_set;
+    size_t          cl_n;
+    char            cl_s[64];
+    bool            cl_ok;
+    uint8_t         cl_af;
+    uint8_t         cl_addr[16];
+    bool            up_set;
+    size_t          up_n;
+    char            up_s[80];
+    uint8_t         up_af;
+    uint8_t         up_addr[16];
+    uint16_t        up_port;
+};
+
+
+/* rd_errlog_only: the first bytes of each message asked for. */
+struct rd_errlog_only {
+    size_t          n;              /* 0: every record */
+    char            pre[RD_ERRLOG_ONLY_MAX][16];
+    size_t          len[RD_ERRLOG_ONLY_MAX];
+};
+
 struct lfile {
     const char     *path;
     int64_t         first;          /* first record's local time */
@@ -57,6 +84,8 @@ struct rd_errlog {
     int64_t                 rec_t;      /* its first line's time */
     uint64_t                rec_lineno;
     struct rd_errlog_tcache tc;         /* the last date seen */
+    struct rd_errlog_amemo  am;         /* the last addresses */
+    struct rd_errlog_only   only;       /* rd_errlog_only's prefixes */
     struct rd_errlog_stats  st;
     bool                    quiet;      /* the ordering pass */
     bool                    file_cut;   /* this file ended in a cut */
@@ -207,27 +236,46 @@ copy(char *dst, size_t size, const char *p, size_t n)
 
 /* An address (no port) at p[0..n), through the shared endpoint parser. */
 static bool
-parse_addr(const char *p, size_t n, uint8_t *af, uint8_t addr[16])
+parse_addr(const char *p, size_t n, uint8_t *af, uint8_t addr[16],
+    struct rd_errlog_amemo *m)
 {
     char      buf[64];
     uint16_t  port;
+    bool      ok;
 
     if (n == 0 || n >= sizeof(buf)) {
         return false;
     }
+    if (m != NULL && m->cl_set && m->cl_n == n && memcmp(m->cl_s, p, n) == 0)
+    {
+        *af = m->cl_af;
+        memcpy(addr, m->cl_addr, 16);
+        return m->cl_ok;
+    }
     memcpy(buf, p, n);
     buf[n] = '\0';
-    return rd_parse_endpoint(buf, af, addr, &port) == 0 && port == 0;
+    ok = rd_parse_endpoint(buf, af, addr, &port) == 0 && port == 0;
+    if (m != NULL) {
+        m->cl_set = true;
+        m->cl_n = n;
+        memcpy(m->cl_s, p, n);
+        m->cl_ok = ok;
+        m->cl_af = *af;
+        memcpy(m->cl_addr, addr, 16);
+    }
+    return ok;
 }
 
 
 /* "scheme://HOST:PORT/path", HOST an address or [v6]; a unix socket, a
  * name or no port set has_upstream with up_af 0. */
 static void
-parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
+parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l,
+    struct rd_errlog_amemo *m)
 {
     const char  *h, *e, *slash;
     char         buf[80];
+    size_t       k;
 
     l->has_upstream = true;
     l->up_af = 0;
@@ -241,16 +289,32 @@ parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
     if (slash != NULL) {
         e = slash;
     }
-    if ((size_t) (e - h) >= sizeof(buf)) {
+    k = (size_t) (e - h);
+    if (k >= sizeof(buf)) {
         return;
     }
-    memcpy(buf, h, (size_t) (e - h));
-    buf[e - h] = '\0';
+    if (m != NULL && m->up_set && m->up_n == k && memcmp(m->up_s, h, k) == 0)
+    {
+        l->up_af = m->up_af;
+        memcpy(l->up_addr, m->up_addr, 16);
+        l->up_port = m->up_port;
+        return;
+    }
+    memcpy(buf, h, k);
+    buf[k] = '\0';
     if (rd_parse_endpoint(buf, &l->up_af, l->up_addr, &l->up_port) != 0
         || l->up_port == 0)
     {
         l->up_af = 0;
         l->up_port = 0;
+    }
+    if (m != NULL) {
+        m->up_set = true;
+        m->up_n = k;
+        memcpy(m->up_s, h, k);
+        m->up_af = l->up_af;
+        memcpy(m->up_addr, l->up_addr, 16);
+        m->up_port = l->up_port;
     }
 }
 
@@ -268,20 +332,61 @@ static const struct {
     { ", referrer: ", 12 },
 };
 
+#define SPLIT_OCC   32              /* keys noted in one context */
+
 /* The context ctx[0..n) (it starts with ", client: ") cut into its
  * fields, in one pass: each key is looked for after the one before, as
  * nginx writes them; quotes stripped.  v[k] NULL: absent. */
 static void
 split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 {
-    const char  *at[C_N], *p, *e, *q, *end;
-    int          k, j;
+    const char  *at[C_N], *p, *e, *q, *end, *c;
+    const char  *occ[SPLIT_OCC];    /* every key's occurrences, in order */
+    int          key[SPLIT_OCC];
+    int          k, j, nocc;
+    size_t       left;
 
     e = ctx + n;
+    /* one scan over the commas (every key starts with one) notes where
+     * each key occurs; many commas: each key looked for on its own */
+    nocc = 0;
+    c = memchr(ctx, ',', n);
+    while (c != NULL) {
+        left = (size_t) (e - c);
+        if (left >= 8 && c[1] == ' ') {
+            for (k = 0; k < C_N; k++) {
+                if (left >= ctx_keys[k].len && c[2] == ctx_keys[k].key[2]
+                    && memcmp(c, ctx_keys[k].key, ctx_keys[k].len) == 0)
+                {
+                    break;
+                }
+            }
+            if (k < C_N) {
+                if (nocc == SPLIT_OCC) {
+                    nocc = -1;
+                    break;
+                }
+                occ[nocc] = c;
+                key[nocc++] = k;
+            }
+        }
+        c = left > 1 ? memchr(c + 1, ',', left - 1) : NULL;
+    }
     p = ctx;
     for (k = 0; k < C_N; k++) {
         at[k] = NULL;
-        q = find(p, (size_t) (e - p), ctx_keys[k].key);
+        if (nocc >= 0) {
+            /* the first of key k at or after p: find()'s answer */
+            q = NULL;
+            for (j = 0; j < nocc; j++) {
+                if (key[j] == k && occ[j] >= p) {
+                    q = occ[j];
+                    break;
+                }
+            }
+        } else {
+            q = find(p, (size_t) (e - p), ctx_keys[k].key);
+        }
         if (q != NULL) {
             at[k] = q;
             p = q + ctx_keys[k].len;
@@ -326,7 +431,8 @@ clear_line(struct rd_errjoin_line *out)
 
 /* The record after its time (out->local set, p[0..21) checked). */
 static int
-parse_rest(const char *p, size_t n, struct rd_errjoin_line *out)
+parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
+    struct rd_errlog_amemo *m, const struct rd_errlog_only *o)
 {
     /* strlen() of rd_errjoin_level_names[] */
     static const size_t       level_len[RD_ERRJOIN_NLEVELS] = {
@@ -382,6 +488,19 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out)
             out->conn_no = 0;
         }
     }
+    /* rd_errlog_only: a message that cannot be one asked for is not
+     * read further (the record is well formed: nothing below fails) */
+    if (o != NULL && o->n > 0) {
+        for (i = 0; i < o->n; i++) {
+            k = o->len[i];
+            if ((size_t) (e - q) >= k && memcmp(q, o->pre[i], k) == 0) {
+                break;
+            }
+        }
+        if (i == o->n) {
+            return 1;
+        }
+    }
     /* the context nginx appends, last */
     ctx = find_last(q, (size_t) (e - q), ", client: ");
     if (ctx == NULL) {
@@ -392,7 +511,7 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out)
     split_context(ctx, (size_t) (e - ctx), cv, cl);
     if (cv[C_CLIENT] != NULL) {
         out->has_client = parse_addr(cv[C_CLIENT], cl[C_CLIENT], &out->cl_af,
-                                     out->cl_addr);
+                                     out->cl_addr, m);
     }
     /* "METHOD TARGET VERSION" */
     v = cv[C_REQUEST];
@@ -406,7 +525,7 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out)
              (size_t) ((t2 != NULL ? t2 : v + vlen) - t));
     }
     if (cv[C_UPSTREAM] != NULL) {
-        parse_upstream(cv[C_UPSTREAM], cl[C_UPSTREAM], out);
+        parse_upstream(cv[C_UPSTREAM], cl[C_UPSTREAM], out, m);
     }
     return 0;
 }
@@ -419,7 +538,7 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
     if (!record_start_t(p, n, &out->local, NULL)) {
         return -1;
     }
-    return parse_rest(p, n, out);
+    return parse_rest(p, n, out, NULL, NULL);
 }
 
 
@@ -619,8 +738,13 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
             /* its time was read with its first line */
             clear_line(out);
             out->local = lg->rec_t;
-            if (parse_rest(lg->recp, lg->rec_len, out) != 0) {
+            rc = parse_rest(lg->recp, lg->rec_len, out, &lg->am, &lg->only);
+            if (rc < 0) {
                 unparsed(lg, path);
+                continue;
+            }
+            if (rc > 0) {
+                lg->st.records++;   /* not asked for */
                 continue;
             }
             out->file = path;
@@ -647,8 +771,33 @@ rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN])
     }
     lg->cur = 0;
     lg->have_line = false;
+    lg->only.n = 0;
     memset(&lg->st, 0, sizeof(lg->st));
     return 0;
+}
+
+
+void
+rd_errlog_only(struct rd_errlog *lg, const char *const *msgs, size_t n)
+{
+    size_t  i, k;
+
+    lg->only.n = 0;
+    if (n > RD_ERRLOG_ONLY_MAX) {
+        return;                     /* too many to test: every line */
+    }
+    for (i = 0; i < n; i++) {
+        k = strlen(msgs[i]);
+        if (k == 0) {
+            return;                 /* "" starts every message */
+        }
+        if (k > sizeof(lg->only.pre[i])) {
+            k = sizeof(lg->only.pre[i]);
+        }
+        memcpy(lg->only.pre[i], msgs[i], k);
+        lg->only.len[i] = k;
+    }
+    lg->only.n = n;
 }
 
 

@@ -46,6 +46,13 @@ ej_rewind(void *arg, char err[RD_ERRLEN])
 }
 
 
+static void
+ej_only(void *arg, const char *const *msgs, size_t n)
+{
+    rd_errlog_only(arg, msgs, n);
+}
+
+
 struct rd_report *
 rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     char err[RD_ERRLEN])
@@ -69,7 +76,7 @@ rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     }
     if (cfg->error_log != NULL) {
         struct rd_errjoin_source  src = { ej_next, ej_rewind,
-                                          cfg->error_log };
+                                          cfg->error_log, ej_only };
         struct rd_errjoin_sink    sink = { ej_conn, ej_line, r };
 
         r->ej = rd_errjoin_create(&cfg->errjoin, &src, &sink, err);

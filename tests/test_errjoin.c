@@ -158,7 +158,7 @@ static struct rd_errjoin *
 make(struct src *s, struct sink *k, bool known, int64_t off)
 {
     struct rd_errjoin_cfg     cfg;
-    struct rd_errjoin_source  src = { src_next, src_rewind, s };
+    struct rd_errjoin_source  src = { src_next, src_rewind, s, NULL };
     struct rd_errjoin_sink    snk = { sink_conn, sink_line, k };
     struct rd_errjoin        *j;
     char                      err[RD_ERRLEN];

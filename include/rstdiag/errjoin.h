@@ -55,12 +55,16 @@ enum {
 extern const char *const rd_errjoin_level_names[RD_ERRJOIN_NLEVELS];
 
 /* Where lines come from: next() 1 a line, 0 the end, -1 an error (err
- * set); rewind() starts again from the first line (0, or -1). */
+ * set); rewind() starts again from the first line (0, or -1).  only()
+ * (optional, NULL) tells the source that until the next rewind it may
+ * leave out lines whose message starts with none of the n strings msgs
+ * (valid during the call only), as rd_errlog_only does. */
 struct rd_errjoin_source {
     int           (*next)(void *arg, struct rd_errjoin_line *out,
                           char err[RD_ERRLEN]);
     int           (*rewind)(void *arg, char err[RD_ERRLEN]);
     void           *arg;
+    void          (*only)(void *arg, const char *const *msgs, size_t n);
 };
 
 /* A finished connection as the join needs it. */

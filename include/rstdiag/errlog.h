@@ -19,6 +19,7 @@
 
 #define RD_ERRLOG_RECORD_MAX    16384   /* bytes of one record kept */
 #define RD_ERRLOG_MAX_FILES     64
+#define RD_ERRLOG_ONLY_MAX      32  /* rd_errlog_only's messages */
 
 struct rd_errlog_stats {
     uint64_t        lines;          /* physical lines read */
@@ -41,8 +42,20 @@ struct rd_errlog *rd_errlog_open(const char *const *paths, size_t n,
 int rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     char err[RD_ERRLEN]);
 
-/* From the first record of the first file again. */
+/* From the first record of the first file again; ends rd_errlog_only. */
 int rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN]);
+
+/*
+ * Until the next rewind, rd_errlog_next may leave out records whose
+ * message (as struct rd_errjoin_line has it) starts with none of the n
+ * strings msgs (copied); every record that does is returned whole.  The
+ * records left out are still read and checked (the unparsed lines are
+ * the same) but their context is not parsed: the join's offset vote
+ * reads the whole log for a few messages.  More than RD_ERRLOG_ONLY_MAX,
+ * or an empty one: every record.
+ */
+void rd_errlog_only(struct rd_errlog *lg, const char *const *msgs,
+    size_t n);
 
 const struct rd_errlog_stats *rd_errlog_stats(const struct rd_errlog *lg);
 
