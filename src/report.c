@@ -1417,6 +1417,35 @@ ej_conn(void *arg, uint64_t id, char *rendered, size_t len,
 }
 
 
+/* A number as printf's %" PRIu64 " writes it. */
+static void
+put_u64(FILE *f, uint64_t u)
+{
+    char    buf[24];
+    size_t  i;
+
+    i = sizeof(buf);
+    do {
+        buf[--i] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    fwrite(buf + i, 1, sizeof(buf) - i, f);
+}
+
+
+/* ... and %" PRId64 " */
+static void
+put_i64(FILE *f, int64_t v)
+{
+    if (v < 0) {
+        putc('-', f);
+        put_u64(f, (uint64_t) 0 - (uint64_t) v);
+        return;
+    }
+    put_u64(f, (uint64_t) v);
+}
+
+
 static void
 ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
 {
@@ -1433,18 +1462,27 @@ ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
         return;
     }
     f = r->out;
+    /* one record per line nginx wrote that no connection explains: a
+     * big log has many, so no printf on this path */
     fputs("{\"type\":\"error_log\",\"file\":", f);
     rd_json_cstr(f, l->file);
-    fprintf(f, ",\"line\":%" PRIu64 ",\"level\":\"%s\",\"message\":",
-            l->lineno, rd_errjoin_level_names[l->level]);
+    fputs(",\"line\":", f);
+    put_u64(f, l->lineno);
+    fputs(",\"level\":\"", f);
+    fputs(rd_errjoin_level_names[l->level], f);
+    fputs("\",\"message\":", f);
     rd_json_cstr(f, l->message);
-    fprintf(f, ",\"ts\":%" PRId64 ",\"connection_number\":", utc);
+    fputs(",\"ts\":", f);
+    put_i64(f, utc);
+    fputs(",\"connection_number\":", f);
     if (l->conn_no != 0) {
-        fprintf(f, "%" PRIu64, l->conn_no);
+        put_u64(f, l->conn_no);
     } else {
         fputs("null", f);
     }
-    fprintf(f, ",\"reason\":\"%s\"}\n", rd_errjoin_reason_names[reason]);
+    fputs(",\"reason\":\"", f);
+    fputs(rd_errjoin_reason_names[reason], f);
+    fputs("\"}\n", f);
 }
 
 
