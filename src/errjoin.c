@@ -94,6 +94,8 @@ struct rd_errjoin {
     uint32_t                    nseen;
 
     bool                        calibrating;
+    uint32_t                    lhead;      /* live: held[lhead..+nheld)
+                                             * wait, a ring */
     struct held                *held;
     struct vspan               *spans;      /* hold_max, for the vote */
     uint32_t                    nheld;
@@ -329,6 +331,9 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
     j->peek.next = 0;
     j->peek.conn = 0;
     rc = j->src.next(j->src.arg, &j->peek.l, err);
+    if (rc == RD_ERRJOIN_AGAIN) {
+        return false;               /* more later */
+    }
     if (rc < 0) {
         note_err(j, err);
     }
@@ -763,12 +768,97 @@ calibrate(struct rd_errjoin *j, char err[RD_ERRLEN])
 }
 
 
+/* ---- live: connections wait for nginx's lines ------------------------- */
+
+/* The oldest waiting connection is joined with what the log has. */
+static void
+live_release(struct rd_errjoin *j, char err[RD_ERRLEN])
+{
+    struct held  *h;
+
+    h = &j->held[j->lhead];
+    j->lhead = (j->lhead + 1) % j->cfg.hold_max;
+    j->nheld--;
+    j->held_bytes -= h->len;
+    join_now(j, &h->c, h->rendered, h->len, err);
+}
+
+
+static void
+live_hold(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
+    char *rendered, size_t len, char err[RD_ERRLEN])
+{
+    struct held  *h;
+    int64_t       end;
+
+    if (rendered == NULL && c->message[0] == '\0' && !c->abnormal) {
+        /* nothing to print and no line it could take (match() gives a
+         * line only to a connection saying its message, or abnormal):
+         * its server counts as captured, no more */
+        end = sec_floor(c->ts_end);
+        if (end > j->now) {
+            j->now = end;
+        }
+        if (j->min_start == 0 || sec_floor(c->ts_start) < j->min_start) {
+            j->min_start = sec_floor(c->ts_start);
+        }
+        seen_add(j, conn_key(c));
+        return;
+    }
+    while (j->nheld > 0 && (j->nheld == j->cfg.hold_max
+                            || j->held_bytes + len > j->cfg.hold_bytes))
+    {
+        live_release(j, err);       /* the wait is full: the oldest now */
+    }
+    h = &j->held[(j->lhead + j->nheld) % j->cfg.hold_max];
+    j->nheld++;
+    h->c = *c;
+    h->rendered = rendered;
+    h->len = len;
+    h->key = conn_key(c);
+    j->held_bytes += len;
+    if (j->nheld > j->st.held_peak) {
+        j->st.held_peak = j->nheld;
+    }
+}
+
+
+int
+rd_errjoin_poll(struct rd_errjoin *j, rd_usec_t now, char err[RD_ERRLEN])
+{
+    int64_t  now_s, before;
+
+    if (!j->cfg.live) {
+        return 0;
+    }
+    now_s = sec_floor(now);
+    advance(j, now_s + 1, err);
+    /* nginx writes its line when it reads the close: by the second
+     * after the last packet (late ones RD_ERRJOIN_LATE_S on) */
+    while (j->nheld > 0 && last_s(&j->held[j->lhead].c) + 2 < now_s) {
+        live_release(j, err);
+    }
+    before = now_s - (int64_t) j->cfg.window_s;
+    if (j->nheld > 0
+        && sec_floor(j->held[j->lhead].c.ts_start) - 2 < before)
+    {
+        before = sec_floor(j->held[j->lhead].c.ts_start) - 2;
+    }
+    expire(j, before);
+    return 0;
+}
+
+
 int
 rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     char *rendered, size_t len, char err[RD_ERRLEN])
 {
     struct held  *h;
 
+    if (j->cfg.live) {
+        live_hold(j, c, rendered, len, err);
+        return 0;
+    }
     if (!j->calibrating) {
         join_now(j, c, rendered, len, err);
         return 0;
@@ -803,6 +893,9 @@ rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
     }
     j->cap_first = ts_first != 0 ? sec_floor(ts_first) : 0;
     j->cap_last = ts_last != 0 ? sec_floor(ts_last) : 0;
+    while (j->cfg.live && j->nheld > 0) {
+        live_release(j, err);
+    }
     advance(j, INT64_MAX, err);
     while (j->head < j->tail) {
         drop_oldest(j, false);
@@ -852,6 +945,10 @@ rd_errjoin_create(const struct rd_errjoin_cfg *cfg,
     if (cfg->offset_known) {
         j->st.offset = cfg->offset;
         j->st.offset_from = "option";
+    } else if (cfg->live) {
+        /* no second pass over a log being written: this host's */
+        j->st.offset = cfg->host_offset;
+        j->st.offset_from = "host";
     } else {
         j->calibrating = true;
         j->st.offset = cfg->host_offset;
@@ -888,7 +985,7 @@ rd_errjoin_destroy(struct rd_errjoin *j)
         return;
     }
     for (i = 0; i < j->nheld; i++) {
-        free(j->held[i].rendered);
+        free(j->held[(j->lhead + i) % j->cfg.hold_max].rendered);
     }
     free(j->held);
     free(j->spans);

@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -91,6 +93,20 @@ struct rd_errlog {
     bool                    file_cut;   /* this file ended in a cut */
     char                    rbuf[128 * 1024];   /* read ahead */
     size_t                  rpos, rlen;
+
+    /* rd_errlog_follow: one plain file read as nginx appends to it */
+    bool                    follow;
+    int                     fd;         /* the file being read */
+    dev_t                   dev;        /* ... its identity, to see the */
+    ino_t                   ino;        /* path renamed away */
+    off_t                   off;        /* bytes read from fd */
+    bool                    skip_line;  /* drop bytes up to a newline */
+    bool                    skip_cut;   /* ... the rest of a line cut
+                                         * (counted), not a line met
+                                         * half-written at the start */
+    bool                    rotated;    /* fd is the old file: read it out,
+                                         * then open the path anew */
+    uint64_t                rotations, truncations;
 };
 
 
@@ -683,6 +699,192 @@ unparsed(struct rd_errlog *lg, const char *path)
 }
 
 
+/* ---- following a growing file (-i) ------------------------------------ */
+
+/* The record waiting in lg->rec (whole: the file has no more for now or
+ * the next record began): 1 and *out, or 0 when it is not nginx's. */
+static int
+follow_emit(struct rd_errlog *lg, struct rd_errjoin_line *out)
+{
+    const char  *path = lg->files[0].path;
+    size_t       n;
+
+    n = lg->rec_len;
+    lg->rec_len = 0;
+    clear_line(out);
+    out->local = lg->rec_t;
+    if (parse_rest(lg->rec, n, out, &lg->am, NULL) != 0) {
+        unparsed(lg, path);
+        return 0;
+    }
+    out->file = path;
+    out->lineno = lg->rec_lineno;
+    lg->st.records++;
+    return 1;
+}
+
+
+/* One whole line p[0..n) of the followed file: it starts a record (the
+ * one before is then whole: 1 and *out) or continues one. */
+static int
+follow_line(struct rd_errlog *lg, const char *p, size_t n,
+    struct rd_errjoin_line *out)
+{
+    int64_t  t;
+    int      rc;
+
+    lg->lineno++;
+    lg->st.lines++;
+    if (n > RD_ERRLOG_RECORD_MAX) {
+        lg->st.cut++;
+        n = RD_ERRLOG_RECORD_MAX;
+    }
+    if (!record_start_t(p, n, &t, &lg->tc)) {
+        if (lg->rec_len == 0) {
+            unparsed(lg, lg->files[0].path);
+        } else if (lg->rec_len + 1 + n <= sizeof(lg->rec)) {
+            lg->rec[lg->rec_len++] = '\n';
+            memcpy(lg->rec + lg->rec_len, p, n);
+            lg->rec_len += n;
+        } else {
+            lg->st.cut++;
+        }
+        return 0;
+    }
+    rc = lg->rec_len != 0 ? follow_emit(lg, out) : 0;
+    memcpy(lg->rec, p, n);
+    lg->rec_len = n;
+    lg->rec_t = t;
+    lg->rec_lineno = lg->lineno;
+    return rc;
+}
+
+
+/* The file has no more bytes now: truncated (copytruncate: from its
+ * start again), renamed away (rotation: the old one is read out, then
+ * the path opened anew, when it exists) or unchanged.  1: read on. */
+static int
+follow_eof(struct rd_errlog *lg)
+{
+    const char  *path = lg->files[0].path;
+    struct stat  sb;
+    int          fd;
+
+    if (!lg->rotated && fstat(lg->fd, &sb) == 0 && sb.st_size < lg->off) {
+        (void) lseek(lg->fd, 0, SEEK_SET);
+        lg->off = 0;
+        lg->rpos = lg->rlen = 0;    /* a part line before it is lost */
+        lg->skip_line = lg->skip_cut = false;
+        lg->lineno = 0;
+        lg->truncations++;
+        return 1;
+    }
+    if (!lg->rotated) {
+        if (stat(path, &sb) != 0
+            || (sb.st_dev == lg->dev && sb.st_ino == lg->ino))
+        {
+            return 0;               /* the same file, or none there yet */
+        }
+        lg->rotated = true;
+        if (lg->rpos < lg->rlen && lg->rlen < sizeof(lg->rbuf)) {
+            lg->rbuf[lg->rlen++] = '\n';   /* its last line, unended */
+            return 1;
+        }
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;                   /* renamed, not created yet: wait */
+    }
+    if (fstat(fd, &sb) != 0) {
+        close(fd);
+        return 0;
+    }
+    close(lg->fd);
+    lg->fd = fd;
+    lg->dev = sb.st_dev;
+    lg->ino = sb.st_ino;
+    lg->off = 0;
+    lg->rpos = lg->rlen = 0;
+    lg->skip_line = lg->skip_cut = false;
+    lg->lineno = 0;
+    lg->rotated = false;
+    lg->rotations++;
+    return 1;
+}
+
+
+static int
+follow_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
+    char err[RD_ERRLEN])
+{
+    const char  *nl, *p;
+    size_t       n;
+    ssize_t      r;
+
+    for (;;) {
+        /* the whole lines read so far */
+        while (lg->rpos < lg->rlen
+               && (nl = memchr(lg->rbuf + lg->rpos, '\n',
+                               lg->rlen - lg->rpos)) != NULL)
+        {
+            p = lg->rbuf + lg->rpos;
+            n = (size_t) (nl - p);
+            lg->rpos += n + 1;
+            if (lg->skip_line) {
+                lg->skip_line = false;
+                if (!lg->skip_cut) {
+                    lg->lineno++;   /* a line of the file, not read */
+                }
+                lg->skip_cut = false;
+                continue;
+            }
+            if (follow_line(lg, p, n, out) == 1) {
+                return 1;
+            }
+        }
+        /* the part line to the front, then what the file has more */
+        if (lg->rpos == 0 && lg->rlen == sizeof(lg->rbuf)) {
+            /* a line longer than the buffer: its start, cut */
+            if (!lg->skip_line && follow_line(lg, lg->rbuf, lg->rlen, out)
+                                  == 1)
+            {
+                lg->rlen = 0;
+                lg->skip_line = lg->skip_cut = true;
+                return 1;
+            }
+            if (!lg->skip_line) {
+                lg->skip_cut = true;    /* the rest of a line counted */
+            }
+            lg->rlen = 0;
+            lg->skip_line = true;
+        }
+        memmove(lg->rbuf, lg->rbuf + lg->rpos, lg->rlen - lg->rpos);
+        lg->rlen -= lg->rpos;
+        lg->rpos = 0;
+        r = read(lg->fd, lg->rbuf + lg->rlen, sizeof(lg->rbuf) - lg->rlen);
+        if (r > 0) {
+            lg->rlen += (size_t) r;
+            lg->off += r;
+            continue;
+        }
+        if (r < 0 && errno != EINTR && errno != EAGAIN) {
+            snprintf(err, RD_ERRLEN, "%s: %s", lg->files[0].path,
+                     strerror(errno));
+            return -1;
+        }
+        if (r == 0 && follow_eof(lg) == 1) {
+            continue;
+        }
+        /* nothing more now: the record waiting is whole (nginx writes
+         * one with one write) */
+        if (lg->rec_len != 0 && follow_emit(lg, out) == 1) {
+            return 1;
+        }
+        return RD_ERRJOIN_AGAIN;
+    }
+}
+
+
 int
 rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     char err[RD_ERRLEN])
@@ -690,6 +892,9 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     const char  *path;
     int          rc;
 
+    if (lg->follow) {
+        return follow_next(lg, out, err);
+    }
     while (lg->cur < lg->nfiles) {
         path = lg->files[lg->cur].path;
         if (lg->gz == NULL && open_file(lg, lg->cur, err) != 0) {
@@ -764,7 +969,11 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
 int
 rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN])
 {
-    (void) err;
+    if (lg->follow) {
+        snprintf(err, RD_ERRLEN, "%s: a followed log is not read again",
+                 lg->files[0].path);
+        return -1;
+    }
     if (lg->gz != NULL) {
         gzclose(lg->gz);
         lg->gz = NULL;
@@ -868,6 +1077,79 @@ rd_errlog_open(const char *const *paths, size_t n, char err[RD_ERRLEN])
 }
 
 
+struct rd_errlog *
+rd_errlog_follow(const char *path, char err[RD_ERRLEN])
+{
+    struct rd_errlog  *lg;
+    struct stat        sb;
+    char               last;
+    const char        *p, *e;
+    off_t              at;
+    ssize_t            r;
+
+    lg = calloc(1, sizeof(*lg));
+    if (lg == NULL) {
+        snprintf(err, RD_ERRLEN, "out of memory");
+        return NULL;
+    }
+    lg->files[0].path = path;
+    lg->nfiles = 1;
+    lg->follow = true;
+    lg->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (lg->fd < 0) {
+        snprintf(err, RD_ERRLEN, "%s: cannot open: %s", path,
+                 strerror(errno));
+        free(lg);
+        return NULL;
+    }
+    if (fstat(lg->fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
+        snprintf(err, RD_ERRLEN, "%s: %s", path, S_ISDIR(sb.st_mode)
+                 ? "is a directory" : strerror(errno));
+        close(lg->fd);
+        free(lg);
+        return NULL;
+    }
+    lg->dev = sb.st_dev;
+    lg->ino = sb.st_ino;
+    /* from the end, as tail -F: what nginx writes from now on; a line
+     * being written at the end is not taken by half */
+    lg->off = lseek(lg->fd, 0, SEEK_END);
+    if (lg->off < 0) {
+        lg->off = 0;                /* not seekable: from where it is */
+    } else if (lg->off > 0
+               && pread(lg->fd, &last, 1, lg->off - 1) == 1 && last != '\n')
+    {
+        lg->skip_line = true;
+    }
+    /* the lines before, counted, so that line numbers are the file's
+     * (memchr's pace: a second or so for gigabytes, once) */
+    for (at = 0; at < lg->off; at += r) {
+        r = pread(lg->fd, lg->rbuf, sizeof(lg->rbuf), at);
+        if (r <= 0) {
+            break;
+        }
+        if (at + r > lg->off) {
+            r = lg->off - at;
+        }
+        for (p = lg->rbuf, e = lg->rbuf + r;
+             (p = memchr(p, '\n', (size_t) (e - p))) != NULL; p++)
+        {
+            lg->lineno++;
+        }
+    }
+    return lg;
+}
+
+
+void
+rd_errlog_follow_stats(const struct rd_errlog *lg, uint64_t *rotations,
+    uint64_t *truncations)
+{
+    *rotations = lg->rotations;
+    *truncations = lg->truncations;
+}
+
+
 const struct rd_errlog_stats *
 rd_errlog_stats(const struct rd_errlog *lg)
 {
@@ -883,6 +1165,9 @@ rd_errlog_close(struct rd_errlog *lg)
     }
     if (lg->gz != NULL) {
         gzclose(lg->gz);
+    }
+    if (lg->follow) {
+        close(lg->fd);
     }
     free(lg);
 }

@@ -1357,7 +1357,7 @@ ej_conn(void *arg, uint64_t id, char *rendered, size_t len,
         return;
     }
     if (!r->cfg.json) {
-        f = r->spool;
+        f = r->spool != NULL ? r->spool : r->out;   /* live: at once */
         /* the lines above the block they explain */
         skip = len > 0 && rendered[0] == '\n';
         if (skip) {
@@ -1453,7 +1453,7 @@ ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
     FILE              *f;
 
     if (!r->cfg.json) {
-        f = r->spool;
+        f = r->spool != NULL ? r->spool : r->out;
         fprintf(f, "error.log %s:%" PRIu64 ": [%s] ", l->file, l->lineno,
                 rd_errjoin_level_names[l->level]);
         put_printable(f, l->message);
@@ -1528,6 +1528,18 @@ ej_summary(const struct rd_report *r, FILE *f, bool json)
             "\"max_lines\":%u,\"held_peak\":%" PRIu64 "}", off,
             js->offset_from, js->offset_fits, r->cfg.errjoin.window_s,
             r->cfg.errjoin.max_lines, js->held_peak);
+}
+
+
+void
+rd_report_poll(struct rd_report *r, rd_usec_t now)
+{
+    if (r->ej == NULL || !r->cfg.errjoin.live) {
+        return;
+    }
+    /* a log that cannot be read on ends there; the summary says so */
+    (void) rd_errjoin_poll(r->ej, now, r->ej_err);
+    fflush(r->out);
 }
 
 
