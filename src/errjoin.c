@@ -4,6 +4,7 @@
  * lines (a ring, hashed by the address a line names), the offset vote,
  * and the reasons a line found no connection.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,8 +180,9 @@ no_packets(const struct rd_errjoin_line *l)
     size_t  i;
 
     for (i = 0; no_packet_msgs[i] != NULL; i++) {
-        if (strncmp(l->message, no_packet_msgs[i],
-                    strlen(no_packet_msgs[i])) == 0)
+        if (l->message[0] == no_packet_msgs[i][0]
+            && strncmp(l->message, no_packet_msgs[i],
+                       strlen(no_packet_msgs[i])) == 0)
         {
             return true;
         }
@@ -286,6 +288,30 @@ expire(struct rd_errjoin *j, int64_t before)
 }
 
 
+/* *in into *p: the strings only up to their terminators (the rest of a
+ * field is never read), a line costs what it holds. */
+static void
+copy_pend(struct pend *p, const struct pend *in)
+{
+    const struct rd_errjoin_line  *s = &in->l;
+    struct rd_errjoin_line        *d = &p->l;
+
+    memcpy(d, s, offsetof(struct rd_errjoin_line, method));
+    memcpy(d->method, s->method, strnlen(s->method, sizeof(d->method) - 1));
+    d->method[strnlen(s->method, sizeof(d->method) - 1)] = '\0';
+    memcpy(d->target, s->target, strnlen(s->target, sizeof(d->target) - 1));
+    d->target[strnlen(s->target, sizeof(d->target) - 1)] = '\0';
+    memcpy(d->message, s->message,
+           strnlen(s->message, sizeof(d->message) - 1));
+    d->message[strnlen(s->message, sizeof(d->message) - 1)] = '\0';
+    p->utc = in->utc;
+    p->key = in->key;
+    p->next = in->next;
+    p->conn = in->conn;
+    p->relevant = in->relevant;
+}
+
+
 static void
 insert(struct rd_errjoin *j, const struct pend *in)
 {
@@ -296,7 +322,7 @@ insert(struct rd_errjoin *j, const struct pend *in)
         drop_oldest(j, true);
     }
     p = &j->ring[j->tail % j->cfg.max_lines];
-    *p = *in;
+    copy_pend(p, in);
     p->conn = 0;
     b = &j->bucket[p->key & (BUCKETS - 1)];
     p->next = *b;
