@@ -86,6 +86,8 @@ struct rd_errjoin {
 
     struct pend                 peek;
     bool                        have_peek, eof;
+    bool                        again;      /* live: the source had no
+                                             * more at this poll */
     int64_t                     now;        /* newest connection end, s */
     int64_t                     min_start;  /* oldest connection start */
     int64_t                     log_first;  /* first line's UTC */
@@ -350,7 +352,7 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
     if (j->have_peek) {
         return true;
     }
-    if (j->eof) {
+    if (j->eof || j->again) {
         return false;
     }
     /* the source sets the whole line; the rest is set below */
@@ -358,7 +360,8 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
     j->peek.conn = 0;
     rc = j->src.next(j->src.arg, &j->peek.l, err);
     if (rc == RD_ERRJOIN_AGAIN) {
-        return false;               /* more later */
+        j->again = true;            /* more later: at the next poll */
+        return false;
     }
     if (rc < 0) {
         note_err(j, err);
@@ -858,6 +861,7 @@ rd_errjoin_poll(struct rd_errjoin *j, rd_usec_t now, char err[RD_ERRLEN])
         return 0;
     }
     now_s = sec_floor(now);
+    j->again = false;
     advance(j, now_s + 1, err);
     /* nginx writes its line when it reads the close: by the second
      * after the last packet (late ones RD_ERRJOIN_LATE_S on) */
@@ -919,6 +923,7 @@ rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
     }
     j->cap_first = ts_first != 0 ? sec_floor(ts_first) : 0;
     j->cap_last = ts_last != 0 ? sec_floor(ts_last) : 0;
+    j->again = false;               /* the last of a followed log */
     while (j->cfg.live && j->nheld > 0) {
         live_release(j, err);
     }

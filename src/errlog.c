@@ -107,6 +107,7 @@ struct rd_errlog {
     bool                    rotated;    /* fd is the old file: read it out,
                                          * then open the path anew */
     uint64_t                rotations, truncations;
+    bool                    warned;     /* the new file cannot be opened */
 };
 
 
@@ -793,8 +794,17 @@ follow_eof(struct rd_errlog *lg)
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return 0;                   /* renamed, not created yet: wait */
+        /* renamed, not created yet: wait (the old one is still read);
+         * one that cannot be read (-Z) is said once */
+        if (errno != ENOENT && !lg->warned) {
+            lg->warned = true;
+            fprintf(stderr, "rstdiag: warning: %s: cannot open the new file "
+                    "after a rotation: %s; still reading the old one\n",
+                    path, strerror(errno));
+        }
+        return 0;
     }
+    lg->warned = false;
     if (fstat(fd, &sb) != 0) {
         close(fd);
         return 0;
