@@ -678,7 +678,9 @@ open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
                  strerror(errno));
         return -1;
     }
-    gzbuffer(lg->gz, 128 * 1024);
+    /* half of rbuf: zlib then reads (and inflates) straight into rbuf,
+     * not through a buffer of its own and a copy */
+    gzbuffer(lg->gz, (unsigned) sizeof(lg->rbuf) / 2);
     lg->lineno = 0;
     lg->have_line = false;
     lg->file_cut = false;
