@@ -290,22 +290,27 @@ expire(struct rd_errjoin *j, int64_t before)
 }
 
 
+/* A terminated string into a field of the same size. */
+static void
+copy_str(char *dst, const char *src, size_t size)
+{
+    size_t  n;
+
+    n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+
 /* *in into *p: the strings only up to their terminators (the rest of a
  * field is never read), a line costs what it holds. */
 static void
 copy_pend(struct pend *p, const struct pend *in)
 {
-    const struct rd_errjoin_line  *s = &in->l;
-    struct rd_errjoin_line        *d = &p->l;
-
-    memcpy(d, s, offsetof(struct rd_errjoin_line, method));
-    memcpy(d->method, s->method, strnlen(s->method, sizeof(d->method) - 1));
-    d->method[strnlen(s->method, sizeof(d->method) - 1)] = '\0';
-    memcpy(d->target, s->target, strnlen(s->target, sizeof(d->target) - 1));
-    d->target[strnlen(s->target, sizeof(d->target) - 1)] = '\0';
-    memcpy(d->message, s->message,
-           strnlen(s->message, sizeof(d->message) - 1));
-    d->message[strnlen(s->message, sizeof(d->message) - 1)] = '\0';
+    memcpy(&p->l, &in->l, offsetof(struct rd_errjoin_line, method));
+    copy_str(p->l.method, in->l.method, sizeof(p->l.method));
+    copy_str(p->l.target, in->l.target, sizeof(p->l.target));
+    copy_str(p->l.message, in->l.message, sizeof(p->l.message));
     p->utc = in->utc;
     p->key = in->key;
     p->next = in->next;

@@ -56,7 +56,8 @@ extern const char *const rd_errjoin_level_names[RD_ERRJOIN_NLEVELS];
 
 #define RD_ERRJOIN_AGAIN        2   /* a followed log has no more now */
 
-/* Where lines come from: next() 1 a line, 0 the end, RD_ERRJOIN_AGAIN
+/* Where lines come from: next() 1 a line (every field of *out set; its
+ * strings terminated within their fields), 0 the end, RD_ERRJOIN_AGAIN
  * none now (a log being followed: ask again later), -1 an error (err
  * set); rewind() starts again from the first line (0, or -1).  only()
  * (optional, NULL) tells the source that until the next rewind it may
