@@ -208,7 +208,10 @@ find(const char *p, size_t n, const char *s)
     }
     e = p + (n - k + 1);            /* a match starts before e */
     while (p < e && (q = memchr(p, s[0], (size_t) (e - p))) != NULL) {
-        if (memcmp(q, s, k) == 0) {
+        /* the bytes after the first tell most keys apart: no call */
+        if ((k < 3 || (q[1] == s[1] && q[2] == s[2]))
+            && memcmp(q, s, k) == 0)
+        {
             return q;
         }
         p = q + 1;
@@ -231,7 +234,9 @@ find_last(const char *p, size_t n, const char *s)
     }
     m = n - k + 1;                  /* a match starts in p[0..m) */
     while (m > 0 && (q = memrchr(p, s[0], m)) != NULL) {
-        if (memcmp(q, s, k) == 0) {
+        if ((k < 3 || (q[1] == s[1] && q[2] == s[2]))
+            && memcmp(q, s, k) == 0)
+        {
             return q;
         }
         m = (size_t) (q - p);
@@ -246,7 +251,9 @@ copy(char *dst, size_t size, const char *p, size_t n)
     if (n >= size) {
         n = size - 1;
     }
-    memcpy(dst, p, n);
+    /* memmove: the compiler keeps the libc call instead of the inline
+     * "rep movs" it makes of this memcpy, slow to start for short ones */
+    memmove(dst, p, n);
     dst[n] = '\0';
 }
 
