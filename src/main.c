@@ -27,6 +27,8 @@
 #include "rstdiag/pipeline.h"
 #include "rstdiag/report.h"
 
+#define RD_OUT_BUF  (256 * 1024)    /* offline report stream buffer */
+
 struct run {
     struct rd_opts         *o;
     struct rd_pipeline     *pl;
@@ -767,6 +769,15 @@ main(int argc, char **argv)
     o.report.stream = o.iface != NULL;
     if (o.output != NULL) {
         run.out = open_output(o.output, err);
+    }
+    /* offline, into a file or a pipe: large writes (stdio would write
+     * 4 KiB at a time, a system call each; --error-log can write a
+     * record per line of a big log).  glibc takes a size only with a
+     * buffer; this one outlives the stream. */
+    if (!o.report.stream && run.out != NULL && !isatty(fileno(run.out))) {
+        static char  out_buf[RD_OUT_BUF];
+
+        (void) setvbuf(run.out, out_buf, _IOFBF, sizeof(out_buf));
     }
     run.metrics = rd_metrics_create(rd_alloc_default());
     run.rep = run.out != NULL && run.metrics != NULL
