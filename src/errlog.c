@@ -517,7 +517,9 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     if (o != NULL && o->n > 0) {
         for (i = 0; i < o->n; i++) {
             k = o->len[i];
-            if ((size_t) (e - q) >= k && memcmp(q, o->pre[i], k) == 0) {
+            if ((size_t) (e - q) >= k && q[0] == o->pre[i][0]
+                && memcmp(q, o->pre[i], k) == 0)
+            {
                 break;
             }
         }
