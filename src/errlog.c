@@ -133,6 +133,21 @@ digits(const char *p, size_t n, int *out)
 }
 
 
+/* memcmp(p, ymd, 10) == 0 in two loads and no call: once per line. */
+static bool
+same_date(const char *p, const char *ymd)
+{
+    uint64_t  a, b;
+    uint16_t  c, d;
+
+    memcpy(&a, p, 8);
+    memcpy(&b, ymd, 8);
+    memcpy(&c, p + 8, 2);
+    memcpy(&d, ymd + 8, 2);
+    return a == b && c == d;
+}
+
+
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
 static int64_t
 days_from_civil(int y, int m, int d)
@@ -164,7 +179,7 @@ parse_time_c(const char *p, size_t n, int64_t *out,
     {
         return false;
     }
-    if (c != NULL && c->set && memcmp(p, c->ymd, 10) == 0) {
+    if (c != NULL && c->set && same_date(p, c->ymd)) {
         days = c->days;
     } else {
         if (!digits(p, 4, &y) || !digits(p + 5, 2, &mo)
@@ -470,7 +485,8 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     for (i = 0; i < RD_ERRJOIN_NLEVELS; i++) {
         k = level_len[i];
         if ((size_t) (e - q) > k && q[0] == rd_errjoin_level_names[i][0]
-            && memcmp(q, rd_errjoin_level_names[i], k) == 0
+            && q[1] == rd_errjoin_level_names[i][1]
+            && memcmp(q + 2, rd_errjoin_level_names[i] + 2, k - 2) == 0
             && q[k] == ']')
         {
             break;
@@ -518,6 +534,7 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
         for (i = 0; i < o->n; i++) {
             k = o->len[i];
             if ((size_t) (e - q) >= k && q[0] == o->pre[i][0]
+                && (k < 2 || q[1] == o->pre[i][1])
                 && memcmp(q, o->pre[i], k) == 0)
             {
                 break;
