@@ -666,7 +666,8 @@ vote_spans(struct rd_errjoin *j)
     qsort(v, n, sizeof(*v), by_span);
     for (i = 0, m = 0; i < n; i++) {
         if (m > 0 && v[m - 1].key == v[i].key
-            && strcmp(v[m - 1].msg, v[i].msg) == 0 && v[i].lo <= v[m - 1].hi + 1)
+            && strcmp(v[m - 1].msg, v[i].msg) == 0
+            && v[i].lo <= v[m - 1].hi + 1)
         {
             if (v[i].hi > v[m - 1].hi) {
                 v[m - 1].hi = v[i].hi;
