@@ -1140,9 +1140,12 @@ rd_errlog_follow(const char *path, char err[RD_ERRLEN])
         free(lg);
         return NULL;
     }
-    if (fstat(lg->fd, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        snprintf(err, RD_ERRLEN, "%s: %s", path, S_ISDIR(sb.st_mode)
-                 ? "is a directory" : strerror(errno));
+    /* a regular file: a FIFO's read would stall the capture's loop */
+    if (fstat(lg->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, RD_ERRLEN, "%s: %s", path,
+                 fstat(lg->fd, &sb) != 0 ? strerror(errno)
+                 : S_ISDIR(sb.st_mode) ? "is a directory"
+                 : "not a regular file (-i follows a file)");
         close(lg->fd);
         free(lg);
         return NULL;
