@@ -833,8 +833,13 @@ follow_eof(struct rd_errlog *lg)
         return 0;
     }
     lg->warned = false;
-    if (fstat(fd, &sb) != 0) {
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
+        return 0;                   /* not (yet) a file to follow */
+    }
+    if (sb.st_dev == lg->dev && sb.st_ino == lg->ino) {
+        close(fd);                  /* renamed back: the same file */
+        lg->rotated = false;
         return 0;
     }
     close(lg->fd);
