@@ -120,11 +120,17 @@ rd_cli_usage(FILE *f)
 "  --nginx-conf FILE  nginx's configuration as 'nginx -T' prints it ('-' =\n"
 "                     stdin): its listen, upstream and proxy_pass\n"
 "                     addresses declare nginx and its upstreams\n"
+"", f);
+    /* two strings: C11 compilers need take no more than 4095 bytes */
+    fputs(
 "  --error-log FILE   nginx's error.log (repeatable: rotated files, plain\n"
 "                     or .gz, in any order): each line joined with the\n"
-"                     connection that caused it (-r only for now)\n"
+"                     connection that caused it; with -i, one file,\n"
+"                     followed from its end as tail -F does (rotation\n"
+"                     by rename and truncation followed)\n"
 "  --error-log-tz TZ  the log's local time: +0800, -03:30, UTC or a zone\n"
-"                     name (default: the offset most lines fit)\n"
+"                     name (default: the offset most lines fit; with -i\n"
+"                     this host's)\n"
 "  --error-log-window S  a line waits S seconds of capture time for its\n"
 "                     connection (default 30)\n"
 "  --error-log-max-lines N  at most N lines wait (default 16384, about\n"
@@ -500,10 +506,9 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
                  o->metrics != NULL ? "--metrics" : "--interval");
         return RD_CLI_ERROR;
     }
-    if (o->nerror_log > 0 && o->iface != NULL) {
-        snprintf(err, RD_ERRLEN, "--error-log: not yet with -i (following "
-                 "a growing log is to come); capture with tcpdump -w and "
-                 "use -r");
+    if (o->nerror_log > 1 && o->iface != NULL) {
+        snprintf(err, RD_ERRLEN, "--error-log: with -i, one file (the one "
+                 "nginx writes, followed as it grows)");
         return RD_CLI_ERROR;
     }
     if ((o->error_log_tz != NULL || o->report.errjoin.window_s != 0
@@ -538,6 +543,11 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
     }
     o->report.errjoin.hold_max = 256;
     o->report.errjoin.hold_bytes = 8u << 20;
+    if (o->iface != NULL) {
+        /* live: every decided connection with something to say waits a
+         * few seconds for nginx's line */
+        o->report.errjoin.hold_max = 4096;
+    }
 
     if (o->nginx_conf != NULL && strcmp(o->nginx_conf, "-") == 0) {
         for (i = 0; i < (int) o->nfiles; i++) {

@@ -4,6 +4,7 @@
  * lines (a ring, hashed by the address a line names), the offset vote,
  * and the reasons a line found no connection.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,8 @@ const char *const rd_errjoin_reason_names[RD_ERRJOIN_NREASONS] = {
                                      * bound on the work, not on what is
                                      * kept */
 #define SEEN_SLOTS  4096u           /* servers seen in connections */
+#define HELD_BITS   4096u           /* the vote's filter; power of two */
+#define VOTE_MSGS   32              /* predictions a source is told */
 
 /* Messages that no packet shows: nginx decided without a connection, or
  * wrote about a file. */
@@ -59,6 +62,16 @@ struct held {
     uint32_t                key;
 };
 
+/* The vote's view of held connections: one key and prediction over a
+ * span of seconds. */
+struct vspan {
+    uint32_t                key;
+    const char             *msg;
+    int64_t                 lo, hi;     /* UTC s a line may carry */
+    bool                    lead;       /* the first of its key and
+                                         * prediction */
+};
+
 struct rd_errjoin {
     struct rd_errjoin_cfg       cfg;
     struct rd_errjoin_source    src;
@@ -73,6 +86,8 @@ struct rd_errjoin {
 
     struct pend                 peek;
     bool                        have_peek, eof;
+    bool                        again;      /* live: the source had no
+                                             * more at this poll */
     int64_t                     now;        /* newest connection end, s */
     int64_t                     min_start;  /* oldest connection start */
     int64_t                     log_first;  /* first line's UTC */
@@ -82,7 +97,10 @@ struct rd_errjoin {
     uint32_t                    nseen;
 
     bool                        calibrating;
+    uint32_t                    lhead;      /* live: held[lhead..+nheld)
+                                             * wait, a ring */
     struct held                *held;
+    struct vspan               *spans;      /* hold_max, for the vote */
     uint32_t                    nheld;
     size_t                      held_bytes;
 
@@ -164,8 +182,9 @@ no_packets(const struct rd_errjoin_line *l)
     size_t  i;
 
     for (i = 0; no_packet_msgs[i] != NULL; i++) {
-        if (strncmp(l->message, no_packet_msgs[i],
-                    strlen(no_packet_msgs[i])) == 0)
+        if (l->message[0] == no_packet_msgs[i][0]
+            && strncmp(l->message, no_packet_msgs[i],
+                       strlen(no_packet_msgs[i])) == 0)
         {
             return true;
         }
@@ -271,6 +290,35 @@ expire(struct rd_errjoin *j, int64_t before)
 }
 
 
+/* A terminated string into a field of the same size. */
+static void
+copy_str(char *dst, const char *src, size_t size)
+{
+    size_t  n;
+
+    n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+
+/* *in into *p: the strings only up to their terminators (the rest of a
+ * field is never read), a line costs what it holds. */
+static void
+copy_pend(struct pend *p, const struct pend *in)
+{
+    memcpy(&p->l, &in->l, offsetof(struct rd_errjoin_line, method));
+    copy_str(p->l.method, in->l.method, sizeof(p->l.method));
+    copy_str(p->l.target, in->l.target, sizeof(p->l.target));
+    copy_str(p->l.message, in->l.message, sizeof(p->l.message));
+    p->utc = in->utc;
+    p->key = in->key;
+    p->next = in->next;
+    p->conn = in->conn;
+    p->relevant = in->relevant;
+}
+
+
 static void
 insert(struct rd_errjoin *j, const struct pend *in)
 {
@@ -281,7 +329,7 @@ insert(struct rd_errjoin *j, const struct pend *in)
         drop_oldest(j, true);
     }
     p = &j->ring[j->tail % j->cfg.max_lines];
-    *p = *in;
+    copy_pend(p, in);
     p->conn = 0;
     b = &j->bucket[p->key & (BUCKETS - 1)];
     p->next = *b;
@@ -309,11 +357,17 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
     if (j->have_peek) {
         return true;
     }
-    if (j->eof) {
+    if (j->eof || j->again) {
         return false;
     }
-    memset(&j->peek, 0, sizeof(j->peek));
+    /* the source sets the whole line; the rest is set below */
+    j->peek.next = 0;
+    j->peek.conn = 0;
     rc = j->src.next(j->src.arg, &j->peek.l, err);
+    if (rc == RD_ERRJOIN_AGAIN) {
+        j->again = true;            /* more later: at the next poll */
+        return false;
+    }
     if (rc < 0) {
         note_err(j, err);
     }
@@ -395,7 +449,7 @@ fits(const struct pend *p, const struct rd_errjoin_conn *c, int64_t off)
 
 
 static bool
-says(const struct pend *p, const char *msg)
+says_msg(const char *message, const char *msg)
 {
     size_t  n;
 
@@ -405,9 +459,16 @@ says(const struct pend *p, const char *msg)
     n = strlen(msg);
     /* FastCGI stderr: the prediction is the start of the line */
     if (n > 0 && msg[n - 1] == '"') {
-        return strncmp(p->l.message, msg, n) == 0;
+        return strncmp(message, msg, n) == 0;
     }
-    return strcmp(p->l.message, msg) == 0;
+    return strcmp(message, msg) == 0;
+}
+
+
+static bool
+says(const struct pend *p, const char *msg)
+{
+    return says_msg(p->l.message, msg);
 }
 
 
@@ -562,39 +623,128 @@ join_now(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
 
 /* One pass over the log: per offset, the lines that fit a held
  * connection saying what it predicts. */
+static int
+by_span(const void *a, const void *b)
+{
+    const struct vspan  *x = a, *y = b;
+    int                  c;
+
+    if (x->key != y->key) {
+        return x->key < y->key ? -1 : 1;
+    }
+    c = strcmp(x->msg, y->msg);
+    if (c != 0) {
+        return c;
+    }
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+
+/* The held connections that can vote, as spans of UTC seconds a line
+ * about them may carry ([start - 1, last + 1]), sorted by key and
+ * prediction and merged where they touch: a line's offsets are those
+ * that put it in a span of its key and message, and the union of spans
+ * gives the same offsets as the connections one by one.  The number of
+ * spans. */
+static uint32_t
+vote_spans(struct rd_errjoin *j)
+{
+    struct vspan  *v;
+    uint32_t       i, n, m;
+
+    v = j->spans;
+    for (i = 0, n = 0; i < j->nheld; i++) {
+        if (j->held[i].c.message[0] == '\0') {
+            continue;               /* says nothing: fits no line */
+        }
+        v[n].key = j->held[i].key;
+        v[n].msg = j->held[i].c.message;
+        v[n].lo = sec_floor(j->held[i].c.ts_start) - 1;
+        v[n].hi = last_s(&j->held[i].c) + 1;
+        n++;
+    }
+    qsort(v, n, sizeof(*v), by_span);
+    for (i = 0, m = 0; i < n; i++) {
+        if (m > 0 && v[m - 1].key == v[i].key
+            && strcmp(v[m - 1].msg, v[i].msg) == 0
+            && v[i].lo <= v[m - 1].hi + 1)
+        {
+            if (v[i].hi > v[m - 1].hi) {
+                v[m - 1].hi = v[i].hi;
+            }
+            continue;
+        }
+        v[m] = v[i];
+        v[m].lead = m == 0 || v[m - 1].key != v[i].key
+                    || strcmp(v[m - 1].msg, v[i].msg) != 0;
+        m++;
+    }
+    return m;
+}
+
+
 static void
 vote(struct rd_errjoin *j, char err[RD_ERRLEN])
 {
     struct rd_errjoin_line  l;
-    struct pend             p;
+    const struct vspan     *v;
     uint64_t                votes[OFF_N], fit;
+    uint64_t                held_bits[HELD_BITS / 64];
     int64_t                 lo, hi, k, k0, k1, best;
-    uint32_t                i;
+    uint32_t                i, n, key, b;
     int                     rc;
+    bool                    said;
 
     memset(votes, 0, sizeof(votes));
-    memset(&p, 0, sizeof(p));
+    n = vote_spans(j);
+    /* only lines saying a held connection's prediction can vote */
+    if (j->src.only != NULL) {
+        const char  *msgs[VOTE_MSGS];
+        size_t       m;
+
+        for (i = 0, m = 0; i < n && m < VOTE_MSGS; i++) {
+            if (i == 0 || strcmp(j->spans[i].msg, msgs[m - 1]) != 0) {
+                msgs[m++] = j->spans[i].msg;
+            }
+        }
+        if (i == n) {
+            j->src.only(j->src.arg, msgs, m);
+        }
+    }
+    /* the spans' keys as a bit set: most lines are about no held
+     * connection and cost one test */
+    memset(held_bits, 0, sizeof(held_bits));
+    for (i = 0; i < n; i++) {
+        b = j->spans[i].key & (HELD_BITS - 1);
+        held_bits[b / 64] |= 1ull << (b % 64);
+    }
     while ((rc = j->src.next(j->src.arg, &l, err)) == 1) {
-        p.key = line_key(&l);
-        if (p.key == 0) {
+        key = line_key(&l);
+        b = key & (HELD_BITS - 1);
+        if (key == 0 || !((held_bits[b / 64] >> (b % 64)) & 1)) {
             continue;
         }
-        p.l = l;
         fit = 0;
-        for (i = 0; i < j->nheld; i++) {
-            if (j->held[i].key != p.key) {
+        said = false;
+        for (i = 0; i < n; i++) {
+            v = &j->spans[i];
+            if (v->key != key) {
                 continue;
             }
-            /* utc = local - off within the connection's span */
-            lo = l.local - last_s(&j->held[i].c) - 1;
-            hi = l.local - sec_floor(j->held[i].c.ts_start) + 1;
+            /* one comparison per prediction: its spans follow it */
+            if (v->lead) {
+                said = says_msg(l.message, v->msg);
+            }
+            if (!said) {
+                continue;
+            }
+            /* utc = local - off within the span */
+            lo = l.local - v->hi;
+            hi = l.local - v->lo;
             k0 = lo <= OFF_MIN ? 0 : (lo - OFF_MIN + OFF_STEP - 1) / OFF_STEP;
             k1 = hi < OFF_MIN ? -1 : (hi - OFF_MIN) / OFF_STEP;
             if (k1 >= OFF_N) {
                 k1 = OFF_N - 1;
-            }
-            if (k0 > k1 || !says(&p, j->held[i].c.message)) {
-                continue;
             }
             for (k = k0; k <= k1; k++) {
                 fit |= 1ull << k;
@@ -653,12 +803,98 @@ calibrate(struct rd_errjoin *j, char err[RD_ERRLEN])
 }
 
 
+/* ---- live: connections wait for nginx's lines ------------------------- */
+
+/* The oldest waiting connection is joined with what the log has. */
+static void
+live_release(struct rd_errjoin *j, char err[RD_ERRLEN])
+{
+    struct held  *h;
+
+    h = &j->held[j->lhead];
+    j->lhead = (j->lhead + 1) % j->cfg.hold_max;
+    j->nheld--;
+    j->held_bytes -= h->len;
+    join_now(j, &h->c, h->rendered, h->len, err);
+}
+
+
+static void
+live_hold(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
+    char *rendered, size_t len, char err[RD_ERRLEN])
+{
+    struct held  *h;
+    int64_t       end;
+
+    if (rendered == NULL && c->message[0] == '\0' && !c->abnormal) {
+        /* nothing to print and no line it could take (match() gives a
+         * line only to a connection saying its message, or abnormal):
+         * its server counts as captured, no more */
+        end = sec_floor(c->ts_end);
+        if (end > j->now) {
+            j->now = end;
+        }
+        if (j->min_start == 0 || sec_floor(c->ts_start) < j->min_start) {
+            j->min_start = sec_floor(c->ts_start);
+        }
+        seen_add(j, conn_key(c));
+        return;
+    }
+    while (j->nheld > 0 && (j->nheld == j->cfg.hold_max
+                            || j->held_bytes + len > j->cfg.hold_bytes))
+    {
+        live_release(j, err);       /* the wait is full: the oldest now */
+    }
+    h = &j->held[(j->lhead + j->nheld) % j->cfg.hold_max];
+    j->nheld++;
+    h->c = *c;
+    h->rendered = rendered;
+    h->len = len;
+    h->key = conn_key(c);
+    j->held_bytes += len;
+    if (j->nheld > j->st.held_peak) {
+        j->st.held_peak = j->nheld;
+    }
+}
+
+
+int
+rd_errjoin_poll(struct rd_errjoin *j, rd_usec_t now, char err[RD_ERRLEN])
+{
+    int64_t  now_s, before;
+
+    if (!j->cfg.live) {
+        return 0;
+    }
+    now_s = sec_floor(now);
+    j->again = false;
+    advance(j, now_s + 1, err);
+    /* nginx writes its line when it reads the close: by the second
+     * after the last packet (late ones RD_ERRJOIN_LATE_S on) */
+    while (j->nheld > 0 && last_s(&j->held[j->lhead].c) + 2 < now_s) {
+        live_release(j, err);
+    }
+    before = now_s - (int64_t) j->cfg.window_s;
+    if (j->nheld > 0
+        && sec_floor(j->held[j->lhead].c.ts_start) - 2 < before)
+    {
+        before = sec_floor(j->held[j->lhead].c.ts_start) - 2;
+    }
+    expire(j, before);
+    return 0;
+}
+
+
 int
 rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     char *rendered, size_t len, char err[RD_ERRLEN])
 {
     struct held  *h;
 
+    if (j->cfg.live) {
+        live_hold(j, c, rendered, len, err);
+        return 0;
+    }
     if (!j->calibrating) {
         join_now(j, c, rendered, len, err);
         return 0;
@@ -693,6 +929,10 @@ rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
     }
     j->cap_first = ts_first != 0 ? sec_floor(ts_first) : 0;
     j->cap_last = ts_last != 0 ? sec_floor(ts_last) : 0;
+    j->again = false;               /* the last of a followed log */
+    while (j->cfg.live && j->nheld > 0) {
+        live_release(j, err);
+    }
     advance(j, INT64_MAX, err);
     while (j->head < j->tail) {
         drop_oldest(j, false);
@@ -730,8 +970,9 @@ rd_errjoin_create(const struct rd_errjoin_cfg *cfg,
     j->bucket = calloc(BUCKETS, sizeof(*j->bucket));
     j->seen = calloc(SEEN_SLOTS, sizeof(*j->seen));
     j->held = calloc(j->cfg.hold_max, sizeof(*j->held));
+    j->spans = calloc(j->cfg.hold_max, sizeof(*j->spans));
     if (j->ring == NULL || j->bucket == NULL || j->seen == NULL
-        || j->held == NULL)
+        || j->held == NULL || j->spans == NULL)
     {
         snprintf(err, RD_ERRLEN, "out of memory for the error.log window "
                  "(%u lines)", j->cfg.max_lines);
@@ -741,6 +982,10 @@ rd_errjoin_create(const struct rd_errjoin_cfg *cfg,
     if (cfg->offset_known) {
         j->st.offset = cfg->offset;
         j->st.offset_from = "option";
+    } else if (cfg->live) {
+        /* no second pass over a log being written: this host's */
+        j->st.offset = cfg->host_offset;
+        j->st.offset_from = "host";
     } else {
         j->calibrating = true;
         j->st.offset = cfg->host_offset;
@@ -777,9 +1022,10 @@ rd_errjoin_destroy(struct rd_errjoin *j)
         return;
     }
     for (i = 0; i < j->nheld; i++) {
-        free(j->held[i].rendered);
+        free(j->held[(j->lhead + i) % j->cfg.hold_max].rendered);
     }
     free(j->held);
+    free(j->spans);
     free(j->seen);
     free(j->bucket);
     free(j->ring);

@@ -13,11 +13,14 @@
 /* memmem(3) */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -25,6 +28,41 @@
 
 #define UNPARSED_SHOWN  5           /* lines named on stderr, then counted */
 #define LINE_BUF        (RD_ERRLOG_RECORD_MAX + 2)
+
+/* The day of the last date parsed: lines of one day share it, so most
+ * lines need no calendar arithmetic. */
+struct rd_errlog_tcache {
+    char            ymd[10];        /* "YYYY/MM/DD", valid when set */
+    bool            set;
+    int64_t         days;
+};
+
+/* The last client address and upstream HOST:PORT parsed and what the
+ * endpoint parser made of them: a log names few, and each repeat costs
+ * a comparison.  The answers are those of the parser called afresh (on
+ * a line cleared as clear_line does). */
+struct rd_errlog_amemo {
+    bool            cl_set;
+    size_t          cl_n;
+    char            cl_s[64];
+    bool            cl_ok;
+    uint8_t         cl_af;
+    uint8_t         cl_addr[16];
+    bool            up_set;
+    size_t          up_n;
+    char            up_s[80];
+    uint8_t         up_af;
+    uint8_t         up_addr[16];
+    uint16_t        up_port;
+};
+
+
+/* rd_errlog_only: the first bytes of each message asked for. */
+struct rd_errlog_only {
+    size_t          n;              /* 0: every record */
+    char            pre[RD_ERRLOG_ONLY_MAX][16];
+    size_t          len[RD_ERRLOG_ONLY_MAX];
+};
 
 struct lfile {
     const char     *path;
@@ -39,14 +77,37 @@ struct rd_errlog {
     char                    line[LINE_BUF];
     size_t                  line_len;
     bool                    have_line;  /* a record start waits in line */
+    const char             *linep;      /* the line: in rbuf or line */
+    int64_t                 line_t;     /* its time, when a record start */
     char                    rec[RD_ERRLOG_RECORD_MAX];
+    const char             *recp;       /* the record: in rbuf, line or
+                                         * rec (pinned) */
     size_t                  rec_len;
+    int64_t                 rec_t;      /* its first line's time */
     uint64_t                rec_lineno;
+    struct rd_errlog_tcache tc;         /* the last date seen */
+    struct rd_errlog_amemo  am;         /* the last addresses */
+    struct rd_errlog_only   only;       /* rd_errlog_only's prefixes */
     struct rd_errlog_stats  st;
     bool                    quiet;      /* the ordering pass */
     bool                    file_cut;   /* this file ended in a cut */
     char                    rbuf[128 * 1024];   /* read ahead */
     size_t                  rpos, rlen;
+
+    /* rd_errlog_follow: one plain file read as nginx appends to it */
+    bool                    follow;
+    int                     fd;         /* the file being read */
+    dev_t                   dev;        /* ... its identity, to see the */
+    ino_t                   ino;        /* path renamed away */
+    off_t                   off;        /* bytes read from fd */
+    bool                    skip_line;  /* drop bytes up to a newline */
+    bool                    skip_cut;   /* ... the rest of a line cut
+                                         * (counted), not a line met
+                                         * half-written at the start */
+    bool                    rotated;    /* fd is the old file: read it out,
+                                         * then open the path anew */
+    uint64_t                rotations, truncations;
+    bool                    warned;     /* the new file cannot be opened */
 };
 
 
@@ -55,18 +116,35 @@ struct rd_errlog {
 static bool
 digits(const char *p, size_t n, int *out)
 {
-    size_t  i;
-    int     v;
+    size_t    i;
+    int       v;
+    unsigned  d;
 
     v = 0;
     for (i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9') {
+        d = (unsigned) (unsigned char) p[i] - '0';
+        if (d > 9) {
             return false;
         }
-        v = v * 10 + (p[i] - '0');
+        v = v * 10 + (int) d;
     }
     *out = v;
     return true;
+}
+
+
+/* memcmp(p, ymd, 10) == 0 in two loads and no call: once per line. */
+static bool
+same_date(const char *p, const char *ymd)
+{
+    uint64_t  a, b;
+    uint16_t  c, d;
+
+    memcpy(&a, p, 8);
+    memcpy(&b, ymd, 8);
+    memcpy(&c, p + 8, 2);
+    memcpy(&d, ymd + 8, 2);
+    return a == b && c == d;
 }
 
 
@@ -85,61 +163,100 @@ days_from_civil(int y, int m, int d)
 }
 
 
-/* "YYYY/MM/DD HH:MM:SS" at p (19 bytes). */
+/* "YYYY/MM/DD HH:MM:SS" at p (19 bytes); c (or NULL) remembers the
+ * last date's day number, so that a line of the same day costs only the
+ * time of day.  The checks are the same either way. */
 static bool
-parse_time(const char *p, size_t n, int64_t *out)
+parse_time_c(const char *p, size_t n, int64_t *out,
+    struct rd_errlog_tcache *c)
 {
-    int  y, mo, d, h, mi, s;
+    int      y, mo, d, h, mi, s;
+    int64_t  days;
 
     if (n < 19 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':'
-        || p[16] != ':' || !digits(p, 4, &y) || !digits(p + 5, 2, &mo)
-        || !digits(p + 8, 2, &d) || !digits(p + 11, 2, &h)
-        || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &s) || mo < 1
-        || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        || p[16] != ':' || !digits(p + 11, 2, &h) || !digits(p + 14, 2, &mi)
+        || !digits(p + 17, 2, &s) || h > 23 || mi > 59 || s > 60)
     {
         return false;
     }
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    if (c != NULL && c->set && same_date(p, c->ymd)) {
+        days = c->days;
+    } else {
+        if (!digits(p, 4, &y) || !digits(p + 5, 2, &mo)
+            || !digits(p + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > 31)
+        {
+            return false;
+        }
+        days = days_from_civil(y, mo, d);
+        if (c != NULL) {
+            memcpy(c->ymd, p, 10);
+            c->days = days;
+            c->set = true;
+        }
+    }
+    *out = days * 86400 + h * 3600 + mi * 60 + s;
     return true;
 }
 
 
-/* A record starts here: the time and " [". */
+/* A record starts here: the time and " [" (the time into *t). */
 static bool
-record_start(const char *p, size_t n)
+record_start_t(const char *p, size_t n, int64_t *t,
+    struct rd_errlog_tcache *c)
 {
-    int64_t  t;
-
-    return n >= 21 && parse_time(p, n, &t) && p[19] == ' ' && p[20] == '[';
+    return n >= 21 && p[19] == ' ' && p[20] == '['
+           && parse_time_c(p, n, t, c);
 }
 
 
+/* The first s in p[0..n) (memmem's answer): the needles here start with
+ * a rare byte (',' or ':'), so memchr to it, then compare. */
 static const char *
 find(const char *p, size_t n, const char *s)
 {
-    size_t  k;
+    const char  *q, *e;
+    size_t       k;
 
     k = strlen(s);
     if (k == 0 || n < k) {
         return NULL;
     }
-    return memmem(p, n, s, k);
+    e = p + (n - k + 1);            /* a match starts before e */
+    while (p < e && (q = memchr(p, s[0], (size_t) (e - p))) != NULL) {
+        /* the bytes after the first tell most keys apart: no call */
+        if ((k < 3 || (q[1] == s[1] && q[2] == s[2]))
+            && memcmp(q, s, k) == 0)
+        {
+            return q;
+        }
+        p = q + 1;
+    }
+    return NULL;
 }
 
 
-/* The last occurrence of s in p[0..n). */
+/* The last occurrence of s in p[0..n), looked for from the end: nginx
+ * writes its context last. */
 static const char *
 find_last(const char *p, size_t n, const char *s)
 {
-    const char  *r, *q;
+    const char  *q;
+    size_t       k, m;
 
-    r = NULL;
-    while ((q = find(p, n, s)) != NULL) {
-        r = q;
-        n -= (size_t) (q + 1 - p);
-        p = q + 1;
+    k = strlen(s);
+    if (k == 0 || n < k) {
+        return NULL;
     }
-    return r;
+    m = n - k + 1;                  /* a match starts in p[0..m) */
+    while (m > 0 && (q = memrchr(p, s[0], m)) != NULL) {
+        if ((k < 3 || (q[1] == s[1] && q[2] == s[2]))
+            && memcmp(q, s, k) == 0)
+        {
+            return q;
+        }
+        m = (size_t) (q - p);
+    }
+    return NULL;
 }
 
 
@@ -149,34 +266,55 @@ copy(char *dst, size_t size, const char *p, size_t n)
     if (n >= size) {
         n = size - 1;
     }
-    memcpy(dst, p, n);
+    /* memmove: the compiler keeps the libc call instead of the inline
+     * "rep movs" it makes of this memcpy, slow to start for short ones */
+    memmove(dst, p, n);
     dst[n] = '\0';
 }
 
 
 /* An address (no port) at p[0..n), through the shared endpoint parser. */
 static bool
-parse_addr(const char *p, size_t n, uint8_t *af, uint8_t addr[16])
+parse_addr(const char *p, size_t n, uint8_t *af, uint8_t addr[16],
+    struct rd_errlog_amemo *m)
 {
     char      buf[64];
     uint16_t  port;
+    bool      ok;
 
     if (n == 0 || n >= sizeof(buf)) {
         return false;
     }
+    if (m != NULL && m->cl_set && m->cl_n == n && memcmp(m->cl_s, p, n) == 0)
+    {
+        *af = m->cl_af;
+        memcpy(addr, m->cl_addr, 16);
+        return m->cl_ok;
+    }
     memcpy(buf, p, n);
     buf[n] = '\0';
-    return rd_parse_endpoint(buf, af, addr, &port) == 0 && port == 0;
+    ok = rd_parse_endpoint(buf, af, addr, &port) == 0 && port == 0;
+    if (m != NULL) {
+        m->cl_set = true;
+        m->cl_n = n;
+        memcpy(m->cl_s, p, n);
+        m->cl_ok = ok;
+        m->cl_af = *af;
+        memcpy(m->cl_addr, addr, 16);
+    }
+    return ok;
 }
 
 
 /* "scheme://HOST:PORT/path", HOST an address or [v6]; a unix socket, a
  * name or no port set has_upstream with up_af 0. */
 static void
-parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
+parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l,
+    struct rd_errlog_amemo *m)
 {
     const char  *h, *e, *slash;
     char         buf[80];
+    size_t       k;
 
     l->has_upstream = true;
     l->up_af = 0;
@@ -190,16 +328,32 @@ parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l)
     if (slash != NULL) {
         e = slash;
     }
-    if ((size_t) (e - h) >= sizeof(buf)) {
+    k = (size_t) (e - h);
+    if (k >= sizeof(buf)) {
         return;
     }
-    memcpy(buf, h, (size_t) (e - h));
-    buf[e - h] = '\0';
+    if (m != NULL && m->up_set && m->up_n == k && memcmp(m->up_s, h, k) == 0)
+    {
+        l->up_af = m->up_af;
+        memcpy(l->up_addr, m->up_addr, 16);
+        l->up_port = m->up_port;
+        return;
+    }
+    memcpy(buf, h, k);
+    buf[k] = '\0';
     if (rd_parse_endpoint(buf, &l->up_af, l->up_addr, &l->up_port) != 0
         || l->up_port == 0)
     {
         l->up_af = 0;
         l->up_port = 0;
+    }
+    if (m != NULL) {
+        m->up_set = true;
+        m->up_n = k;
+        memcpy(m->up_s, h, k);
+        m->up_af = l->up_af;
+        memcpy(m->up_addr, l->up_addr, 16);
+        m->up_port = l->up_port;
     }
 }
 
@@ -217,20 +371,61 @@ static const struct {
     { ", referrer: ", 12 },
 };
 
+#define SPLIT_OCC   32              /* keys noted in one context */
+
 /* The context ctx[0..n) (it starts with ", client: ") cut into its
  * fields, in one pass: each key is looked for after the one before, as
  * nginx writes them; quotes stripped.  v[k] NULL: absent. */
 static void
 split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 {
-    const char  *at[C_N], *p, *e, *q, *end;
-    int          k, j;
+    const char  *at[C_N], *p, *e, *q, *end, *c;
+    const char  *occ[SPLIT_OCC];    /* every key's occurrences, in order */
+    int          key[SPLIT_OCC];
+    int          k, j, nocc;
+    size_t       left;
 
     e = ctx + n;
+    /* one scan over the commas (every key starts with one) notes where
+     * each key occurs; many commas: each key looked for on its own */
+    nocc = 0;
+    c = memchr(ctx, ',', n);
+    while (c != NULL) {
+        left = (size_t) (e - c);
+        if (left >= 8 && c[1] == ' ') {
+            for (k = 0; k < C_N; k++) {
+                if (left >= ctx_keys[k].len && c[2] == ctx_keys[k].key[2]
+                    && memcmp(c, ctx_keys[k].key, ctx_keys[k].len) == 0)
+                {
+                    break;
+                }
+            }
+            if (k < C_N) {
+                if (nocc == SPLIT_OCC) {
+                    nocc = -1;
+                    break;
+                }
+                occ[nocc] = c;
+                key[nocc++] = k;
+            }
+        }
+        c = left > 1 ? memchr(c + 1, ',', left - 1) : NULL;
+    }
     p = ctx;
     for (k = 0; k < C_N; k++) {
         at[k] = NULL;
-        q = find(p, (size_t) (e - p), ctx_keys[k].key);
+        if (nocc >= 0) {
+            /* the first of key k at or after p: find()'s answer */
+            q = NULL;
+            for (j = 0; j < nocc; j++) {
+                if (key[j] == k && occ[j] >= p) {
+                    q = occ[j];
+                    break;
+                }
+            }
+        } else {
+            q = find(p, (size_t) (e - p), ctx_keys[k].key);
+        }
         if (q != NULL) {
             at[k] = q;
             p = q + ctx_keys[k].len;
@@ -260,8 +455,23 @@ split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 }
 
 
-int
-rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
+/* What a record's parse sets, reset: the scalars and the addresses (they
+ * are hashed whole) and each string's first byte; the rest of the
+ * strings is not read past their terminator. */
+static void
+clear_line(struct rd_errjoin_line *out)
+{
+    memset(out, 0, offsetof(struct rd_errjoin_line, method));
+    out->method[0] = '\0';
+    out->target[0] = '\0';
+    out->message[0] = '\0';
+}
+
+
+/* The record after its time (out->local set, p[0..21) checked). */
+static int
+parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
+    struct rd_errlog_amemo *m, const struct rd_errlog_only *o)
 {
     /* strlen() of rd_errjoin_level_names[] */
     static const size_t       level_len[RD_ERRJOIN_NLEVELS] = {
@@ -270,15 +480,13 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
     const char  *q, *e, *ctx, *v, *sp, *t, *t2, *cv[C_N];
     size_t       i, k, vlen, cl[C_N];
 
-    memset(out, 0, sizeof(*out));
     e = p + n;
-    if (!record_start(p, n) || !parse_time(p, n, &out->local)) {
-        return -1;
-    }
     q = p + 21;
     for (i = 0; i < RD_ERRJOIN_NLEVELS; i++) {
         k = level_len[i];
-        if ((size_t) (e - q) > k && memcmp(q, rd_errjoin_level_names[i], k) == 0
+        if ((size_t) (e - q) > k && q[0] == rd_errjoin_level_names[i][0]
+            && q[1] == rd_errjoin_level_names[i][1]
+            && memcmp(q + 2, rd_errjoin_level_names[i] + 2, k - 2) == 0
             && q[k] == ']')
         {
             break;
@@ -320,6 +528,22 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
             out->conn_no = 0;
         }
     }
+    /* rd_errlog_only: a message that cannot be one asked for is not
+     * read further (the record is well formed: nothing below fails) */
+    if (o != NULL && o->n > 0) {
+        for (i = 0; i < o->n; i++) {
+            k = o->len[i];
+            if ((size_t) (e - q) >= k && q[0] == o->pre[i][0]
+                && (k < 2 || q[1] == o->pre[i][1])
+                && memcmp(q, o->pre[i], k) == 0)
+            {
+                break;
+            }
+        }
+        if (i == o->n) {
+            return 1;
+        }
+    }
     /* the context nginx appends, last */
     ctx = find_last(q, (size_t) (e - q), ", client: ");
     if (ctx == NULL) {
@@ -330,7 +554,7 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
     split_context(ctx, (size_t) (e - ctx), cv, cl);
     if (cv[C_CLIENT] != NULL) {
         out->has_client = parse_addr(cv[C_CLIENT], cl[C_CLIENT], &out->cl_af,
-                                     out->cl_addr);
+                                     out->cl_addr, m);
     }
     /* "METHOD TARGET VERSION" */
     v = cv[C_REQUEST];
@@ -344,9 +568,20 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
              (size_t) ((t2 != NULL ? t2 : v + vlen) - t));
     }
     if (cv[C_UPSTREAM] != NULL) {
-        parse_upstream(cv[C_UPSTREAM], cl[C_UPSTREAM], out);
+        parse_upstream(cv[C_UPSTREAM], cl[C_UPSTREAM], out, m);
     }
     return 0;
+}
+
+
+int
+rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
+{
+    clear_line(out);
+    if (!record_start_t(p, n, &out->local, NULL)) {
+        return -1;
+    }
+    return parse_rest(p, n, out, NULL, NULL);
 }
 
 
@@ -381,8 +616,22 @@ refill(struct rd_errlog *lg, const char *path)
 }
 
 
-/* One physical line into lg->line (without the newline); 0 at EOF, -1 on
- * a cut (the part line before it is dropped). */
+/* The record waiting for its continuation lines is kept in lg->rec
+ * before rbuf or lg->line is written over. */
+static void
+pin(struct rd_errlog *lg)
+{
+    if (lg->rec_len != 0 && lg->recp != lg->rec) {
+        memcpy(lg->rec, lg->recp, lg->rec_len);
+        lg->recp = lg->rec;
+    }
+}
+
+
+/* One physical line (without the newline) at lg->linep, line_len bytes:
+ * in rbuf when it lies there whole (no copy), else assembled in
+ * lg->line.  0 at EOF, -1 on a cut (the part line before it is
+ * dropped). */
 static int
 read_line(struct rd_errlog *lg, const char *path)
 {
@@ -393,6 +642,16 @@ read_line(struct rd_errlog *lg, const char *path)
     if (lg->file_cut) {
         return 0;
     }
+    nl = lg->rpos < lg->rlen
+         ? memchr(lg->rbuf + lg->rpos, '\n', lg->rlen - lg->rpos) : NULL;
+    if (nl != NULL) {
+        n = (size_t) (nl - (lg->rbuf + lg->rpos));
+        lg->linep = lg->rbuf + lg->rpos;
+        lg->rpos += n + 1;
+        goto done;
+    }
+    /* the line goes on in the next block: rbuf is refilled */
+    pin(lg);
     n = 0;
     for (;;) {
         if (lg->rpos == lg->rlen) {
@@ -418,6 +677,9 @@ read_line(struct rd_errlog *lg, const char *path)
             break;
         }
     }
+    lg->linep = lg->line;
+
+done:
     lg->lineno++;
     lg->st.lines++;
     if (n > RD_ERRLOG_RECORD_MAX) {
@@ -442,7 +704,9 @@ open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
                  strerror(errno));
         return -1;
     }
-    gzbuffer(lg->gz, 128 * 1024);
+    /* half of rbuf: zlib then reads (and inflates) straight into rbuf,
+     * not through a buffer of its own and a copy */
+    gzbuffer(lg->gz, (unsigned) sizeof(lg->rbuf) / 2);
     lg->lineno = 0;
     lg->have_line = false;
     lg->file_cut = false;
@@ -464,6 +728,206 @@ unparsed(struct rd_errlog *lg, const char *path)
 }
 
 
+/* ---- following a growing file (-i) ------------------------------------ */
+
+/* The record waiting in lg->rec (whole: the file has no more for now or
+ * the next record began): 1 and *out, or 0 when it is not nginx's. */
+static int
+follow_emit(struct rd_errlog *lg, struct rd_errjoin_line *out)
+{
+    const char  *path = lg->files[0].path;
+    size_t       n;
+
+    n = lg->rec_len;
+    lg->rec_len = 0;
+    clear_line(out);
+    out->local = lg->rec_t;
+    if (parse_rest(lg->rec, n, out, &lg->am, NULL) != 0) {
+        unparsed(lg, path);
+        return 0;
+    }
+    out->file = path;
+    out->lineno = lg->rec_lineno;
+    lg->st.records++;
+    return 1;
+}
+
+
+/* One whole line p[0..n) of the followed file: it starts a record (the
+ * one before is then whole: 1 and *out) or continues one. */
+static int
+follow_line(struct rd_errlog *lg, const char *p, size_t n,
+    struct rd_errjoin_line *out)
+{
+    int64_t  t;
+    int      rc;
+
+    lg->lineno++;
+    lg->st.lines++;
+    if (n > RD_ERRLOG_RECORD_MAX) {
+        lg->st.cut++;
+        n = RD_ERRLOG_RECORD_MAX;
+    }
+    if (!record_start_t(p, n, &t, &lg->tc)) {
+        if (lg->rec_len == 0) {
+            unparsed(lg, lg->files[0].path);
+        } else if (lg->rec_len + 1 + n <= sizeof(lg->rec)) {
+            lg->rec[lg->rec_len++] = '\n';
+            memcpy(lg->rec + lg->rec_len, p, n);
+            lg->rec_len += n;
+        } else {
+            lg->st.cut++;
+        }
+        return 0;
+    }
+    rc = lg->rec_len != 0 ? follow_emit(lg, out) : 0;
+    memcpy(lg->rec, p, n);
+    lg->rec_len = n;
+    lg->rec_t = t;
+    lg->rec_lineno = lg->lineno;
+    return rc;
+}
+
+
+/* The file has no more bytes now: truncated (copytruncate: from its
+ * start again), renamed away (rotation: the old one is read out, then
+ * the path opened anew, when it exists) or unchanged.  1: read on. */
+static int
+follow_eof(struct rd_errlog *lg)
+{
+    const char  *path = lg->files[0].path;
+    struct stat  sb;
+    int          fd;
+
+    if (!lg->rotated && fstat(lg->fd, &sb) == 0 && sb.st_size < lg->off) {
+        (void) lseek(lg->fd, 0, SEEK_SET);
+        lg->off = 0;
+        lg->rpos = lg->rlen = 0;    /* a part line before it is lost */
+        lg->skip_line = lg->skip_cut = false;
+        lg->lineno = 0;
+        lg->truncations++;
+        return 1;
+    }
+    if (!lg->rotated) {
+        if (stat(path, &sb) != 0
+            || (sb.st_dev == lg->dev && sb.st_ino == lg->ino))
+        {
+            return 0;               /* the same file, or none there yet */
+        }
+        lg->rotated = true;
+        if (lg->rpos < lg->rlen && lg->rlen < sizeof(lg->rbuf)) {
+            lg->rbuf[lg->rlen++] = '\n';   /* its last line, unended */
+            return 1;
+        }
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        /* renamed, not created yet: wait (the old one is still read);
+         * one that cannot be read (-Z) is said once */
+        if (errno != ENOENT && !lg->warned) {
+            lg->warned = true;
+            fprintf(stderr, "rstdiag: warning: %s: cannot open the new file "
+                    "after a rotation: %s; still reading the old one\n",
+                    path, strerror(errno));
+        }
+        return 0;
+    }
+    lg->warned = false;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return 0;                   /* not (yet) a file to follow */
+    }
+    if (sb.st_dev == lg->dev && sb.st_ino == lg->ino) {
+        close(fd);                  /* renamed back: the same file */
+        lg->rotated = false;
+        return 0;
+    }
+    close(lg->fd);
+    lg->fd = fd;
+    lg->dev = sb.st_dev;
+    lg->ino = sb.st_ino;
+    lg->off = 0;
+    lg->rpos = lg->rlen = 0;
+    lg->skip_line = lg->skip_cut = false;
+    lg->lineno = 0;
+    lg->rotated = false;
+    lg->rotations++;
+    return 1;
+}
+
+
+static int
+follow_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
+    char err[RD_ERRLEN])
+{
+    const char  *nl, *p;
+    size_t       n;
+    ssize_t      r;
+
+    for (;;) {
+        /* the whole lines read so far */
+        while (lg->rpos < lg->rlen
+               && (nl = memchr(lg->rbuf + lg->rpos, '\n',
+                               lg->rlen - lg->rpos)) != NULL)
+        {
+            p = lg->rbuf + lg->rpos;
+            n = (size_t) (nl - p);
+            lg->rpos += n + 1;
+            if (lg->skip_line) {
+                lg->skip_line = false;
+                if (!lg->skip_cut) {
+                    lg->lineno++;   /* a line of the file, not read */
+                }
+                lg->skip_cut = false;
+                continue;
+            }
+            if (follow_line(lg, p, n, out) == 1) {
+                return 1;
+            }
+        }
+        /* the part line to the front, then what the file has more */
+        if (lg->rpos == 0 && lg->rlen == sizeof(lg->rbuf)) {
+            /* a line longer than the buffer: its start, cut */
+            if (!lg->skip_line && follow_line(lg, lg->rbuf, lg->rlen, out)
+                                  == 1)
+            {
+                lg->rlen = 0;
+                lg->skip_line = lg->skip_cut = true;
+                return 1;
+            }
+            if (!lg->skip_line) {
+                lg->skip_cut = true;    /* the rest of a line counted */
+            }
+            lg->rlen = 0;
+            lg->skip_line = true;
+        }
+        memmove(lg->rbuf, lg->rbuf + lg->rpos, lg->rlen - lg->rpos);
+        lg->rlen -= lg->rpos;
+        lg->rpos = 0;
+        r = read(lg->fd, lg->rbuf + lg->rlen, sizeof(lg->rbuf) - lg->rlen);
+        if (r > 0) {
+            lg->rlen += (size_t) r;
+            lg->off += r;
+            continue;
+        }
+        if (r < 0 && errno != EINTR && errno != EAGAIN) {
+            snprintf(err, RD_ERRLEN, "%s: %s", lg->files[0].path,
+                     strerror(errno));
+            return -1;
+        }
+        if (r == 0 && follow_eof(lg) == 1) {
+            continue;
+        }
+        /* nothing more now: the record waiting is whole (nginx writes
+         * one with one write) */
+        if (lg->rec_len != 0 && follow_emit(lg, out) == 1) {
+            return 1;
+        }
+        return RD_ERRJOIN_AGAIN;
+    }
+}
+
+
 int
 rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     char err[RD_ERRLEN])
@@ -471,6 +935,9 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     const char  *path;
     int          rc;
 
+    if (lg->follow) {
+        return follow_next(lg, out, err);
+    }
     while (lg->cur < lg->nfiles) {
         path = lg->files[lg->cur].path;
         if (lg->gz == NULL && open_file(lg, lg->cur, err) != 0) {
@@ -484,7 +951,9 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
                 if (rc <= 0) {
                     break;
                 }
-                if (!record_start(lg->line, lg->line_len)) {
+                if (!record_start_t(lg->linep, lg->line_len, &lg->line_t,
+                                    &lg->tc))
+                {
                     if (lg->rec_len == 0) {
                         unparsed(lg, path);
                         continue;
@@ -492,8 +961,9 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
                     if (lg->rec_len + 1 + lg->line_len
                         <= sizeof(lg->rec))
                     {
+                        pin(lg);
                         lg->rec[lg->rec_len++] = '\n';
-                        memcpy(lg->rec + lg->rec_len, lg->line,
+                        memcpy(lg->rec + lg->rec_len, lg->linep,
                                lg->line_len);
                         lg->rec_len += lg->line_len;
                     } else {
@@ -506,14 +976,23 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
             if (lg->rec_len != 0) {
                 break;              /* the next record waits in line */
             }
-            memcpy(lg->rec, lg->line, lg->line_len);
+            lg->recp = lg->linep;
             lg->rec_len = lg->line_len;
+            lg->rec_t = lg->line_t;
             lg->rec_lineno = lg->lineno;
             lg->have_line = false;
         }
         if (lg->rec_len != 0) {
-            if (rd_errlog_parse(lg->rec, lg->rec_len, out) != 0) {
+            /* its time was read with its first line */
+            clear_line(out);
+            out->local = lg->rec_t;
+            rc = parse_rest(lg->recp, lg->rec_len, out, &lg->am, &lg->only);
+            if (rc < 0) {
                 unparsed(lg, path);
+                continue;
+            }
+            if (rc > 0) {
+                lg->st.records++;   /* not asked for */
                 continue;
             }
             out->file = path;
@@ -533,15 +1012,44 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
 int
 rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN])
 {
-    (void) err;
+    if (lg->follow) {
+        snprintf(err, RD_ERRLEN, "%s: a followed log is not read again",
+                 lg->files[0].path);
+        return -1;
+    }
     if (lg->gz != NULL) {
         gzclose(lg->gz);
         lg->gz = NULL;
     }
     lg->cur = 0;
     lg->have_line = false;
+    lg->only.n = 0;
     memset(&lg->st, 0, sizeof(lg->st));
     return 0;
+}
+
+
+void
+rd_errlog_only(struct rd_errlog *lg, const char *const *msgs, size_t n)
+{
+    size_t  i, k;
+
+    lg->only.n = 0;
+    if (n > RD_ERRLOG_ONLY_MAX) {
+        return;                     /* too many to test: every line */
+    }
+    for (i = 0; i < n; i++) {
+        k = strlen(msgs[i]);
+        if (k == 0) {
+            return;                 /* "" starts every message */
+        }
+        if (k > sizeof(lg->only.pre[i])) {
+            k = sizeof(lg->only.pre[i]);
+        }
+        memcpy(lg->only.pre[i], msgs[i], k);
+        lg->only.len[i] = k;
+    }
+    lg->only.n = n;
 }
 
 
@@ -612,6 +1120,82 @@ rd_errlog_open(const char *const *paths, size_t n, char err[RD_ERRLEN])
 }
 
 
+struct rd_errlog *
+rd_errlog_follow(const char *path, char err[RD_ERRLEN])
+{
+    struct rd_errlog  *lg;
+    struct stat        sb;
+    char               last;
+    const char        *p, *e;
+    off_t              at;
+    ssize_t            r;
+
+    lg = calloc(1, sizeof(*lg));
+    if (lg == NULL) {
+        snprintf(err, RD_ERRLEN, "out of memory");
+        return NULL;
+    }
+    lg->files[0].path = path;
+    lg->nfiles = 1;
+    lg->follow = true;
+    lg->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (lg->fd < 0) {
+        snprintf(err, RD_ERRLEN, "%s: cannot open: %s", path,
+                 strerror(errno));
+        free(lg);
+        return NULL;
+    }
+    /* a regular file: a FIFO's read would stall the capture's loop */
+    if (fstat(lg->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, RD_ERRLEN, "%s: %s", path,
+                 fstat(lg->fd, &sb) != 0 ? strerror(errno)
+                 : S_ISDIR(sb.st_mode) ? "is a directory"
+                 : "not a regular file (-i follows a file)");
+        close(lg->fd);
+        free(lg);
+        return NULL;
+    }
+    lg->dev = sb.st_dev;
+    lg->ino = sb.st_ino;
+    /* from the end, as tail -F: what nginx writes from now on; a line
+     * being written at the end is not taken by half */
+    lg->off = lseek(lg->fd, 0, SEEK_END);
+    if (lg->off < 0) {
+        lg->off = 0;                /* not seekable: from where it is */
+    } else if (lg->off > 0
+               && pread(lg->fd, &last, 1, lg->off - 1) == 1 && last != '\n')
+    {
+        lg->skip_line = true;
+    }
+    /* the lines before, counted, so that line numbers are the file's
+     * (memchr's pace: a second or so for gigabytes, once) */
+    for (at = 0; at < lg->off; at += r) {
+        r = pread(lg->fd, lg->rbuf, sizeof(lg->rbuf), at);
+        if (r <= 0) {
+            break;
+        }
+        if (at + r > lg->off) {
+            r = lg->off - at;
+        }
+        for (p = lg->rbuf, e = lg->rbuf + r;
+             (p = memchr(p, '\n', (size_t) (e - p))) != NULL; p++)
+        {
+            lg->lineno++;
+        }
+    }
+    return lg;
+}
+
+
+void
+rd_errlog_follow_stats(const struct rd_errlog *lg, uint64_t *rotations,
+    uint64_t *truncations)
+{
+    *rotations = lg->rotations;
+    *truncations = lg->truncations;
+}
+
+
 const struct rd_errlog_stats *
 rd_errlog_stats(const struct rd_errlog *lg)
 {
@@ -627,6 +1211,9 @@ rd_errlog_close(struct rd_errlog *lg)
     }
     if (lg->gz != NULL) {
         gzclose(lg->gz);
+    }
+    if (lg->follow) {
+        close(lg->fd);
     }
     free(lg);
 }

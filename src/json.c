@@ -112,6 +112,13 @@ rd_json_str(FILE *f, const uint8_t *p, size_t len)
 }
 
 
+size_t
+rd_json_plain(const uint8_t *p, size_t len)
+{
+    return plain_run(p, len);
+}
+
+
 void
 rd_json_cstr(FILE *f, const char *s)
 {

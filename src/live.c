@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,25 @@ on_summary(evutil_socket_t sig, short what, void *arg)
 }
 
 
+/* The poll hook: the followed error.log.  The packets queued first, so
+ * that the connections nginx wrote about are decided. */
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct rd_live  *lv = arg;
+    struct timeval   now;
+
+    (void) fd;
+    (void) what;
+    if (lv->stop || !dispatch(lv) || lv->stop) {
+        return;
+    }
+    gettimeofday(&now, NULL);
+    lv->hooks.poll(lv->hooks.ctx,
+                   (rd_usec_t) now.tv_sec * 1000000 + now.tv_usec);
+}
+
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -434,9 +454,11 @@ int
 rd_live_run(struct rd_live *lv, pcap_t *p, const char *iface,
     struct rd_pipeline *pl, struct rd_live_result *res)
 {
-    struct event          *ev[7];
+    struct event          *ev[8];
     struct timeval         one_sec = { 1, 0 };
     struct timeval         every = { 0, 0 };
+    struct timeval         poll_tv = { 0, RD_LIVE_POLL_MS * 1000 };
+    size_t                 every_i, poll_i;
     const struct timeval  *req;
     size_t                 i, n;
     int                    fd, rc;
@@ -472,8 +494,14 @@ rd_live_run(struct rd_live *lv, pcap_t *p, const char *iface,
     ev[4] = evsignal_new(lv->base, SIGHUP, on_hup, lv);
     ev[5] = evsignal_new(lv->base, SIGUSR1, on_summary, lv);
     n = 6;
+    every_i = poll_i = SIZE_MAX;
     if (lv->cfg.interval != 0) {
+        every_i = n;
         ev[n++] = event_new(lv->base, -1, EV_PERSIST, on_summary, lv);
+    }
+    if (lv->hooks.poll != NULL) {
+        poll_i = n;
+        ev[n++] = event_new(lv->base, -1, EV_PERSIST, on_poll, lv);
     }
     rc = -1;
     for (i = 0; i < n; i++) {
@@ -483,8 +511,8 @@ rd_live_run(struct rd_live *lv, pcap_t *p, const char *iface,
         }
     }
     for (i = 0; i < n; i++) {
-        if (event_add(ev[i], i == 1 ? &one_sec : i == 6 ? &every : NULL)
-            != 0)
+        if (event_add(ev[i], i == 1 ? &one_sec : i == every_i ? &every
+                             : i == poll_i ? &poll_tv : NULL) != 0)
         {
             snprintf(res->error, sizeof(res->error), "cannot add events");
             goto out;

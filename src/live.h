@@ -14,6 +14,8 @@
 #include "rstdiag/common.h"
 #include "rstdiag/pipeline.h"
 
+#define RD_LIVE_POLL_MS     200     /* hooks.poll's period */
+
 struct rd_live_result {
     uint64_t        packets;        /* frames handed to the pipeline */
     uint64_t        drops;          /* drops_kernel + drops_iface */
@@ -33,6 +35,9 @@ struct rd_live_hooks {
     void  (*reopen)(void *ctx);
     /* GET /metrics: write the exposition to f; 0, or -1 on failure */
     int   (*metrics)(void *ctx, FILE *f, const struct rd_live_result *now);
+    /* every RD_LIVE_POLL_MS, NULL for none (--error-log: read what nginx
+     * appended); now is the wall clock, after the packets queued */
+    void  (*poll)(void *ctx, rd_usec_t now);
     void   *ctx;
 };
 

@@ -27,6 +27,8 @@
 #include "rstdiag/pipeline.h"
 #include "rstdiag/report.h"
 
+#define RD_OUT_BUF  (256 * 1024)    /* offline report stream buffer */
+
 struct run {
     struct rd_opts         *o;
     struct rd_pipeline     *pl;
@@ -621,6 +623,17 @@ live_metrics(void *ctx, FILE *f, const struct rd_live_result *now)
 }
 
 
+/* --error-log with -i: what nginx appended, joined as it comes */
+static void
+live_poll(void *ctx, rd_usec_t now)
+{
+    struct run  *run = ctx;
+
+    rd_report_poll(run->rep, now);
+    check_output(run);
+}
+
+
 static int
 run_live(struct run *run)
 {
@@ -644,9 +657,11 @@ run_live(struct run *run)
     cfg.metrics_addr = run->o->metrics_addr;
     cfg.metrics_len = run->o->metrics_len;
     cfg.metrics_spec = run->o->metrics;
+    memset(&hooks, 0, sizeof(hooks));
     hooks.summary = live_summary;
     hooks.reopen = live_reopen;
     hooks.metrics = live_metrics;
+    hooks.poll = run->o->nerror_log > 0 ? live_poll : NULL;
     hooks.ctx = run;
     lv = rd_live_create(&cfg, &hooks, err);
     if (lv == NULL) {
@@ -770,7 +785,12 @@ main(int argc, char **argv)
         o.report.nginx_conf = nc;
     }
     if (o.nerror_log > 0) {
-        o.report.error_log = rd_errlog_open(o.error_log, o.nerror_log, err);
+        /* -i: the file nginx writes, followed from its end */
+        o.report.error_log = o.iface != NULL
+                             ? rd_errlog_follow(o.error_log[0], err)
+                             : rd_errlog_open(o.error_log, o.nerror_log,
+                                              err);
+        o.report.errjoin.live = o.iface != NULL;
         o.report.errjoin.host_offset = rd_errlog_host_offset(time(NULL));
         if (o.report.error_log == NULL
             || (o.error_log_tz != NULL
@@ -803,6 +823,15 @@ main(int argc, char **argv)
     o.report.stream = o.iface != NULL;
     if (o.output != NULL) {
         run.out = open_output(o.output, err);
+    }
+    /* offline, into a file or a pipe: large writes (stdio would write
+     * 4 KiB at a time, a system call each; --error-log can write a
+     * record per line of a big log).  glibc takes a size only with a
+     * buffer; this one outlives the stream. */
+    if (!o.report.stream && run.out != NULL && !isatty(fileno(run.out))) {
+        static char  out_buf[RD_OUT_BUF];
+
+        (void) setvbuf(run.out, out_buf, _IOFBF, sizeof(out_buf));
     }
     run.metrics = rd_metrics_create(rd_alloc_default());
     run.rep = run.out != NULL && run.metrics != NULL

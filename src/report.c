@@ -46,6 +46,13 @@ ej_rewind(void *arg, char err[RD_ERRLEN])
 }
 
 
+static void
+ej_only(void *arg, const char *const *msgs, size_t n)
+{
+    rd_errlog_only(arg, msgs, n);
+}
+
+
 struct rd_report *
 rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     char err[RD_ERRLEN])
@@ -69,7 +76,7 @@ rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     }
     if (cfg->error_log != NULL) {
         struct rd_errjoin_source  src = { ej_next, ej_rewind,
-                                          cfg->error_log };
+                                          cfg->error_log, ej_only };
         struct rd_errjoin_sink    sink = { ej_conn, ej_line, r };
 
         r->ej = rd_errjoin_create(&cfg->errjoin, &src, &sink, err);
@@ -1357,7 +1364,7 @@ ej_conn(void *arg, uint64_t id, char *rendered, size_t len,
         return;
     }
     if (!r->cfg.json) {
-        f = r->spool;
+        f = r->spool != NULL ? r->spool : r->out;   /* live: at once */
         /* the lines above the block they explain */
         skip = len > 0 && rendered[0] == '\n';
         if (skip) {
@@ -1417,6 +1424,112 @@ ej_conn(void *arg, uint64_t id, char *rendered, size_t len,
 }
 
 
+/* A number as printf's %" PRIu64 " writes it. */
+static void
+put_u64(FILE *f, uint64_t u)
+{
+    char    buf[24];
+    size_t  i;
+
+    i = sizeof(buf);
+    do {
+        buf[--i] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    fwrite(buf + i, 1, sizeof(buf) - i, f);
+}
+
+
+/* ... and %" PRId64 " */
+static void
+put_i64(FILE *f, int64_t v)
+{
+    if (v < 0) {
+        putc('-', f);
+        put_u64(f, (uint64_t) 0 - (uint64_t) v);
+        return;
+    }
+    put_u64(f, (uint64_t) v);
+}
+
+
+/* buf[*n..) gains s[0..len) (the caller made room). */
+static void
+buf_put(char *buf, size_t *n, const char *s, size_t len)
+{
+    memcpy(buf + *n, s, len);
+    *n += len;
+}
+
+
+static void
+buf_u64(char *buf, size_t *n, uint64_t u)
+{
+    char    d[24];
+    size_t  i;
+
+    i = sizeof(d);
+    do {
+        d[--i] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    buf_put(buf, n, d + i, sizeof(d) - i);
+}
+
+
+#define BUF_LIT(b, n, s)    buf_put((b), (n), (s), sizeof(s) - 1)
+
+/* ej_line's JSON record when its file and message need no escape: true
+ * when written. */
+static bool
+ej_line_plain(FILE *f, const struct rd_errjoin_line *l, int64_t utc,
+    int reason)
+{
+    char        buf[1024];
+    size_t      n, fl, ml;
+    const char *lv, *rs;
+
+    fl = strlen(l->file);
+    ml = strlen(l->message);
+    lv = rd_errjoin_level_names[l->level];
+    rs = rd_errjoin_reason_names[reason];
+    /* the keys and three numbers take less than 200 bytes */
+    if (fl + ml + strlen(lv) + strlen(rs) + 200 > sizeof(buf)
+        || rd_json_plain((const uint8_t *) l->file, fl) != fl
+        || rd_json_plain((const uint8_t *) l->message, ml) != ml)
+    {
+        return false;
+    }
+    n = 0;
+    BUF_LIT(buf, &n, "{\"type\":\"error_log\",\"file\":\"");
+    buf_put(buf, &n, l->file, fl);
+    BUF_LIT(buf, &n, "\",\"line\":");
+    buf_u64(buf, &n, l->lineno);
+    BUF_LIT(buf, &n, ",\"level\":\"");
+    buf_put(buf, &n, lv, strlen(lv));
+    BUF_LIT(buf, &n, "\",\"message\":\"");
+    buf_put(buf, &n, l->message, ml);
+    BUF_LIT(buf, &n, "\",\"ts\":");
+    if (utc < 0) {
+        BUF_LIT(buf, &n, "-");
+        buf_u64(buf, &n, (uint64_t) 0 - (uint64_t) utc);
+    } else {
+        buf_u64(buf, &n, (uint64_t) utc);
+    }
+    BUF_LIT(buf, &n, ",\"connection_number\":");
+    if (l->conn_no != 0) {
+        buf_u64(buf, &n, l->conn_no);
+    } else {
+        BUF_LIT(buf, &n, "null");
+    }
+    BUF_LIT(buf, &n, ",\"reason\":\"");
+    buf_put(buf, &n, rs, strlen(rs));
+    BUF_LIT(buf, &n, "\"}\n");
+    fwrite(buf, 1, n, f);
+    return true;
+}
+
+
 static void
 ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
 {
@@ -1424,7 +1537,7 @@ ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
     FILE              *f;
 
     if (!r->cfg.json) {
-        f = r->spool;
+        f = r->spool != NULL ? r->spool : r->out;
         fprintf(f, "error.log %s:%" PRIu64 ": [%s] ", l->file, l->lineno,
                 rd_errjoin_level_names[l->level]);
         put_printable(f, l->message);
@@ -1433,18 +1546,31 @@ ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
         return;
     }
     f = r->out;
+    /* one record per line nginx wrote that no connection explains: a
+     * big log has many, so a plain one is put together here and written
+     * with one call; the bytes are those of the general path below */
+    if (ej_line_plain(f, l, utc, reason)) {
+        return;
+    }
     fputs("{\"type\":\"error_log\",\"file\":", f);
     rd_json_cstr(f, l->file);
-    fprintf(f, ",\"line\":%" PRIu64 ",\"level\":\"%s\",\"message\":",
-            l->lineno, rd_errjoin_level_names[l->level]);
+    fputs(",\"line\":", f);
+    put_u64(f, l->lineno);
+    fputs(",\"level\":\"", f);
+    fputs(rd_errjoin_level_names[l->level], f);
+    fputs("\",\"message\":", f);
     rd_json_cstr(f, l->message);
-    fprintf(f, ",\"ts\":%" PRId64 ",\"connection_number\":", utc);
+    fputs(",\"ts\":", f);
+    put_i64(f, utc);
+    fputs(",\"connection_number\":", f);
     if (l->conn_no != 0) {
-        fprintf(f, "%" PRIu64, l->conn_no);
+        put_u64(f, l->conn_no);
     } else {
         fputs("null", f);
     }
-    fprintf(f, ",\"reason\":\"%s\"}\n", rd_errjoin_reason_names[reason]);
+    fputs(",\"reason\":\"", f);
+    fputs(rd_errjoin_reason_names[reason], f);
+    fputs("\"}\n", f);
 }
 
 
@@ -1490,6 +1616,18 @@ ej_summary(const struct rd_report *r, FILE *f, bool json)
             "\"max_lines\":%u,\"held_peak\":%" PRIu64 "}", off,
             js->offset_from, js->offset_fits, r->cfg.errjoin.window_s,
             r->cfg.errjoin.max_lines, js->held_peak);
+}
+
+
+void
+rd_report_poll(struct rd_report *r, rd_usec_t now)
+{
+    if (r->ej == NULL || !r->cfg.errjoin.live) {
+        return;
+    }
+    /* a log that cannot be read on ends there; the summary says so */
+    (void) rd_errjoin_poll(r->ej, now, r->ej_err);
+    fflush(r->out);
 }
 
 

@@ -153,8 +153,8 @@ expect errlog-tz-offset 2 "error-log-tz: '+2500' is not" -- \
     --error-log "$tmp/e.log" --error-log-tz +2500 -r "$p/crafted-eth.pcap"
 expect errlog-tz-alone 2 "need --error-log" -- \
     --error-log-tz UTC -r "$p/crafted-eth.pcap"
-expect errlog-live 2 "error-log: not yet with -i" -- \
-    --error-log "$tmp/e.log" -i lo
+expect errlog-live-two 2 "error-log: with -i, one file" -- \
+    --error-log "$tmp/e.log" --error-log "$tmp/e.log" -i lo
 expect errlog-junk 0 "e.log:1: not an nginx error.log line" -- \
     --error-log "$tmp/e.log" -r "$p/crafted-eth.pcap"
 

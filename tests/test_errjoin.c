@@ -24,6 +24,9 @@ struct src {
     const struct rd_errjoin_line  *l;
     size_t                         n, i;
     unsigned                       rewinds;
+    bool                           live;    /* lines from avail on are
+                                             * not written yet */
+    size_t                         avail;
 };
 
 struct got_conn {
@@ -47,6 +50,9 @@ src_next(void *arg, struct rd_errjoin_line *out, char err[RD_ERRLEN])
     struct src  *s = arg;
 
     (void) err;
+    if (s->live && s->i == s->avail) {
+        return RD_ERRJOIN_AGAIN;
+    }
     if (s->i == s->n) {
         return 0;
     }
@@ -158,7 +164,7 @@ static struct rd_errjoin *
 make(struct src *s, struct sink *k, bool known, int64_t off)
 {
     struct rd_errjoin_cfg     cfg;
-    struct rd_errjoin_source  src = { src_next, src_rewind, s };
+    struct rd_errjoin_source  src = { src_next, src_rewind, s, NULL };
     struct rd_errjoin_sink    snk = { sink_conn, sink_line, k };
     struct rd_errjoin        *j;
     char                      err[RD_ERRLEN];
@@ -360,10 +366,75 @@ test_errjoin_late_line(void **state)
 }
 
 
+/* Live (a followed log): a connection decided before nginx's line is
+ * written waits for it, is joined once its last second + 2 has passed,
+ * and a line no connection takes falls out after the window, in wall
+ * time, while the capture runs. */
+static void
+test_errjoin_live_waits_for_line(void **state)
+{
+    struct rd_errjoin_line  l[2];
+    struct rd_errjoin_cfg   cfg;
+    struct src              s;
+    struct sink             k;
+    struct rd_errjoin      *j;
+    char                    err[RD_ERRLEN];
+
+    (void) state;
+    l[0] = line(1, T0 + 1, RD_ERRJOIN_L_ERROR, 21, 21001, MSG_RESET);
+    l[1] = line(2, T0 + 4, RD_ERRJOIN_L_ERROR, 99, 21001, MSG_RESET);
+    memset(&s, 0, sizeof(s));
+    s.l = l;
+    s.n = 2;
+    s.live = true;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.live = true;
+    cfg.window_s = 3;
+    cfg.max_lines = 8;
+    cfg.hold_max = 4;
+    cfg.hold_bytes = 1 << 20;
+    {
+        struct rd_errjoin_source  src = { src_next, src_rewind, &s, NULL };
+        struct rd_errjoin_sink    snk = { sink_conn, sink_line, &k };
+
+        memset(&k, 0, sizeof(k));
+        j = rd_errjoin_create(&cfg, &src, &snk, err);
+        assert_non_null(j);
+    }
+    assert_string_equal(rd_errjoin_stats(j)->offset_from, "host");
+    struct rd_errjoin_conn  a = upconn(7, 21, 21001, T0 + 1, MSG_RESET);
+    assert_int_equal(rd_errjoin_conn(j, &a, strdup("a"), 1, err), 0);
+    assert_int_equal(k.nc, 0);
+    assert_int_equal(rd_errjoin_poll(j, (rd_usec_t) (T0 + 2) * S, err), 0);
+    assert_int_equal(k.nc, 0);          /* nginx may still write */
+    s.avail = 1;                        /* ... and does */
+    assert_int_equal(rd_errjoin_poll(j, (rd_usec_t) (T0 + 4) * S, err), 0);
+    assert_int_equal(k.nc, 1);
+    assert_int_equal(k.c[0].id, 7);
+    assert_int_equal(k.c[0].r.n, 1);
+    assert_int_equal(k.c[0].r.m[0].lineno, 1);
+    assert_false(k.c[0].r.disagrees);
+    s.avail = 2;                        /* a line about no connection */
+    assert_int_equal(rd_errjoin_poll(j, (rd_usec_t) (T0 + 5) * S, err), 0);
+    assert_int_equal(k.nl, 0);
+    assert_int_equal(rd_errjoin_poll(j, (rd_usec_t) (T0 + 8) * S, err), 0);
+    assert_int_equal(k.nl, 1);
+    assert_int_equal(k.line_no[0], 2);
+    assert_int_equal(k.reason[0], RD_ERRJOIN_R_NOT_CAPTURED);
+    assert_int_equal(s.rewinds, 0);
+    assert_int_equal(rd_errjoin_finish(j, (rd_usec_t) T0 * S,
+                                       (rd_usec_t) (T0 + 8) * S, err), 0);
+    assert_int_equal(k.nc, 1);
+    assert_int_equal(k.nl, 1);
+    rd_errjoin_destroy(j);
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest  tests[] = {
+        cmocka_unit_test(test_errjoin_live_waits_for_line),
         cmocka_unit_test(test_errjoin_offset_and_match),
         cmocka_unit_test(test_errjoin_disagree_and_unlogged),
         cmocka_unit_test(test_errjoin_window_bounded),

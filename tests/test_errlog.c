@@ -309,6 +309,137 @@ test_errlog_tz(void **state)
 }
 
 
+/* append text to dir/name */
+static void
+append(const char *name, const char *text)
+{
+    char   path[128];
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "ab");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+
+/* The next record's line number, or -(the return code) when none */
+static long
+next_line(struct rd_errlog *lg, struct rd_errjoin_line *l)
+{
+    char  err[RD_ERRLEN];
+    int   rc;
+
+    rc = rd_errlog_next(lg, l, err);
+    return rc == 1 ? (long) l->lineno : -(long) rc;
+}
+
+
+/* -i: the log followed from its end (a half-written line skipped, line
+ * numbers counted from the file's start), appended lines as they come,
+ * a record whole when the file has no more, a line written in two
+ * parts taken once whole, a rename (the old file read out, the missing
+ * path waited for, the new file from line 1) and a truncation (from
+ * line 1 again); a missing file at start is an error naming it. */
+static void
+test_errlog_follow_rotate_truncate(void **state)
+{
+    char                     path[128], old[128], err[RD_ERRLEN];
+    struct rd_errlog        *lg;
+    struct rd_errjoin_line   l;
+    uint64_t                 rot, trunc;
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/follow.log", dir);
+    snprintf(old, sizeof(old), "%s/follow.log.1", dir);
+    assert_null(rd_errlog_follow(path, err));
+    assert_non_null(strstr(err, "follow.log: cannot open"));
+
+    write_file("follow.log", "junk before\n2026/12/07 09:58:34 [notice] "
+               "1#1: half", false, 0);
+    lg = rd_errlog_follow(path, err);
+    assert_non_null(lg);
+    assert_int_equal(next_line(lg, &l), -RD_ERRJOIN_AGAIN);
+    append("follow.log", " of it, skipped\n");
+    append("follow.log", L_RESET);
+    append("follow.log", "\n");
+    assert_int_equal(next_line(lg, &l), 3);
+    assert_int_equal(l.up_port, 21001);
+    assert_string_equal(l.file, path);
+    assert_int_equal(next_line(lg, &l), -RD_ERRJOIN_AGAIN);
+    /* a record with its continuation lines, and one in two writes */
+    append("follow.log", L_FCGI);
+    append("follow.log", "\n2026/12/07 09:58:35 [notice] 1#1: sig");
+    assert_int_equal(next_line(lg, &l), 4);
+    assert_non_null(strstr(l.message, "Stack trace:\n#0 {main}"));
+    assert_int_equal(next_line(lg, &l), -RD_ERRJOIN_AGAIN);
+    append("follow.log", "nal process started\n");
+    assert_int_equal(next_line(lg, &l), 8);
+    assert_string_equal(l.message, "signal process started");
+    /* renamed: the old file gets one more line, the path is missing */
+    assert_int_equal(rename(path, old), 0);
+    append("follow.log.1", L_V6);
+    append("follow.log.1", "\n");
+    assert_int_equal(next_line(lg, &l), 9);
+    assert_int_equal(l.level, RD_ERRJOIN_L_WARN);
+    assert_int_equal(next_line(lg, &l), -RD_ERRJOIN_AGAIN);
+    write_file("follow.log", L_NOTICE, false, 0);
+    append("follow.log", "\n");
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_string_equal(l.message, "signal process started");
+    rd_errlog_follow_stats(lg, &rot, &trunc);
+    assert_int_equal(rot, 1);
+    assert_int_equal(trunc, 0);
+    /* copytruncate */
+    assert_int_equal(truncate(path, 0), 0);
+    assert_int_equal(next_line(lg, &l), -RD_ERRJOIN_AGAIN);
+    append("follow.log", L_RESET);
+    append("follow.log", "\n");
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_int_equal(l.up_port, 21001);
+    rd_errlog_follow_stats(lg, &rot, &trunc);
+    assert_int_equal(trunc, 1);
+    assert_int_equal(rd_errlog_stats(lg)->records, 6);
+    assert_int_equal(rd_errlog_stats(lg)->unparsed, 0);
+    assert_int_equal(rd_errlog_rewind(lg, err), -1);
+    rd_errlog_close(lg);
+}
+
+
+/* rd_errlog_only: the records left out are those whose message starts
+ * with none of the prefixes; those kept are whole; rewind ends it. */
+static void
+test_errlog_only_prefixes(void **state)
+{
+    const char *const        want[] = { "upstream server temporarily" };
+    char                     text[4096], path[128], err[RD_ERRLEN];
+    const char              *paths[1];
+    struct rd_errlog        *lg;
+    struct rd_errjoin_line   l;
+
+    (void) state;
+    snprintf(text, sizeof(text), "%s\n%s\n%s\n%s\n", L_RESET, L_V6, L_NOTICE,
+             L_V6);
+    write_file("only.log", text, false, 0);
+    snprintf(path, sizeof(path), "%s/only.log", dir);
+    paths[0] = path;
+    lg = rd_errlog_open(paths, 1, err);
+    assert_non_null(lg);
+    rd_errlog_only(lg, want, 1);
+    assert_int_equal(next_line(lg, &l), 2);
+    assert_int_equal(l.up_port, 23111);
+    assert_int_equal(l.cl_af, 6);
+    assert_int_equal(next_line(lg, &l), 4);
+    assert_int_equal(next_line(lg, &l), 0);
+    assert_int_equal(rd_errlog_rewind(lg, err), 0);
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_int_equal(next_line(lg, &l), 2);
+    assert_int_equal(next_line(lg, &l), 3);
+    rd_errlog_close(lg);
+}
+
+
 int
 main(void)
 {
@@ -319,6 +450,8 @@ main(void)
         cmocka_unit_test(test_errlog_files_in_order),
         cmocka_unit_test(test_errlog_gzip_cut),
         cmocka_unit_test(test_errlog_tz),
+        cmocka_unit_test(test_errlog_follow_rotate_truncate),
+        cmocka_unit_test(test_errlog_only_prefixes),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -54,13 +54,21 @@ enum {
 
 extern const char *const rd_errjoin_level_names[RD_ERRJOIN_NLEVELS];
 
-/* Where lines come from: next() 1 a line, 0 the end, -1 an error (err
- * set); rewind() starts again from the first line (0, or -1). */
+#define RD_ERRJOIN_AGAIN        2   /* a followed log has no more now */
+
+/* Where lines come from: next() 1 a line (every field of *out set; its
+ * strings terminated within their fields), 0 the end, RD_ERRJOIN_AGAIN
+ * none now (a log being followed: ask again later), -1 an error (err
+ * set); rewind() starts again from the first line (0, or -1).  only()
+ * (optional, NULL) tells the source that until the next rewind it may
+ * leave out lines whose message starts with none of the n strings msgs
+ * (valid during the call only), as rd_errlog_only does. */
 struct rd_errjoin_source {
     int           (*next)(void *arg, struct rd_errjoin_line *out,
                           char err[RD_ERRLEN]);
     int           (*rewind)(void *arg, char err[RD_ERRLEN]);
     void           *arg;
+    void          (*only)(void *arg, const char *const *msgs, size_t n);
 };
 
 /* A finished connection as the join needs it. */
@@ -141,6 +149,11 @@ struct rd_errjoin_cfg {
     uint32_t        hold_max;       /* connections held to find the
                                      * offset */
     size_t          hold_bytes;     /* ... and their records' bytes */
+    bool            live;           /* the log is followed (-i): a
+                                     * connection waits (hold_max,
+                                     * hold_bytes) until the log was read
+                                     * past its last second; see
+                                     * rd_errjoin_poll */
 };
 
 struct rd_errjoin_stats {
@@ -174,6 +187,16 @@ int rd_errjoin_conn(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
  * left go out.  -1 with err when the log could not be read to its end. */
 int rd_errjoin_finish(struct rd_errjoin *j, rd_usec_t ts_first,
     rd_usec_t ts_last, char err[RD_ERRLEN]);
+
+/*
+ * Live (cfg.live): the source was read as far as it goes at wall time
+ * now (UTC).  Every line it has is taken into the window; a connection
+ * that waits is joined once nginx has had its second to write about it
+ * (its last second + 2 is past), or earlier when the wait is full; a
+ * line that waited window_s falls out unmatched.  Records and lines go
+ * to the sink from here.  0.
+ */
+int rd_errjoin_poll(struct rd_errjoin *j, rd_usec_t now, char err[RD_ERRLEN]);
 
 const struct rd_errjoin_stats *rd_errjoin_stats(const struct rd_errjoin *j);
 

@@ -19,6 +19,7 @@
 
 #define RD_ERRLOG_RECORD_MAX    16384   /* bytes of one record kept */
 #define RD_ERRLOG_MAX_FILES     64
+#define RD_ERRLOG_ONLY_MAX      32  /* rd_errlog_only's messages */
 
 struct rd_errlog_stats {
     uint64_t        lines;          /* physical lines read */
@@ -35,14 +36,46 @@ struct rd_errlog;
 struct rd_errlog *rd_errlog_open(const char *const *paths, size_t n,
     char err[RD_ERRLEN]);
 
-/* The next record: 1, 0 at the end of the last file, -1 on a read error
+/* The next record: 1, 0 at the end of the last file (followed:
+ * RD_ERRJOIN_AGAIN, no more for now), -1 on a read error
  * (err names the file).  A file cut short ends with a warning on
  * stderr and the next file follows. */
 int rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     char err[RD_ERRLEN]);
 
-/* From the first record of the first file again. */
+/*
+ * -i: the one file nginx writes, followed as tail -F follows it, from
+ * its end (a line being written there is skipped to its newline).
+ * rd_errlog_next then returns RD_ERRJOIN_AGAIN when the file has no
+ * more for now (call again later: the live loop polls); a record is
+ * whole when the next begins or when the file has no more.  At that
+ * point a file renamed away (rotation) is read to its end and the path
+ * opened anew from its start as soon as it exists again (until then the
+ * old one is read); a file shorter than what was read (copytruncate) is
+ * read again from its start.  Line numbers start at 1 in each new or
+ * truncated file.  NULL with "FILE: reason" in err when the file cannot
+ * be opened.  rd_errlog_rewind fails on it.
+ */
+struct rd_errlog *rd_errlog_follow(const char *path, char err[RD_ERRLEN]);
+
+/* Rotations and truncations seen while following. */
+void rd_errlog_follow_stats(const struct rd_errlog *lg, uint64_t *rotations,
+    uint64_t *truncations);
+
+/* From the first record of the first file again; ends rd_errlog_only. */
 int rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN]);
+
+/*
+ * Until the next rewind, rd_errlog_next may leave out records whose
+ * message (as struct rd_errjoin_line has it) starts with none of the n
+ * strings msgs (copied); every record that does is returned whole.  The
+ * records left out are still read and checked (the unparsed lines are
+ * the same) but their context is not parsed: the join's offset vote
+ * reads the whole log for a few messages.  More than RD_ERRLOG_ONLY_MAX,
+ * or an empty one: every record.
+ */
+void rd_errlog_only(struct rd_errlog *lg, const char *const *msgs,
+    size_t n);
 
 const struct rd_errlog_stats *rd_errlog_stats(const struct rd_errlog *lg);
 

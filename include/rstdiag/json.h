@@ -22,6 +22,11 @@ void rd_json_str(FILE *f, const uint8_t *p, size_t len);
 /* Same, for a NUL-terminated C string. */
 void rd_json_cstr(FILE *f, const char *s);
 
+/* How many bytes at the start of p[0..len) rd_json_str writes as they
+ * are (printable ASCII but quote and backslash): all of them means the
+ * string is its own JSON text between quotes. */
+size_t rd_json_plain(const uint8_t *p, size_t len);
+
 /* A timestamp as epoch seconds with six decimals: 1732560000.123456 */
 void rd_json_ts(FILE *f, rd_usec_t ts);
 

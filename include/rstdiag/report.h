@@ -94,6 +94,14 @@ int rd_report_summary(struct rd_report *r, const struct rd_report_totals *t,
 void rd_report_interim(struct rd_report *r, const struct rd_report_totals *t);
 
 /*
+ * Live with --error-log (errjoin.live): the followed log was read as far
+ * as it goes, at wall time now; the connections whose lines had time to
+ * be written are joined and written (flushed), the lines that waited too
+ * long are written unmatched.  Nothing without a log.
+ */
+void rd_report_poll(struct rd_report *r, rd_usec_t now);
+
+/*
  * Write to out from now on (SIGHUP reopened --output) and return the
  * stream written so far, flushed, for the caller to close.  Text blocks
  * already spooled stay in the spool and go to out with the summary.

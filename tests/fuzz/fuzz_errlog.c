@@ -4,7 +4,8 @@
  * log (rd_errlog_open/next): records, continuation lines, overlong and
  * non-nginx lines.  Every record's strings must be terminated within
  * their fields; the second read after a rewind must give the same
- * records.
+ * records.  Then the same bytes are followed as -i follows a log, at
+ * once and in pieces with a rotation and a truncation (follow()).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
  *       tests/fuzz/fuzz_errlog.c src/errlog.c src/errjoin.c -lz \
@@ -32,6 +33,111 @@ check(const struct rd_errjoin_line *l)
     {
         abort();
     }
+}
+
+
+/* Drain a followed log: the records so far, checked; 0 or abort. */
+static void
+drain(struct rd_errlog *lg, uint64_t *n, uint64_t *sum)
+{
+    struct rd_errjoin_line   l;
+    char                     err[RD_ERRLEN];
+    int                      rc;
+
+    while ((rc = rd_errlog_next(lg, &l, err)) == 1) {
+        check(&l);
+        (*n)++;
+        *sum += l.lineno * 31 + (uint64_t) l.local + l.level;
+    }
+    if (rc != RD_ERRJOIN_AGAIN) {
+        abort();                    /* a followed file never ends */
+    }
+}
+
+
+/*
+ * -i: the same bytes appended to a followed file at once give the
+ * records the file read whole gives (when it ends with a newline and is
+ * not gzip'd: a followed log is plain); appended in pieces (sizes from
+ * the input), with a rename and a truncation on the way, every record is
+ * still well formed.
+ */
+static void
+follow(const uint8_t *data, size_t size, uint64_t n_whole,
+    uint64_t sum_whole)
+{
+    static char        fpath[64], opath[72];
+    struct rd_errlog  *lg;
+    char               err[RD_ERRLEN];
+    uint64_t           n, sum;
+    size_t             at, k;
+    FILE              *f;
+
+    if (fpath[0] == '\0') {
+        snprintf(fpath, sizeof(fpath), "/tmp/fuzz-errlog-f-%ld.log",
+                 (long) getpid());
+        snprintf(opath, sizeof(opath), "%s.1", fpath);
+    }
+    f = fopen(fpath, "wb");
+    if (f == NULL) {
+        return;
+    }
+    fclose(f);
+    lg = rd_errlog_follow(fpath, err);
+    if (lg == NULL) {
+        abort();
+    }
+    n = sum = 0;
+    drain(lg, &n, &sum);
+    f = fopen(fpath, "ab");
+    fwrite(data, 1, size, f);
+    fclose(f);
+    drain(lg, &n, &sum);
+    if (size > 0 && data[size - 1] == '\n'
+        && !(size >= 2 && data[0] == 0x1f && data[1] == 0x8b)
+        && memchr(data, '\0', size) == NULL
+        && (n != n_whole || sum != sum_whole))
+    {
+        abort();
+    }
+    rd_errlog_close(lg);
+
+    /* in pieces: piece i is (data[i] % 64) + 1 bytes; after the first
+     * third a rename, after the second a truncation */
+    f = fopen(fpath, "wb");
+    if (f == NULL) {
+        return;
+    }
+    fclose(f);
+    lg = rd_errlog_follow(fpath, err);
+    if (lg == NULL) {
+        abort();
+    }
+    n = sum = 0;
+    for (at = 0; at < size; at += k) {
+        k = (size_t) (data[at] % 64) + 1;
+        if (k > size - at) {
+            k = size - at;
+        }
+        if (at > 0 && at / (size / 3 + 1) != (at - k) / (size / 3 + 1)) {
+            if (at / (size / 3 + 1) == 1) {
+                (void) rename(fpath, opath);
+                drain(lg, &n, &sum);
+            } else {
+                (void) truncate(fpath, 0);
+            }
+            drain(lg, &n, &sum);
+        }
+        f = fopen(fpath, "ab");
+        if (f == NULL) {
+            break;
+        }
+        fwrite(data + at, 1, k, f);
+        fclose(f);
+        drain(lg, &n, &sum);
+    }
+    rd_errlog_close(lg);
+    (void) unlink(opath);
 }
 
 
@@ -80,5 +186,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     rd_errlog_close(lg);
+    follow(data, size, n1, sum1);
     return 0;
 }
