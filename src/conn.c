@@ -658,9 +658,11 @@ on_tls(void *ctx, const struct rd_tls *p, int ev)
     }
     if (dir == RD_CONN_SERVER && t->responses == 0 && t->tickets < 2
         && p->version == RD_TLS_V13 && p->appdata_records <= 2
-        && p->last_len <= RD_CONN_TLS_TICKET_MAX)
+        && p->last_len <= RD_CONN_TLS_TICKET_MAX
+        && (t->tickets == 0 || p->last_len == t->ticket_len))
     {
         t->tickets++;               /* a NewSessionTicket, most likely */
+        t->ticket_len = (uint16_t) p->last_len;
         return;
     }
     if (dir == RD_CONN_CLIENT) {
@@ -1004,6 +1006,17 @@ note_close(struct rd_conn *c, int dir, int kind, rd_usec_t ts)
         c->close_ts = ts;
         c->phase = (uint8_t) phase_now(c, dir, kind, ts);
         c->served_at_close = c->served;
+        if (c->proto == RD_PROTO_TLS && c->app != NULL) {
+            /* responses done: every server turn before the client's
+             * latest, and the last one too once the client spoke again
+             * or the connection went idle */
+            const struct rd_conn_tls  *t = c->app->tls;
+
+            c->served_at_close = t->last_dir == RD_CONN_CLIENT
+                                     || c->phase == RD_PHASE_IDLE_KEEPALIVE
+                                 ? t->responses
+                                 : (t->responses > 0 ? t->responses - 1 : 0);
+        }
         /* was the receiver's window shut when this side gave up? */
         if (c->has_zw) {
             rd_tcp_zw_peer_closed(&c->side[1 - dir].tcp,

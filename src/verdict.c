@@ -1016,6 +1016,13 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
             prev = e != NULL ? ex_before(c, e) : NULL;
             if (e != NULL && prev != NULL && prev->resp_end != 0) {
                 v->idle = secs(e->req_start - prev->resp_end);
+            } else if (c->proto == RD_PROTO_TLS && c->app != NULL
+                       && c->app->tls->resp_last_ts != 0
+                       && c->app->tls->req_ts > c->app->tls->resp_last_ts)
+            {
+                /* the last response's last record to the reuse */
+                v->idle = secs(c->app->tls->req_ts
+                               - c->app->tls->resp_last_ts);
             }
             return;
         }

@@ -145,8 +145,10 @@ struct rd_exchange {
  * side; a client turn is taken for a request, the server turn after it
  * for its response.  TLS 1.3 servers send session tickets as encrypted
  * records right after the handshake: the server's first two records, if
- * each is at most RD_CONN_TLS_TICKET_MAX bytes and comes before any
- * server turn, are taken for tickets, not a response.
+ * each is at most RD_CONN_TLS_TICKET_MAX bytes, the second as long as the
+ * first (a resumed session may get one ticket, then a small response),
+ * and both come before any server turn, are taken for tickets, not a
+ * response.
  */
 #define RD_CONN_TLS_TICKET_MAX  512u
 
@@ -165,6 +167,9 @@ struct rd_conn_tls {
     rd_usec_t           resp_last_ts;   /* ... its last record */
     uint8_t             last_dir;       /* side of the last turn, 2 none */
     uint8_t             tickets;        /* records taken for tickets */
+    uint16_t            ticket_len;     /* the first one's record length:
+                                         * a server issues tickets of one
+                                         * size */
     uint8_t             alert_by;       /* first clear alert: side, 2 none */
     uint8_t             alert_level;
     uint8_t             alert_desc;

@@ -21,6 +21,10 @@ Modes (what the server does on each connection):
                 close: an HTTP server on nginx's TLS upstream port
   healthy       answer 200 "ok\\n" with Content-Length, keep-alive, and
                 serve further requests on the connection
+  keepalive_rst_second
+                answer the first request on a connection as healthy does,
+                reset (no close_notify) when the second one comes: a
+                keep-alive reuse race
 
 Prints "listening on IP:PORT" once ready (the lab runner waits for it).
 """
@@ -85,6 +89,14 @@ def handle(c, mode, ctx):
         if mode == "healthy":
             while read_request(t):
                 t.sendall(OK)
+            t.close()
+            return
+        if mode == "keepalive_rst_second":
+            if read_request(t):
+                t.sendall(OK)
+                if read_request(t):
+                    reset(raw_of(t))
+                    return
             t.close()
             return
         if not read_request(t):
