@@ -633,6 +633,16 @@ on_fcgi(void *ctx, const struct rd_fcgi *p, const struct rd_fcgi_exchange *x,
 /* ---- TLS: the record-layer readers and the inferred turns ---------- */
 
 static void
+note_notify(struct rd_conn_tls *t, int dir, rd_usec_t ts)
+{
+    if (!t->notify[dir]) {
+        t->notify[dir] = 1;
+        t->notify_ts[dir] = ts;
+    }
+}
+
+
+static void
 on_tls(void *ctx, const struct rd_tls *p, int ev)
 {
     struct rd_conn      *c = ctx;
@@ -646,14 +656,16 @@ on_tls(void *ctx, const struct rd_tls *p, int ev)
         return;
     }
     if (ev == RD_TLS_EV_ENC_ALERT) {
-        t->notify[dir] = 1;         /* TLS <= 1.2: an encrypted alert */
+        note_notify(t, dir, p->ts_last_record);     /* TLS <= 1.2: an
+                                                     * encrypted alert */
         return;
     }
     if (ev != RD_TLS_EV_APPDATA) {
         return;
     }
     if (rd_tls_probable_close_notify(p) == 1) {
-        t->notify[dir] = 1;         /* an alert's size: not a turn */
+        note_notify(t, dir, p->ts_last_appdata);    /* an alert's size:
+                                                     * not a turn */
         return;
     }
     if (dir == RD_CONN_SERVER && t->responses == 0 && t->tickets < 2

@@ -175,7 +175,7 @@ on_response_end(void *ctx, struct rd_conn *c)
 /* The status nginx gave the client peer for the request that upstream
  * leg c carried (or attempted): the last client request begun before. */
 static int
-peer_status(const struct rd_conn *c, const struct rd_conn *peer)
+peer_status(const struct rd_conn *c, const struct rd_conn *peer, bool *done)
 {
     const struct rd_exchange  *e;
     rd_usec_t                  t;
@@ -191,6 +191,10 @@ peer_status(const struct rd_conn *c, const struct rd_conn *peer)
     for (i = peer->nex; i > rd_conn_first_kept(peer); i--) {
         e = rd_conn_exchange(peer, i - 1);
         if (e != NULL && e->has_req && e->req_start <= t) {
+            if (done != NULL) {
+                *done = e->has_resp && e->resp_done
+                        && (e->findings & (1u << RD_HTTP1_COMPLETE));
+            }
             return e->has_resp ? e->status : 0;
         }
     }
@@ -440,7 +444,7 @@ conn_done(void *ctx, struct rd_flow *f, int why)
         x.peer_close_by = peer->close_by;
         x.peer_close_kind = peer->close_kind;
         x.peer_close_ts = peer->close_ts;
-        x.peer_status = peer_status(c, peer);
+        x.peer_status = peer_status(c, peer, &x.peer_resp_done);
         x.peer_phase = peer->phase;
     }
     if (c->npaired > 0) {

@@ -957,6 +957,53 @@ tls_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 }
 
 
+/* A TLS upstream closed without close_notify right after its records
+ * (reading_response_body), and the client leg's answer, where paired and
+ * seen, is not whole: the body was most likely cut; a response that
+ * ends by its close would end with close_notify. */
+static void
+tls_cut_body(struct rd_verdict *v)
+{
+    set(v, RD_V_UPSTREAM_TRUNCATED_BODY);
+    v->confidence = RD_CONF_MEDIUM;
+    v->why = "TLS: the upstream closed right after its records without "
+             "close_notify; the framing inside is encrypted, so the cut is "
+             "inferred (with close_notify the response would have ended "
+             "cleanly)";
+}
+
+
+/* A TLS upstream sent its close_notify before nginx's first close: it
+ * closed first, whoever sent the first FIN (an upstream that waits for
+ * nginx's close_notify before its own FIN).  false: not such a case. */
+static bool
+tls_server_notified_first(const struct rd_conn *c, struct rd_verdict *v)
+{
+    const struct rd_conn_tls  *t = c->app->tls;
+
+    if (c->close_kind == RD_CLOSE_NONE || c->close_by != RD_CONN_CLIENT
+        || !t->notify[RD_CONN_SERVER] || t->notify_ts[RD_CONN_SERVER] == 0
+        || t->notify_ts[RD_CONN_SERVER] > c->close_ts
+        || (t->notify[RD_CONN_CLIENT]
+            && t->notify_ts[RD_CONN_CLIENT] < t->notify_ts[RD_CONN_SERVER]))
+    {
+        return false;
+    }
+    if (c->phase == RD_PHASE_AWAITING_RESPONSE_HEADER) {
+        set(v, RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE);
+        if (t->req_last_ts != 0) {
+            v->elapsed = secs(t->notify_ts[RD_CONN_SERVER] - t->req_last_ts);
+        }
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "TLS: the upstream's close_notify (probable, by its size) "
+                 "came before nginx closed: the upstream ended the "
+                 "connection before answering";
+        return true;
+    }
+    return false;
+}
+
+
 /* Upstream leg (or a leg of unknown role, taken as one). */
 static void
 classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
@@ -1005,6 +1052,11 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
     ph = c->phase;
     f = findings_any(c);
 
+    if (c->proto == RD_PROTO_TLS && c->app != NULL
+        && tls_server_notified_first(c, v))
+    {
+        return;
+    }
     if (c->close_kind != RD_CLOSE_NONE && c->close_by == RD_CONN_SERVER) {
         if (ph == RD_PHASE_AWAITING_RESPONSE_HEADER
             && c->served_at_close > 0)
@@ -1053,6 +1105,15 @@ classify_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
                 set(v, c->rst_total > 0 ? RD_V_UPSTREAM_RESET_SENDING_REQUEST
                                         : RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE);
                 return;
+            case RD_PHASE_READING_RESPONSE_BODY:
+                if (c->proto == RD_PROTO_TLS && c->app != NULL
+                    && !c->app->tls->notify[RD_CONN_SERVER]
+                    && !x->peer_resp_done)
+                {
+                    tls_cut_body(v);
+                    return;
+                }
+                break;
             case RD_PHASE_AWAITING_RESPONSE_HEADER:
                 set(v, RD_V_UPSTREAM_CLOSED_BEFORE_RESPONSE);
                 if (e != NULL && e->req_end != 0) {

@@ -176,6 +176,7 @@ struct rd_conn_tls {
     uint8_t             notify[2];      /* a side sent an encrypted record
                                          * of an alert's size: probably its
                                          * close_notify, not data */
+    rd_usec_t           notify_ts[2];   /* ... when, first */
 };
 
 /*

@@ -161,6 +161,8 @@ struct rd_verdict_ctx {
     int             peer_status;    /* the status nginx gave that client
                                      * for the request, 0: none seen */
     int             peer_phase;     /* its phase at its first close */
+    bool            peer_resp_done; /* ... and its response to the request
+                                     * came whole, as far as seen yet */
     int             cause;          /* client leg: verdict of the upstream
                                      * leg that failed it, RD_V_NONE */
     rd_usec_t       cause_ts;       /* ... when its failed request began */
