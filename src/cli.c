@@ -157,7 +157,7 @@ rd_cli_usage(FILE *f)
 "                     the first 16 and the latest ones; 16 bytes each per\n"
 "                     --max-flows slot\n"
 "  --evidence-pool-bytes N  packet bytes kept for all connections\n"
-"                     (default 16777216); when full the oldest go\n"
+"                     (default 4194304); when full the oldest go\n"
 "  --evidence-snaplen N  bytes kept of each packet (default 256: the\n"
 "                     headers and the start of the payload; 0: all);\n"
 "                     the files still give each packet's length\n"
