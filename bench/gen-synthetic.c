@@ -2,6 +2,7 @@
  * gen-synthetic: deterministic synthetic pcap writer of nginx traffic.
  *
  *   gen-synthetic -o FILE -s SIZE[K|M|G] [--seed N] [--synflood]
+ *                 [--tls PERCENT] [--client-only]
  *
  * Ethernet/IPv4/TCP with correct lengths and IPv4 header checksums (TCP
  * checksums are zero), TCP timestamps, MSS 1448 (1514-byte frames).
@@ -15,6 +16,21 @@
  * in the middle of the body, FIN before the response header.
  * When a connection ends, its slot opens the next one, reusing the same
  * 4-tuple half of the time (new SYN on a closed tuple, new ISN).
+ *
+ * --tls PERCENT: that share of client legs is HTTPS on 10.0.0.1:443, read
+ * at the record layer only: a recorded ClientHello (SNI x.test, ALPN
+ * h2,http/1.1) and the server's flight from tests/tls_openssl.h (TLS 1.3
+ * AES-256-GCM 60%, TLS 1.2 AES-128-GCM 25%, TLS 1.2 ChaCha20 15%), then
+ * application-data records both ways carrying the same request and
+ * response sizes as the HTTP legs (records up to 16 KiB of plaintext, the
+ * cipher's overhead added, split across TCP segments), a close_notify from
+ * the side that closes, then FIN, or RST (a fifth of client closes).
+ * Client aborts (~1%) are an RST mid-response without close_notify.
+ * --client-only: every slot is a client leg (no upstream legs), so that
+ * --client-only and --client-only --tls 100 give an HTTP-only and a
+ * TLS-only capture of the same traffic shape.
+ * Without these options the output of a seed is what it always was: the
+ * random stream is drawn from only when they are given.
  *
  * --synflood: 49 packets out of 50 are SYNs from distinct spoofed tuples to
  * 10.0.0.1:80 (never answered), the rest is the normal traffic above.
@@ -30,6 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/tls_openssl.h"
+
 
 #define RD_GEN_SLOTS       256
 #define RD_GEN_PORTS       200       /* ephemeral ports owned by each slot */
@@ -41,6 +59,9 @@
 #define RD_GEN_NGINX_LO    0x7f000001u     /* 127.0.0.1 */
 #define RD_GEN_UPSTREAM_IP 0x7f000015u     /* 127.0.0.21 */
 
+#define RD_GEN_TLS_REC     16384     /* max plaintext per record (RFC 8446 5.1) */
+#define RD_GEN_TLS_HDR     5
+
 #define TH_FIN  0x01
 #define TH_SYN  0x02
 #define TH_RST  0x04
@@ -51,7 +72,28 @@
 enum st {
     ST_SYN, ST_SYNACK, ST_ACK, ST_REQ, ST_RESP, ST_CACK,
     ST_SRV_RST, ST_SRV_FIN, ST_CLI_FIN, ST_PEER_FINACK, ST_LAST_ACK,
-    ST_CLI_RST, ST_DONE
+    ST_CLI_RST, ST_TLS_HS, ST_TLS_CN, ST_DONE
+};
+
+
+/* one recorded handshake (tests/tls_openssl.h) and its record overheads */
+struct tls_kind {
+    const struct tls_chunk *chunks;
+    size_t                  hs[6];      /* handshake chunk indices */
+    size_t                  nhs;
+    size_t                  cli_close;  /* client close_notify chunk */
+    unsigned                overhead;   /* ciphertext minus plaintext */
+    unsigned char           srv_close_type;
+    unsigned                srv_close_len;
+};
+
+static const struct tls_kind  tls_kinds[3] = {
+    /* 1.3: CH; SH..Finished; CCS+Finished; 2 NewSessionTickets */
+    { t13_chunks, { 0, 1, 2, 4, 5 }, 5, 6, 17, 0x17, 19 },
+    /* 1.2 GCM: explicit nonce 8 + tag 16 */
+    { t12_chunks, { 0, 1, 2, 3 }, 4, 5, 24, 0x15, 26 },
+    /* 1.2 ChaCha20-Poly1305: tag 16 */
+    { t12c_chunks, { 0, 1, 2, 3 }, 4, 5, 16, 0x15, 18 },
 };
 
 enum body { BODY_CL, BODY_CHUNKED, BODY_CLOSE };
@@ -85,6 +127,16 @@ struct conn {
     int          chunk_phase;      /* 0 size line, 1 data, 2 CRLF, 3 last */
     char         chunk_line[24];
     size_t       chunk_line_len, chunk_line_off;
+    /* TLS */
+    int          tls;
+    const struct tls_kind *tk;
+    size_t       hs_i;
+    int          cn_by_client;     /* ST_TLS_CN: who sends close_notify */
+    enum st      after_cn;
+    uint64_t     pt_left;          /* response plaintext not yet in a record */
+    uint64_t     rec_left;         /* ciphertext bytes left in the record */
+    unsigned char rec_hdr[RD_GEN_TLS_HDR];
+    size_t       rec_hdr_off;
 };
 
 
@@ -94,6 +146,8 @@ static unsigned char  filler[RD_GEN_CHUNK];
 static uint64_t  written, packets;
 static FILE     *out;
 static uint32_t  flood_n;
+static unsigned  tls_pct;
+static int       client_only;
 
 
 static uint64_t
@@ -269,7 +323,11 @@ new_conn(struct conn *c, int reuse)
 
     if (!reuse) {
         c->port_idx = (int) rnd_below(RD_GEN_PORTS);
-        c->upstream = (c->slot & 1);
+        c->upstream = client_only ? 0 : (c->slot & 1);
+        c->tls = 0;
+        if (!c->upstream && tls_pct > 0) {
+            c->tls = rnd_below(100) < tls_pct;
+        }
         if (c->upstream) {
             c->cip = RD_GEN_NGINX_LO;
             c->sip = RD_GEN_UPSTREAM_IP;
@@ -277,7 +335,7 @@ new_conn(struct conn *c, int reuse)
         } else {
             c->cip = 0x0a010000u | (1 + rnd_below(4000));
             c->sip = RD_GEN_NGINX_IP;
-            c->sport = 80;
+            c->sport = c->tls ? 443 : 80;
         }
         c->cport = (uint16_t) (10000 + c->slot * RD_GEN_PORTS + c->port_idx);
         c->cipid = rnd_below(65536);
@@ -297,6 +355,11 @@ new_conn(struct conn *c, int reuse)
     }
     c->requests_left = c->http10 ? 1 : 1 + (int) rnd_below(8);
     c->closer_is_server = c->upstream ? rnd_below(2) : rnd_below(4) == 0;
+    if (c->tls) {
+        r = rnd_below(100);
+        c->tk = &tls_kinds[r < 60 ? 0 : r < 85 ? 1 : 2];
+        c->hs_i = 0;
+    }
 }
 
 
@@ -327,6 +390,8 @@ plan_response(struct conn *c)
     r = rnd_below(100);
     if (c->http10) {
         c->body = r < 60 ? BODY_CL : BODY_CLOSE;
+    } else if (c->tls) {
+        c->body = BODY_CL;          /* the bytes are opaque records anyway */
     } else {
         c->body = r < 65 ? BODY_CL : BODY_CHUNKED;
     }
@@ -382,6 +447,11 @@ plan_response(struct conn *c)
     c->chunk_line_len = 0;
     c->resp_sent = 0;
     c->unacked_segs = 0;
+    if (c->tls) {
+        c->pt_left = c->hdr_len + c->body_len;
+        c->rec_left = 0;
+        c->rec_hdr_off = RD_GEN_TLS_HDR;
+    }
     if (c->fault == F_RST_MID_BODY || c->fault == F_CLIENT_ABORT) {
         c->fault_at = c->hdr_len + 1 + rnd() % c->body_len;
     } else {
@@ -465,6 +535,81 @@ resp_fill(struct conn *c, unsigned char *b, size_t cap)
 }
 
 
+/*
+ * TLS: fill up to cap bytes of the response as application-data records
+ * (RFC 8446 5.1, 5.2; RFC 5246 6.2): a 5-byte header, then the plaintext
+ * plus the cipher's overhead, as opaque filler.
+ */
+static size_t
+tls_fill(struct conn *c, unsigned char *b, size_t cap)
+{
+    size_t    n = 0, k;
+    uint64_t  pt;
+
+    while (n < cap) {
+        if (c->rec_hdr_off < RD_GEN_TLS_HDR) {
+            k = RD_GEN_TLS_HDR - c->rec_hdr_off;
+            k = k < cap - n ? k : cap - n;
+            memcpy(b + n, c->rec_hdr + c->rec_hdr_off, k);
+            c->rec_hdr_off += k;
+            n += k;
+            continue;
+        }
+        if (c->rec_left > 0) {
+            k = cap - n;
+            k = k < c->rec_left ? k : (size_t) c->rec_left;
+            memcpy(b + n, filler, k);
+            c->rec_left -= k;
+            n += k;
+            continue;
+        }
+        if (c->pt_left == 0) {
+            break;
+        }
+        pt = c->pt_left < RD_GEN_TLS_REC ? c->pt_left : RD_GEN_TLS_REC;
+        c->pt_left -= pt;
+        c->rec_left = pt + c->tk->overhead;
+        c->rec_hdr[0] = 0x17;
+        c->rec_hdr[1] = 3;
+        c->rec_hdr[2] = 3;
+        put16(c->rec_hdr + 3, (uint32_t) c->rec_left);
+        c->rec_hdr_off = 0;
+    }
+    return n;
+}
+
+
+/* true once the whole response (or its records) is out */
+static int
+resp_done(const struct conn *c)
+{
+    if (c->tls) {
+        return c->pt_left == 0 && c->rec_left == 0
+               && c->rec_hdr_off == RD_GEN_TLS_HDR;
+    }
+    return c->hdr_off == c->hdr_len && c->body_left == 0
+           && (c->body != BODY_CHUNKED
+               || (c->chunk_phase == 3
+                   && c->chunk_line_off == c->chunk_line_len));
+}
+
+
+/* one record of len plaintext bytes, header and filler, into b */
+static size_t
+tls_record(const struct conn *c, unsigned char *b, unsigned char type,
+    size_t len)
+{
+    size_t  k = len + c->tk->overhead;
+
+    b[0] = type;
+    b[1] = 3;
+    b[2] = 3;
+    put16(b + 3, (uint32_t) k);
+    memcpy(b + RD_GEN_TLS_HDR, filler, k);
+    return RD_GEN_TLS_HDR + k;
+}
+
+
 static void
 send_request(struct conn *c)
 {
@@ -495,7 +640,15 @@ send_request(struct conn *c)
             "Connection: keep-alive\r\n\r\n",
             rnd_below(100000), (unsigned long long) rnd());
     }
-    emit(c, 1, TH_ACK | TH_PUSH, (const unsigned char *) req, (size_t) n);
+    if (c->tls) {
+        unsigned char  rec[sizeof(req) + 64];
+
+        emit(c, 1, TH_ACK | TH_PUSH, rec,
+             tls_record(c, rec, 0x17, (size_t) n));
+    } else {
+        emit(c, 1, TH_ACK | TH_PUSH, (const unsigned char *) req,
+             (size_t) n);
+    }
     c->requests_left--;
     plan_response(c);
 }
@@ -514,6 +667,15 @@ after_response(struct conn *c)
         c->st = ST_CLI_FIN;
     } else {
         c->st = ST_REQ;
+    }
+    if (c->tls && c->st != ST_REQ) {
+        /* RFC 8446 6.1: close_notify first, then the TCP close */
+        c->cn_by_client = !c->fin_by_server;
+        c->after_cn = c->st;
+        if (c->cn_by_client && rnd_below(5) == 0) {
+            c->after_cn = ST_CLI_RST;
+        }
+        c->st = ST_TLS_CN;
     }
 }
 
@@ -537,7 +699,34 @@ step(struct conn *c)
         break;
     case ST_ACK:
         emit(c, 1, TH_ACK, NULL, 0);
-        c->st = ST_REQ;
+        c->st = c->tls ? ST_TLS_HS : ST_REQ;
+        break;
+    case ST_TLS_HS: {
+        const struct tls_chunk  *ch = &c->tk->chunks[c->tk->hs[c->hs_i]];
+
+        emit(c, ch->dir == 0, TH_ACK | TH_PUSH, ch->p, ch->len);
+        if (++c->hs_i == c->tk->nhs) {
+            c->st = ST_REQ;
+        }
+        break;
+    }
+    case ST_TLS_CN:
+        if (c->cn_by_client) {
+            const struct tls_chunk  *ch = &c->tk->chunks[c->tk->cli_close];
+
+            emit(c, 1, TH_ACK | TH_PUSH, ch->p, ch->len);
+        } else {
+            unsigned char  rec[64];
+
+            rec[0] = c->tk->srv_close_type;
+            rec[1] = 3;
+            rec[2] = 3;
+            put16(rec + 3, c->tk->srv_close_len);
+            memcpy(rec + RD_GEN_TLS_HDR, filler, c->tk->srv_close_len);
+            emit(c, 0, TH_ACK | TH_PUSH, rec,
+                 RD_GEN_TLS_HDR + c->tk->srv_close_len);
+        }
+        c->st = c->after_cn;
         break;
     case ST_REQ:
         send_request(c);
@@ -567,13 +756,10 @@ step(struct conn *c)
                 cap = (size_t) (c->fault_at - c->resp_sent);
             }
         }
-        n = resp_fill(c, buf, cap);
+        n = c->tls ? tls_fill(c, buf, cap) : resp_fill(c, buf, cap);
         c->resp_sent += n;
         /* is the response complete after this segment? */
-        total = c->hdr_off == c->hdr_len && c->body_left == 0
-                && (c->body != BODY_CHUNKED
-                    || (c->chunk_phase == 3
-                        && c->chunk_line_off == c->chunk_line_len));
+        total = (uint64_t) resp_done(c);
         emit(c, 0, TH_ACK | (total ? TH_PUSH : 0u), buf, n);
         c->unacked_segs++;
         if (total) {
@@ -585,11 +771,7 @@ step(struct conn *c)
     case ST_CACK:
         emit(c, 1, TH_ACK, NULL, 0);
         c->unacked_segs = 0;
-        if (c->hdr_off == c->hdr_len && c->body_left == 0
-            && (c->body != BODY_CHUNKED
-                || (c->chunk_phase == 3
-                    && c->chunk_line_off == c->chunk_line_len)))
-        {
+        if (resp_done(c)) {
             after_response(c);
         } else {
             c->st = ST_RESP;
@@ -688,9 +870,18 @@ main(int argc, char **argv)
             seed = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--synflood") == 0) {
             synflood = 1;
+        } else if (strcmp(argv[i], "--tls") == 0 && i + 1 < argc) {
+            tls_pct = (unsigned) strtoul(argv[++i], NULL, 10);
+            if (tls_pct > 100) {
+                fprintf(stderr, "gen-synthetic: --tls 0..100\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--client-only") == 0) {
+            client_only = 1;
         } else {
             fprintf(stderr, "usage: gen-synthetic -o FILE [-s SIZE[K|M|G]] "
-                    "[--seed N] [--synflood]\n");
+                    "[--seed N] [--synflood] [--tls PERCENT] "
+                    "[--client-only]\n");
             return 2;
         }
     }

@@ -38,6 +38,7 @@ enum {
     OPT_EVIDENCE,
     OPT_EVIDENCE_MAX_PACKETS,
     OPT_EVIDENCE_POOL_BYTES,
+    OPT_EVIDENCE_SNAPLEN,
     OPT_EVIDENCE_MAX_FILES,
     OPT_EVIDENCE_MAX_BYTES
 };
@@ -73,6 +74,7 @@ static const struct option  long_opts[] = {
       OPT_EVIDENCE_MAX_PACKETS },
     { "evidence-pool-bytes", required_argument, NULL,
       OPT_EVIDENCE_POOL_BYTES },
+    { "evidence-snaplen", required_argument, NULL, OPT_EVIDENCE_SNAPLEN },
     { "evidence-max-files", required_argument, NULL,
       OPT_EVIDENCE_MAX_FILES },
     { "evidence-max-bytes", required_argument, NULL,
@@ -155,7 +157,10 @@ rd_cli_usage(FILE *f)
 "                     the first 16 and the latest ones; 16 bytes each per\n"
 "                     --max-flows slot\n"
 "  --evidence-pool-bytes N  packet bytes kept for all connections\n"
-"                     (default 16777216); when full the oldest go\n"
+"                     (default 4194304); when full the oldest go\n"
+"  --evidence-snaplen N  bytes kept of each packet (default 256: the\n"
+"                     headers and the start of the payload; 0: all);\n"
+"                     the files still give each packet's length\n"
 "  --evidence-max-files N  files kept in DIR (default 1000); the oldest\n"
 "                     this process wrote are removed first\n"
 "  --evidence-max-bytes N  bytes of files kept in DIR (default 268435456)\n"
@@ -455,6 +460,20 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
             o->pipeline.evidence_pool_bytes = v;
             o->evidence_opts = true;
             break;
+        case OPT_EVIDENCE_SNAPLEN:
+            if (!parse_num(optarg, 0, 262144, &v, "--evidence-snaplen", err))
+            {
+                return RD_CLI_ERROR;
+            }
+            if (v != 0 && v < RD_EVIDENCE_SNAPLEN_MIN) {
+                snprintf(err, RD_ERRLEN, "--evidence-snaplen: %llu is under "
+                         "%d, the headers would be cut (0: whole packets)",
+                         (unsigned long long) v, RD_EVIDENCE_SNAPLEN_MIN);
+                return RD_CLI_ERROR;
+            }
+            o->pipeline.evidence_snaplen = (uint32_t) v;
+            o->evidence_opts = true;
+            break;
         case OPT_EVIDENCE_MAX_FILES:
             if (!parse_num(optarg, 1, RD_EVIDENCE_FILES_CAP, &v,
                            "--evidence-max-files", err))
@@ -520,8 +539,9 @@ rd_cli_parse(int argc, char **argv, struct rd_opts *o, char err[RD_ERRLEN])
     }
     if (o->evidence_opts && o->evidence == NULL) {
         snprintf(err, RD_ERRLEN, "--evidence-max-packets, "
-                 "--evidence-pool-bytes, --evidence-max-files and "
-                 "--evidence-max-bytes need --evidence");
+                 "--evidence-pool-bytes, --evidence-snaplen, "
+                 "--evidence-max-files and --evidence-max-bytes need "
+                 "--evidence");
         return RD_CLI_ERROR;
     }
     if (o->evidence != NULL) {

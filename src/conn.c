@@ -2,6 +2,7 @@
  * conn: per-connection TCP facts.  Roles, handshake, close order, RST
  * acceptability, sender fingerprints (TTL, IP ID).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "rstdiag/conn.h"
@@ -698,10 +699,17 @@ on_tls(void *ctx, const struct rd_tls *p, int ev)
 }
 
 
+/* tls_start() zeroes what follows the readers */
+_Static_assert(offsetof(struct rd_conn_tls, dir) == 0,
+               "struct rd_conn_tls begins with its readers");
+
+
 static void
 tls_start(struct rd_conn *c, struct rd_conn_tls *t)
 {
-    memset(t, 0, sizeof(*t));
+    /* the fields after the two readers; rd_tls_init() zeroes each
+     * reader but its 4 KiB hello buffer, which only a hello fills */
+    memset((uint8_t *) t + sizeof(t->dir), 0, sizeof(*t) - sizeof(t->dir));
     t->last_dir = 2;
     t->alert_by = 2;
     rd_tls_init(&t->dir[RD_CONN_CLIENT], RD_TLS_CLIENT, on_tls, c);

@@ -34,7 +34,8 @@ struct rec {
     uint16_t        sport;
     uint8_t         flags;
     uint8_t         pad;
-    uint32_t        idx;                /* its place in the slot's pos[] */
+    uint32_t        seq;                /* the slot's count then (low 32
+                                         * bits): its place in the ring */
 };
 
 #define REC_HDR     ((uint64_t) sizeof(struct rec))
@@ -146,12 +147,19 @@ reclaim_one(struct rd_evstore *s)
         return;
     }
     /* a loss only when its connection is still tracked and the packet
-     * still in its ring */
-    if (r.slot < s->nslots && s->slots[r.slot].gen == r.gen
-        && r.idx < s->max && s->pos[(uint64_t) r.slot * s->max + r.idx]
-                             == s->tail)
-    {
-        s->stats.reclaimed++;
+     * still in its ring: one of the first nfirst, or one of the latest
+     * (max - nfirst).  Told from the slot's count alone, so that a
+     * reclaim reads no more than the slot, not its 512-byte pos[] row
+     * (a cache miss per packet stored once the pool is full) */
+    if (r.slot < s->nslots) {
+        const struct slot  *sl = &s->slots[r.slot];
+
+        if (sl->gen == r.gen
+            && (r.seq < s->nfirst
+                || (uint32_t) sl->count - r.seq <= s->max - s->nfirst))
+        {
+            s->stats.reclaimed++;
+        }
     }
     s->tail += r.len;
 }
@@ -211,7 +219,7 @@ rd_evstore_add(struct rd_evstore *s, uint32_t slot, int dlt, rd_usec_t ts,
     r.flags = flags;
     i = sl->count < s->nfirst ? sl->count
         : s->nfirst + (sl->count - s->nfirst) % (s->max - s->nfirst);
-    r.idx = (uint32_t) i;
+    r.seq = (uint32_t) sl->count;
     memcpy(s->pool + off, &r, sizeof(r));
     memcpy(s->pool + off + REC_HDR, p, caplen);
     s->head = start + len;

@@ -808,9 +808,16 @@ main(int argc, char **argv)
     /* --evidence: a directory that is not there or cannot be written is
      * an input error before any packet is read */
     if (o.evidence != NULL) {
+        uint32_t  snap = (uint32_t) o.snaplen;
+
+        /* the files' snaplen (IDB) is what they can hold at most */
+        if (o.pipeline.evidence_snaplen != 0
+            && o.pipeline.evidence_snaplen < snap)
+        {
+            snap = o.pipeline.evidence_snaplen;
+        }
         run.evdir = rd_evdir_open(o.evidence, o.evidence_max_files,
-                                  o.evidence_max_bytes, (uint32_t) o.snaplen,
-                                  err);
+                                  o.evidence_max_bytes, snap, err);
         if (run.evdir == NULL) {
             fprintf(stderr, "rstdiag: %s\n", err);
             rd_errlog_close(o.report.error_log);

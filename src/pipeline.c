@@ -69,6 +69,7 @@ rd_pipeline_cfg_default(struct rd_pipeline_cfg *cfg)
     cfg->seed = 0x9e3779b97f4a7c15ULL;
     cfg->evidence_max_packets = 0;
     cfg->evidence_pool_bytes = RD_EVIDENCE_POOL_BYTES;
+    cfg->evidence_snaplen = RD_EVIDENCE_SNAPLEN;
 }
 
 
@@ -787,7 +788,12 @@ rd_pipeline_packet(struct rd_pipeline *pl, int dlt, const uint8_t *p,
      * two pointer tests and nothing else */
     if (pl->ev != NULL) {
         pl->ev_frame.data = p;
-        pl->ev_frame.caplen = caplen;
+        /* the headers and the start of the payload tell the story; the
+         * rest would be copied, and evicted from the caches, for nothing
+         * (wirelen still says how long the packet was) */
+        pl->ev_frame.caplen = pl->cfg.evidence_snaplen != 0
+                              && caplen > pl->cfg.evidence_snaplen
+                              ? pl->cfg.evidence_snaplen : caplen;
         pl->ev_frame.wirelen = wirelen;
         pl->ev_frame.dlt = dlt;
     }

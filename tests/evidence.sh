@@ -148,6 +148,35 @@ for cap in "$p"/*.pcap "$p"/*.pcapng; do
 done
 echo "ok   every bundled capture: records and files agree"
 
+# --evidence-snaplen: packets cut to 256 bytes by default, their wire
+# length kept (tshark's frame.len); 0 keeps them whole; under 128 is a
+# usage error
+d=$tmp/snap
+mkdir "$d" "$d/0"
+"$bin" -r "$p/lab-rst_before_header.pcap" --json --evidence "$d" \
+    > /dev/null 2>&1
+"$bin" -r "$p/lab-rst_before_header.pcap" --json --evidence "$d/0" \
+    --evidence-snaplen 0 > /dev/null 2>&1
+for f in "$d"/*.pcapng; do
+    tshark -r "$f" -T fields -e frame.cap_len -e frame.len 2> /dev/null
+done > "$tmp/snap.256"
+for f in "$d"/0/*.pcapng; do
+    tshark -r "$f" -T fields -e frame.cap_len -e frame.len 2> /dev/null
+done > "$tmp/snap.0"
+[ -s "$tmp/snap.256" ] || fail "snaplen: no packets"
+awk '$1 > 256 { bad = 1 } END { exit bad }' "$tmp/snap.256" \
+    || fail "snaplen: a packet over 256 bytes kept"
+awk '$2 > 256 && $1 == 256 { cut = 1 } END { exit !cut }' "$tmp/snap.256" \
+    || fail "snaplen: no packet cut with its length kept"
+awk '$1 != $2 { bad = 1 } END { exit bad }' "$tmp/snap.0" \
+    || fail "--evidence-snaplen 0: a packet cut"
+[ "$(awk '{ print $2 }' "$tmp/snap.256")" = "$(awk '{ print $2 }' "$tmp/snap.0")" ] \
+    || fail "snaplen: wire lengths differ from the whole packets'"
+"$bin" -r "$p/lab-rst_before_header.pcap" --evidence "$d" \
+    --evidence-snaplen 100 > /dev/null 2>&1
+[ $? = 2 ] || fail "--evidence-snaplen 100: not a usage error"
+echo "ok   --evidence-snaplen cuts packets, keeps their length"
+
 # no --evidence: no key, no store
 "$bin" -r "$p/lab-rst_before_header.pcap" --json > "$tmp/none.jsonl"
 grep -q '"evidence":"' "$tmp/none.jsonl" && fail "evidence key without --evidence"

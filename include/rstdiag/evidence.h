@@ -29,7 +29,17 @@
 #include "rstdiag/verdict.h"
 
 #define RD_EVIDENCE_MAX_PACKETS     64          /* per connection */
-#define RD_EVIDENCE_POOL_BYTES      (16u << 20)
+#define RD_EVIDENCE_POOL_BYTES      (4u << 20)  /* ~13,000 packets cut at
+                                                 * RD_EVIDENCE_SNAPLEN: as
+                                                 * many as 16 MiB of whole
+                                                 * frames, in a quarter of
+                                                 * the page faults and
+                                                 * cache */
+#define RD_EVIDENCE_SNAPLEN         256         /* bytes kept of a packet:
+                                                 * the headers and the
+                                                 * start of the payload */
+#define RD_EVIDENCE_SNAPLEN_MIN     128         /* Ethernet, VLAN, IPv6 and
+                                                 * TCP with options fit */
 #define RD_EVIDENCE_MAX_FILES       1000
 #define RD_EVIDENCE_MAX_BYTES       (256ull << 20)
 #define RD_EVIDENCE_FILES_CAP       100000      /* --evidence-max-files */

@@ -28,6 +28,9 @@ struct rd_pipeline_cfg {
     uint32_t        evidence_max_packets;   /* --evidence-max-packets;
                                          * 0: no --evidence, no store */
     uint64_t        evidence_pool_bytes;    /* --evidence-pool-bytes */
+    uint32_t        evidence_snaplen;   /* --evidence-snaplen: bytes
+                                         * kept of each packet (the
+                                         * wire length stays); 0: all */
 };
 
 /* Fill cfg with the defaults of limits.h. */

@@ -310,7 +310,9 @@ struct rd_tls {
     uint8_t         _hs_buf[RD_TLS_HS_BUF];
 };
 
-/* Set up p for direction dir (RD_TLS_CLIENT or RD_TLS_SERVER). */
+/* Set up p for direction dir (RD_TLS_CLIENT or RD_TLS_SERVER).  Every
+ * field is zeroed but _hs_buf, whose first _hs_buflen bytes only are
+ * read: a slot's buffer pages are touched only by a hello. */
 void rd_tls_init(struct rd_tls *p, int dir, rd_tls_cb on_ev, void *ctx);
 
 /*
