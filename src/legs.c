@@ -107,6 +107,8 @@ struct tls_turn {
 
 #define TLS_TURNS   256u            /* recent TLS client turns */
 #define TLS_LOOK    64u             /* entries looked at per request */
+#define TLS_UPLOAD_MAX (30 * USEC)  /* a turn (a request body) older than
+                                     * this is not looked at */
 
 struct rd_legs {
     const struct rd_alloc  *alloc;
@@ -902,9 +904,12 @@ pair_tls(struct rd_legs *l, struct rd_conn *up, const struct rd_exchange *e,
         if (i <= TLS_LOOK) {
             /* TLS client turns, newest first */
             k = &l->turns[(l->turns_head + TLS_TURNS - i) % TLS_TURNS];
-            if (k->conn == NULL || k->conn->id != k->conn_id
-                || k->conn->proto != RD_PROTO_TLS || k->conn->app == NULL
-                || k->ts > t)
+            if (k->conn == NULL || (k->ts < t && t - k->ts > TLS_UPLOAD_MAX)) {
+                i = TLS_LOOK;       /* older still: on to the plain ones */
+                continue;
+            }
+            if (k->conn->id != k->conn_id || k->conn->proto != RD_PROTO_TLS
+                || k->conn->app == NULL || k->ts > t)
             {
                 continue;
             }
@@ -924,9 +929,10 @@ pair_tls(struct rd_legs *l, struct rd_conn *up, const struct rd_exchange *e,
             }
             r = &l->ring[(l->head + RD_LIMITS_PAIR_RING - (i - TLS_LOOK))
                          % RD_LIMITS_PAIR_RING];
-            if (r->conn == NULL || r->conn->id != r->conn_id || r->ts > t
-                || t - r->ts > win)
-            {
+            if (r->conn == NULL || (r->ts < t && t - r->ts > win)) {
+                break;              /* the ring is in time order */
+            }
+            if (r->conn->id != r->conn_id || r->ts > t) {
                 continue;
             }
             pe = rd_conn_exchange(r->conn, r->ex);
@@ -1026,10 +1032,12 @@ rd_legs_tls_turn(struct rd_legs *l, struct rd_conn *c)
     {
         t = RD_MIN(t, c->side[RD_CONN_CLIENT].syn_ts);
     }
+    /* a user agent's ClientHello (rd_conn_tls_user_agent) is a client
+     * leg's, never nginx's upstream request */
     known = server_ep(l, c);
     if ((known == NULL || known->leg != RD_LEG_CLIENT
          || known->strength < STRENGTH_PAIRED)
-        && pair_tls(l, c, NULL, t))
+        && !rd_conn_tls_user_agent(c) && pair_tls(l, c, NULL, t))
     {
         return;
     }
