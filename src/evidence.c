@@ -41,7 +41,13 @@ struct rec {
 #define REC_HDR     ((uint64_t) sizeof(struct rec))
 #define ALIGN8(n)   (((n) + 7u) & ~(uint64_t) 7u)
 
+/* The first positions of a slot live in the slot itself: a connection
+ * of one or two packets (a SYN flood's) never touches its pos[] row, so
+ * that row stays unreserved memory, not resident. */
+#define EV_INLINE   2u
+
 struct slot {
+    uint64_t        first[EV_INLINE];   /* positions 0 and 1 */
     uint32_t        gen;                /* bumped at each reset */
     uint32_t        ninh;               /* positions in inh[] */
     uint64_t        count;              /* packets added since */
@@ -118,6 +124,23 @@ rd_evstore_destroy(struct rd_evstore *s)
     rd_big_free(s->alloc, s->inh, (size_t) s->nslots * s->max,
                 sizeof(uint64_t));
     s->alloc->free(s->alloc->ctx, s);
+}
+
+
+/* where the i-th position of slot is kept */
+static inline uint64_t *
+pos_at(struct rd_evstore *s, uint32_t slot, uint64_t i)
+{
+    return i < EV_INLINE ? &s->slots[slot].first[i]
+                         : &s->pos[(uint64_t) slot * s->max + i];
+}
+
+
+static inline uint64_t
+pos_get(const struct rd_evstore *s, uint32_t slot, uint64_t i)
+{
+    return i < EV_INLINE ? s->slots[slot].first[i]
+                         : s->pos[(uint64_t) slot * s->max + i];
 }
 
 
@@ -224,7 +247,7 @@ rd_evstore_add(struct rd_evstore *s, uint32_t slot, int dlt, rd_usec_t ts,
     memcpy(s->pool + off + REC_HDR, p, caplen);
     s->head = start + len;
 
-    s->pos[(uint64_t) slot * s->max + i] = start;
+    *pos_at(s, slot, i) = start;
     sl->count++;
     s->stats.stored++;
 }
@@ -283,20 +306,18 @@ take(const struct rd_evstore *s, uint32_t slot, uint32_t gen, uint64_t pos,
 static size_t
 ring_positions(const struct rd_evstore *s, uint32_t slot, uint64_t *out)
 {
-    const uint64_t  *pos;
     uint64_t         count, j, first, ring;
     size_t           n;
 
     count = s->slots[slot].count;
-    pos = &s->pos[(uint64_t) slot * s->max];
     ring = s->max - s->nfirst;
     n = 0;
     for (j = 0; j < count && j < s->nfirst; j++) {
-        out[n++] = pos[j];
+        out[n++] = pos_get(s, slot, j);
     }
     first = count > s->nfirst + ring ? count - ring : s->nfirst;
     for (j = first; j < count; j++) {
-        out[n++] = pos[s->nfirst + (j - s->nfirst) % ring];
+        out[n++] = pos_get(s, slot, s->nfirst + (j - s->nfirst) % ring);
     }
     return n;
 }
@@ -306,7 +327,6 @@ size_t
 rd_evstore_collect(const struct rd_evstore *s, uint32_t slot,
     struct rd_evpkt *out, size_t max, uint64_t *omitted)
 {
-    const uint64_t  *pos;
     uint64_t         count, j, first, ring;
     size_t           n;
 
@@ -317,16 +337,16 @@ rd_evstore_collect(const struct rd_evstore *s, uint32_t slot,
         return 0;
     }
     count = s->slots[slot].count;
-    pos = &s->pos[(uint64_t) slot * s->max];
     ring = s->max - s->nfirst;
     n = 0;
     for (j = 0; j < count && j < s->nfirst && n < max; j++) {
-        n += take(s, slot, s->slots[slot].gen, pos[j], &out[n]);
+        n += take(s, slot, s->slots[slot].gen, pos_get(s, slot, j), &out[n]);
     }
     first = count > s->nfirst + ring ? count - ring : s->nfirst;
     for (j = first; j < count && n < max; j++) {
         n += take(s, slot, s->slots[slot].gen,
-                  pos[s->nfirst + (j - s->nfirst) % ring], &out[n]);
+                  pos_get(s, slot, s->nfirst + (j - s->nfirst) % ring),
+                  &out[n]);
     }
     if (omitted != NULL) {
         *omitted = count - n;

@@ -9,7 +9,8 @@
  * full the oldest stored packets are overwritten; a position older than
  * the pool's tail is simply no longer valid, so reclaiming costs no walk
  * of the connections.  Memory: the pool, plus max_packets x 16 bytes per
- * flow slot (reserved, resident once a slot is used).
+ * flow slot (reserved, resident only once a slot's connection has its
+ * third packet: the first two positions live in the slot itself).
  *
  * The directory (rd_evdir): files named for the incident, written with
  * openat() on a directory opened at start-up, bounded in number and in
