@@ -771,7 +771,10 @@ follow_line(struct rd_errlog *lg, const char *p, size_t n,
     if (!record_start_t(p, n, &t, &lg->tc)) {
         if (lg->rec_len == 0) {
             unparsed(lg, lg->files[0].path);
-        } else if (lg->rec_len + 1 + n <= sizeof(lg->rec)) {
+        } else if (lg->rec_len < sizeof(lg->rec)
+                   && n < sizeof(lg->rec) - lg->rec_len)
+        {
+            /* no sum that could wrap: gcc -O3 then sees the bound */
             lg->rec[lg->rec_len++] = '\n';
             memcpy(lg->rec + lg->rec_len, p, n);
             lg->rec_len += n;
