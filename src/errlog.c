@@ -72,7 +72,11 @@ struct lfile {
 struct rd_errlog {
     struct lfile            files[RD_ERRLOG_MAX_FILES];
     size_t                  nfiles, cur;
-    gzFile                  gz;
+    gzFile                  gz;         /* a gzip'd file, or */
+    int                     pfd;        /* ... a plain one read with
+                                         * read(2): zlib's copy adds a
+                                         * pass over every byte */
+    bool                    plain;      /* pfd is open */
     uint64_t                lineno;     /* of the line in buf */
     char                    line[LINE_BUF];
     size_t                  line_len;
@@ -592,8 +596,28 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
 static int
 refill(struct rd_errlog *lg, const char *path)
 {
-    int  n, errnum;
+    int      n, errnum;
+    ssize_t  r;
 
+    if (lg->plain) {
+        do {
+            r = read(lg->pfd, lg->rbuf, sizeof(lg->rbuf));
+        } while (r < 0 && errno == EINTR);
+        if (r >= 0) {
+            lg->rpos = 0;
+            lg->rlen = (size_t) r;
+            return (int) r;
+        }
+        /* as zlib's Z_ERRNO says it */
+        lg->st.truncated_files++;
+        lg->file_cut = true;
+        if (!lg->quiet) {
+            fprintf(stderr, "rstdiag: warning: %s: %s: %s after line %llu; "
+                    "read up to there\n", path, path, strerror(errno),
+                    (unsigned long long) lg->lineno);
+        }
+        return -1;
+    }
     n = gzread(lg->gz, lg->rbuf, sizeof(lg->rbuf));
     if (n > 0) {
         lg->rpos = 0;
@@ -691,22 +715,58 @@ done:
 }
 
 
-static int
-open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
+static bool
+file_open(const struct rd_errlog *lg)
+{
+    return lg->gz != NULL || lg->plain;
+}
+
+
+static void
+close_file(struct rd_errlog *lg)
 {
     if (lg->gz != NULL) {
         gzclose(lg->gz);
         lg->gz = NULL;
     }
-    lg->gz = gzopen(lg->files[i].path, "rb");
-    if (lg->gz == NULL) {
+    if (lg->plain) {
+        close(lg->pfd);
+        lg->plain = false;
+    }
+}
+
+
+static int
+open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
+{
+    unsigned char  magic[2];
+    int            fd;
+
+    close_file(lg);
+    fd = open(lg->files[i].path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(err, RD_ERRLEN, "%s: cannot open: %s", lg->files[i].path,
                  strerror(errno));
         return -1;
     }
-    /* half of rbuf: zlib then reads (and inflates) straight into rbuf,
-     * not through a buffer of its own and a copy */
-    gzbuffer(lg->gz, (unsigned) sizeof(lg->rbuf) / 2);
+    /* gzip's magic (RFC 1952 2.3.1) as zlib looks for it; anything else
+     * zlib would copy as it is, and read(2) does that */
+    if (pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+        lg->pfd = fd;
+        lg->plain = true;
+    } else {
+        /* by its name: zlib's messages name the file */
+        close(fd);
+        lg->gz = gzopen(lg->files[i].path, "rb");
+        if (lg->gz == NULL) {
+            snprintf(err, RD_ERRLEN, "%s: cannot open: %s",
+                     lg->files[i].path, strerror(errno));
+            return -1;
+        }
+        /* half of rbuf: zlib then reads (and inflates) straight into
+         * rbuf, not through a buffer of its own and a copy */
+        gzbuffer(lg->gz, (unsigned) sizeof(lg->rbuf) / 2);
+    }
     lg->lineno = 0;
     lg->have_line = false;
     lg->file_cut = false;
@@ -943,7 +1003,7 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     }
     while (lg->cur < lg->nfiles) {
         path = lg->files[lg->cur].path;
-        if (lg->gz == NULL && open_file(lg, lg->cur, err) != 0) {
+        if (!file_open(lg) && open_file(lg, lg->cur, err) != 0) {
             return -1;
         }
         /* a record: its first line, then the lines that continue it */
@@ -1004,8 +1064,7 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
             return 1;
         }
         /* this file is done */
-        gzclose(lg->gz);
-        lg->gz = NULL;
+        close_file(lg);
         lg->cur++;
     }
     return 0;
@@ -1020,10 +1079,7 @@ rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN])
                  lg->files[0].path);
         return -1;
     }
-    if (lg->gz != NULL) {
-        gzclose(lg->gz);
-        lg->gz = NULL;
-    }
+    close_file(lg);
     lg->cur = 0;
     lg->have_line = false;
     lg->only.n = 0;
@@ -1212,9 +1268,7 @@ rd_errlog_close(struct rd_errlog *lg)
     if (lg == NULL) {
         return;
     }
-    if (lg->gz != NULL) {
-        gzclose(lg->gz);
-    }
+    close_file(lg);
     if (lg->follow) {
         close(lg->fd);
     }
