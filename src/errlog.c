@@ -459,6 +459,18 @@ split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 }
 
 
+/* How many of p[0..n) are digits, from the first. */
+static size_t
+lead_digits(const char *p, size_t n)
+{
+    size_t  k;
+
+    for (k = 0; k < n && (unsigned) (unsigned char) p[k] - '0' <= 9; k++) {
+    }
+    return k;
+}
+
+
 /* What a record's parse sets, reset: the scalars and the addresses (they
  * are hashed whole) and each string's first byte; the rest of the
  * strings is not read past their terminator. */
@@ -506,14 +518,12 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
         return -1;
     }
     q++;
-    for (k = 0; q + k < e && q[k] >= '0' && q[k] <= '9'; k++) {
-    }
+    k = lead_digits(q, (size_t) (e - q));
     if (k == 0 || q + k >= e || q[k] != '#') {
         return -1;
     }
     q += k + 1;
-    for (k = 0; q + k < e && q[k] >= '0' && q[k] <= '9'; k++) {
-    }
+    k = lead_digits(q, (size_t) (e - q));
     if (k == 0 || e - (q + k) < 1 || q[k] != ':') {
         return -1;
     }
@@ -523,7 +533,10 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     }
     /* "*N " */
     if (q < e && *q == '*') {
-        for (k = 1; q + k < e && q[k] >= '0' && q[k] <= '9' && k < 20; k++) {
+        vlen = (size_t) (e - q) < 20 ? (size_t) (e - q) : 20;
+        for (k = 1; k < vlen && (unsigned) (unsigned char) q[k] - '0' <= 9;
+             k++)
+        {
             out->conn_no = out->conn_no * 10 + (uint64_t) (q[k] - '0');
         }
         if (k > 1 && q + k < e && q[k] == ' ') {
