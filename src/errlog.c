@@ -72,7 +72,11 @@ struct lfile {
 struct rd_errlog {
     struct lfile            files[RD_ERRLOG_MAX_FILES];
     size_t                  nfiles, cur;
-    gzFile                  gz;
+    gzFile                  gz;         /* a gzip'd file, or */
+    int                     pfd;        /* ... a plain one read with
+                                         * read(2): zlib's copy adds a
+                                         * pass over every byte */
+    bool                    plain;      /* pfd is open */
     uint64_t                lineno;     /* of the line in buf */
     char                    line[LINE_BUF];
     size_t                  line_len;
@@ -455,6 +459,18 @@ split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 }
 
 
+/* How many of p[0..n) are digits, from the first. */
+static size_t
+lead_digits(const char *p, size_t n)
+{
+    size_t  k;
+
+    for (k = 0; k < n && (unsigned) (unsigned char) p[k] - '0' <= 9; k++) {
+    }
+    return k;
+}
+
+
 /* What a record's parse sets, reset: the scalars and the addresses (they
  * are hashed whole) and each string's first byte; the rest of the
  * strings is not read past their terminator. */
@@ -502,14 +518,12 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
         return -1;
     }
     q++;
-    for (k = 0; q + k < e && q[k] >= '0' && q[k] <= '9'; k++) {
-    }
+    k = lead_digits(q, (size_t) (e - q));
     if (k == 0 || q + k >= e || q[k] != '#') {
         return -1;
     }
     q += k + 1;
-    for (k = 0; q + k < e && q[k] >= '0' && q[k] <= '9'; k++) {
-    }
+    k = lead_digits(q, (size_t) (e - q));
     if (k == 0 || e - (q + k) < 1 || q[k] != ':') {
         return -1;
     }
@@ -519,7 +533,10 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     }
     /* "*N " */
     if (q < e && *q == '*') {
-        for (k = 1; q + k < e && q[k] >= '0' && q[k] <= '9' && k < 20; k++) {
+        vlen = (size_t) (e - q) < 20 ? (size_t) (e - q) : 20;
+        for (k = 1; k < vlen && (unsigned) (unsigned char) q[k] - '0' <= 9;
+             k++)
+        {
             out->conn_no = out->conn_no * 10 + (uint64_t) (q[k] - '0');
         }
         if (k > 1 && q + k < e && q[k] == ' ') {
@@ -592,8 +609,28 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
 static int
 refill(struct rd_errlog *lg, const char *path)
 {
-    int  n, errnum;
+    int      n, errnum;
+    ssize_t  r;
 
+    if (lg->plain) {
+        do {
+            r = read(lg->pfd, lg->rbuf, sizeof(lg->rbuf));
+        } while (r < 0 && errno == EINTR);
+        if (r >= 0) {
+            lg->rpos = 0;
+            lg->rlen = (size_t) r;
+            return (int) r;
+        }
+        /* as zlib's Z_ERRNO says it */
+        lg->st.truncated_files++;
+        lg->file_cut = true;
+        if (!lg->quiet) {
+            fprintf(stderr, "rstdiag: warning: %s: %s: %s after line %llu; "
+                    "read up to there\n", path, path, strerror(errno),
+                    (unsigned long long) lg->lineno);
+        }
+        return -1;
+    }
     n = gzread(lg->gz, lg->rbuf, sizeof(lg->rbuf));
     if (n > 0) {
         lg->rpos = 0;
@@ -691,22 +728,58 @@ done:
 }
 
 
-static int
-open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
+static bool
+file_open(const struct rd_errlog *lg)
+{
+    return lg->gz != NULL || lg->plain;
+}
+
+
+static void
+close_file(struct rd_errlog *lg)
 {
     if (lg->gz != NULL) {
         gzclose(lg->gz);
         lg->gz = NULL;
     }
-    lg->gz = gzopen(lg->files[i].path, "rb");
-    if (lg->gz == NULL) {
+    if (lg->plain) {
+        close(lg->pfd);
+        lg->plain = false;
+    }
+}
+
+
+static int
+open_file(struct rd_errlog *lg, size_t i, char err[RD_ERRLEN])
+{
+    unsigned char  magic[2];
+    int            fd;
+
+    close_file(lg);
+    fd = open(lg->files[i].path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(err, RD_ERRLEN, "%s: cannot open: %s", lg->files[i].path,
                  strerror(errno));
         return -1;
     }
-    /* half of rbuf: zlib then reads (and inflates) straight into rbuf,
-     * not through a buffer of its own and a copy */
-    gzbuffer(lg->gz, (unsigned) sizeof(lg->rbuf) / 2);
+    /* gzip's magic (RFC 1952 2.3.1) as zlib looks for it; anything else
+     * zlib would copy as it is, and read(2) does that */
+    if (pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+        lg->pfd = fd;
+        lg->plain = true;
+    } else {
+        /* by its name: zlib's messages name the file */
+        close(fd);
+        lg->gz = gzopen(lg->files[i].path, "rb");
+        if (lg->gz == NULL) {
+            snprintf(err, RD_ERRLEN, "%s: cannot open: %s",
+                     lg->files[i].path, strerror(errno));
+            return -1;
+        }
+        /* half of rbuf: zlib then reads (and inflates) straight into
+         * rbuf, not through a buffer of its own and a copy */
+        gzbuffer(lg->gz, (unsigned) sizeof(lg->rbuf) / 2);
+    }
     lg->lineno = 0;
     lg->have_line = false;
     lg->file_cut = false;
@@ -772,8 +845,9 @@ follow_line(struct rd_errlog *lg, const char *p, size_t n,
         if (lg->rec_len == 0) {
             unparsed(lg, lg->files[0].path);
         } else if (lg->rec_len < sizeof(lg->rec)
-                   && n < sizeof(lg->rec) - lg->rec_len) {
-            /* written so that gcc -O3 sees the bound (-Warray-bounds) */
+                   && n < sizeof(lg->rec) - lg->rec_len)
+        {
+            /* no sum that could wrap: gcc -O3 then sees the bound */
             lg->rec[lg->rec_len++] = '\n';
             memcpy(lg->rec + lg->rec_len, p, n);
             lg->rec_len += n;
@@ -942,7 +1016,7 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
     }
     while (lg->cur < lg->nfiles) {
         path = lg->files[lg->cur].path;
-        if (lg->gz == NULL && open_file(lg, lg->cur, err) != 0) {
+        if (!file_open(lg) && open_file(lg, lg->cur, err) != 0) {
             return -1;
         }
         /* a record: its first line, then the lines that continue it */
@@ -1003,8 +1077,7 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
             return 1;
         }
         /* this file is done */
-        gzclose(lg->gz);
-        lg->gz = NULL;
+        close_file(lg);
         lg->cur++;
     }
     return 0;
@@ -1019,10 +1092,7 @@ rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN])
                  lg->files[0].path);
         return -1;
     }
-    if (lg->gz != NULL) {
-        gzclose(lg->gz);
-        lg->gz = NULL;
-    }
+    close_file(lg);
     lg->cur = 0;
     lg->have_line = false;
     lg->only.n = 0;
@@ -1211,9 +1281,7 @@ rd_errlog_close(struct rd_errlog *lg)
     if (lg == NULL) {
         return;
     }
-    if (lg->gz != NULL) {
-        gzclose(lg->gz);
-    }
+    close_file(lg);
     if (lg->follow) {
         close(lg->fd);
     }

@@ -23,6 +23,9 @@ struct rd_report {
     uint64_t                findings;
     struct rd_errjoin      *ej;         /* --error-log */
     char                    ej_err[RD_ERRLEN];  /* its read error */
+    const char             *ej_file;    /* the last unmatched line's file */
+    size_t                  ej_file_len;
+    bool                    ej_file_plain;  /* ... needs no escape */
 };
 
 
@@ -1479,36 +1482,91 @@ buf_u64(char *buf, size_t *n, uint64_t u)
 
 #define BUF_LIT(b, n, s)    buf_put((b), (n), (s), sizeof(s) - 1)
 
+#define SWAR_ONES   0x0101010101010101ull
+#define SWAR_HIGH   0x8080808080808080ull
+
+/* Some byte of w is zero (no false negative; a false positive only
+ * above a true zero, which the byte loop then finds). */
+#define SWAR_ZERO(w)    (((w) - SWAR_ONES) & ~(w) & SWAR_HIGH)
+
+/*
+ * s's bytes up to its terminator into dst, when JSON takes every one as
+ * it is (rd_json_plain's printable ASCII but '"' and '\\'): the length,
+ * or SIZE_MAX when one needs escaping or no terminator lies in
+ * s[0..size).  Reads s[0..size) only, eight bytes at a time while none
+ * is special; dst has room for size bytes.
+ */
+static size_t
+plain_copy(char *dst, const char *s, size_t size)
+{
+    uint64_t       w, bad;
+    size_t         i;
+    unsigned char  c;
+
+    for (i = 0; i + 8 <= size; i += 8) {
+        memcpy(&w, s + i, 8);
+        bad = ((w - 0x20 * SWAR_ONES) & ~w & SWAR_HIGH)    /* < 0x20, NUL */
+              | ((w | (w + SWAR_ONES)) & SWAR_HIGH)         /* >= 0x7f */
+              | SWAR_ZERO(w ^ ('"' * SWAR_ONES))
+              | SWAR_ZERO(w ^ ('\\' * SWAR_ONES));
+        if (bad != 0) {
+            break;
+        }
+        memcpy(dst + i, &w, 8);
+    }
+    for (; i < size; i++) {
+        c = (unsigned char) s[i];
+        if (c == '\0') {
+            return i;
+        }
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            return SIZE_MAX;
+        }
+        dst[i] = (char) c;
+    }
+    return SIZE_MAX;
+}
+
+
 /* ej_line's JSON record when its file and message need no escape: true
- * when written. */
+ * when written.  The bytes are those of the general path in ej_line. */
 static bool
-ej_line_plain(FILE *f, const struct rd_errjoin_line *l, int64_t utc,
-    int reason)
+ej_line_plain(struct rd_report *r, FILE *f, const struct rd_errjoin_line *l,
+    int64_t utc, int reason)
 {
     char        buf[1024];
-    size_t      n, fl, ml;
+    size_t      n, ml;
     const char *lv, *rs;
 
-    fl = strlen(l->file);
-    ml = strlen(l->message);
-    lv = rd_errjoin_level_names[l->level];
-    rs = rd_errjoin_reason_names[reason];
-    /* the keys and three numbers take less than 200 bytes */
-    if (fl + ml + strlen(lv) + strlen(rs) + 200 > sizeof(buf)
-        || rd_json_plain((const uint8_t *) l->file, fl) != fl
-        || rd_json_plain((const uint8_t *) l->message, ml) != ml)
-    {
+    /* a log has few files: the last one's name is checked once */
+    if (l->file != r->ej_file) {
+        r->ej_file = l->file;
+        r->ej_file_len = strlen(l->file);
+        r->ej_file_plain = r->ej_file_len < 512
+                           && rd_json_plain((const uint8_t *) l->file,
+                                            r->ej_file_len)
+                              == r->ej_file_len;
+    }
+    if (!r->ej_file_plain) {
         return false;
     }
+    lv = rd_errjoin_level_names[l->level];
+    rs = rd_errjoin_reason_names[reason];
+    /* the keys, level, reason and three numbers take less than 200
+     * bytes; the file less than 512, the message its field */
     n = 0;
     BUF_LIT(buf, &n, "{\"type\":\"error_log\",\"file\":\"");
-    buf_put(buf, &n, l->file, fl);
+    buf_put(buf, &n, l->file, r->ej_file_len);
     BUF_LIT(buf, &n, "\",\"line\":");
     buf_u64(buf, &n, l->lineno);
     BUF_LIT(buf, &n, ",\"level\":\"");
     buf_put(buf, &n, lv, strlen(lv));
     BUF_LIT(buf, &n, "\",\"message\":\"");
-    buf_put(buf, &n, l->message, ml);
+    ml = plain_copy(buf + n, l->message, sizeof(l->message));
+    if (ml == SIZE_MAX) {
+        return false;
+    }
+    n += ml;
     BUF_LIT(buf, &n, "\",\"ts\":");
     if (utc < 0) {
         BUF_LIT(buf, &n, "-");
@@ -1549,7 +1607,7 @@ ej_line(void *arg, const struct rd_errjoin_line *l, int64_t utc, int reason)
     /* one record per line nginx wrote that no connection explains: a
      * big log has many, so a plain one is put together here and written
      * with one call; the bytes are those of the general path below */
-    if (ej_line_plain(f, l, utc, reason)) {
+    if (ej_line_plain(r, f, l, utc, reason)) {
         return;
     }
     fputs("{\"type\":\"error_log\",\"file\":", f);
