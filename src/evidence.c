@@ -457,6 +457,8 @@ struct rd_evdir {
     bool                    warned;
     struct rd_evdir_stats   stats;
     char                    out[4096 + RD_EVIDENCE_NAME_MAX];
+    char                    iobuf[65536];   /* each file's stdio buffer:
+                                             * none allocated per file */
 };
 
 
@@ -750,6 +752,9 @@ rd_evdir_write(struct rd_evdir *d, const struct rd_conn *c,
         }
     }
     f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (f != NULL) {
+        (void) setvbuf(f, d->iobuf, _IOFBF, sizeof(d->iobuf));
+    }
     if (f == NULL) {
         if (!d->warned) {
             fprintf(stderr, "rstdiag: warning: --evidence %s: cannot "
