@@ -949,7 +949,7 @@ pair_tls(struct rd_legs *l, struct rd_conn *up, const struct rd_exchange *e,
             continue;
         }
         cur.how = RD_PAIR_TIMING;
-        cur.rank = 2;
+        cur.rank = RANK_WEAK;
         if (e != NULL && e->fwd_af != 0) {
             if (!same_addr(e->fwd_af, e->fwd_addr, cur.conn->af,
                            cur.conn->ep[RD_CONN_CLIENT].addr)
@@ -959,9 +959,10 @@ pair_tls(struct rd_legs *l, struct rd_conn *up, const struct rd_exchange *e,
                 continue;           /* the header names another client */
             }
             cur.how = RD_PAIR_FORWARDED;
-            cur.rank = e->fwd_port != 0 ? 6 : 4;
+            cur.rank = e->fwd_port != 0 ? RANK_EXACT : RANK_HEADER;
         }
-        cur.rank += *cur.paired == 0;
+        /* as in rd_legs_request: a client not yet forwarded fits better */
+        cur.rank = cur.rank * 2 + (*cur.paired == 0);
         if (best.conn == NULL || cur.rank > best.rank
             || (cur.rank == best.rank && cur.ts > best.ts))
         {
@@ -982,7 +983,7 @@ pair_tls(struct rd_legs *l, struct rd_conn *up, const struct rd_exchange *e,
     if (best.conn == NULL) {
         return false;
     }
-    if (alt.conn != NULL && best.rank >= 7) {
+    if (alt.conn != NULL && best.rank == RANK_EXACT * 2 + 1) {
         memset(&alt, 0, sizeof(alt));  /* the header named the port too */
     }
     weak = best.how != RD_PAIR_FORWARDED || alt.conn != NULL;

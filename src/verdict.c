@@ -33,6 +33,10 @@
     "readv() failed (104: Connection reset by peer) while reading upstream"
 #define MSG_PREMATURE_BODY \
     "upstream prematurely closed connection while reading upstream"
+#define NOTE_SSL_INFO \
+    "nginx before 1.23.4 logs many of OpenSSL's handshake errors (length " \
+    "too short, bad legacy version, record too small, ...) at crit; 1.23.4 " \
+    "and later at info"
 #define MSG_TLS_HS_PREFIX "peer closed connection in SSL handshake "
 #define MSG_INVALID_CHUNKED \
     "upstream sent invalid chunked response while reading upstream"
@@ -489,14 +493,10 @@ static const struct rd_version_row  versions[] = {
       RD_GETS_NO_RESPONSE, 0, NULL, NULL },
     { RD_V_CLIENT_TLS_REJECTED, 0, 12304, RD_VW_ANY, RD_SEV_WARNING, NULL,
       NULL, RD_GETS_NO_RESPONSE, 0, NULL,
-      "nginx before 1.23.4 logs many of OpenSSL's handshake errors "
-      "(length too short, bad legacy version, record too small, ...) at "
-      "crit; 1.23.4 and later at info" },
+      NOTE_SSL_INFO },
     { RD_V_CLIENT_TLS_REJECTED, 12304, 0, RD_VW_ANY, 0, NULL, NULL,
       RD_GETS_NO_RESPONSE, 0, NULL,
-      "nginx before 1.23.4 logs many of OpenSSL's handshake errors "
-      "(length too short, bad legacy version, record too small, ...) at "
-      "crit; 1.23.4 and later at info" },
+      NOTE_SSL_INFO },
     { RD_V_CLIENT_PLAIN_HTTP_TO_TLS, 0, 0, RD_VW_ANY, 0, NULL, NULL,
       RD_GETS_ERROR_PAGE, 400, NULL, NULL },
     { RD_V_UPSTREAM_RESET_BEFORE_RESPONSE, 0, 0, RD_VW_TLS, 0, "error",
@@ -863,6 +863,34 @@ static const struct rd_tok  openssl_alert_reasons[] = {
 };
 
 
+/* nginx's line for a fatal alert received in the handshake ("while SSL
+ * handshaking" and where: " to upstream" or ""), from OpenSSL 3's reason
+ * for it; checked: the alert the lab saw nginx log for this side. */
+static void
+alert_message(struct rd_verdict *v, uint8_t desc, const char *where,
+    uint8_t checked)
+{
+    const char  *why;
+
+    why = rd_tok2str(openssl_alert_reasons, desc, NULL);
+    if (why == NULL) {
+        v->message = NULL;
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "OpenSSL's text for this alert is not known here";
+        return;
+    }
+    snprintf(v->buf, sizeof(v->buf), "SSL_do_handshake() failed (SSL: "
+             "error:0A%06X:SSL routines::%s:SSL alert number %u) while SSL "
+             "handshaking%s", 1000u + desc, why, (unsigned) desc, where);
+    v->message = v->buf;
+    if (desc != checked) {
+        v->confidence = RD_CONF_MEDIUM;
+        v->why = "nginx's line for this alert is predicted from OpenSSL 3's "
+                 "reason table, not seen in the lab";
+    }
+}
+
+
 /* The client leg this upstream leg served closed before it did. */
 static bool
 client_left_first(const struct rd_conn *c, const struct rd_verdict_ctx *x)
@@ -880,7 +908,6 @@ tls_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
 {
     const struct rd_conn_tls  *t = c->app->tls;
     const struct rd_tls       *sv = &t->dir[RD_CONN_SERVER];
-    const char                *why;
 
     if (sv->err == RD_TLS_E_NOT_TLS) {
         set(v, RD_V_UPSTREAM_NOT_TLS);
@@ -896,23 +923,7 @@ tls_upstream(const struct rd_conn *c, const struct rd_verdict_ctx *x,
         && !rd_conn_tls_established(c))
     {
         set(v, RD_V_UPSTREAM_TLS_ALERT);
-        why = rd_tok2str(openssl_alert_reasons, t->alert_desc, NULL);
-        if (why == NULL) {
-            v->message = NULL;
-            v->confidence = RD_CONF_MEDIUM;
-            v->why = "OpenSSL's text for this alert is not known here";
-        } else {
-            snprintf(v->buf, sizeof(v->buf), "SSL_do_handshake() failed "
-                     "(SSL: error:0A%06X:SSL routines::%s:SSL alert number "
-                     "%u) while SSL handshaking to upstream",
-                     1000u + t->alert_desc, why, (unsigned) t->alert_desc);
-            v->message = v->buf;
-            if (t->alert_desc != 40) {
-                v->confidence = RD_CONF_MEDIUM;
-                v->why = "nginx's line for this alert is predicted from "
-                         "OpenSSL 3's reason table, not seen in the lab";
-            }
-        }
+        alert_message(v, t->alert_desc, " to upstream", 40);
         return true;
     }
     if (c->close_kind == RD_CLOSE_NONE) {
@@ -1335,7 +1346,6 @@ static bool
 tls_client_handshake(const struct rd_conn *c, struct rd_verdict *v)
 {
     const struct rd_conn_tls  *t = c->app->tls;
-    const char                *why;
 
     if (c->close_kind == RD_CLOSE_NONE || c->phase != RD_PHASE_TLS_HANDSHAKE) {
         return false;
@@ -1351,23 +1361,7 @@ tls_client_handshake(const struct rd_conn *c, struct rd_verdict *v)
     }
     set(v, RD_V_CLIENT_TLS_HANDSHAKE_ABORT);
     if (t->alert_by == RD_CONN_CLIENT && t->alert_level == RD_TLS_ALERT_FATAL) {
-        why = rd_tok2str(openssl_alert_reasons, t->alert_desc, NULL);
-        if (why == NULL) {
-            v->message = NULL;
-            v->confidence = RD_CONF_MEDIUM;
-            v->why = "OpenSSL's text for this alert is not known here";
-            return true;
-        }
-        snprintf(v->buf, sizeof(v->buf), "SSL_do_handshake() failed "
-                 "(SSL: error:0A%06X:SSL routines::%s:SSL alert number %u) "
-                 "while SSL handshaking", 1000u + t->alert_desc, why,
-                 (unsigned) t->alert_desc);
-        v->message = v->buf;
-        if (t->alert_desc != 48) {
-            v->confidence = RD_CONF_MEDIUM;
-            v->why = "nginx's line for this alert is predicted from "
-                     "OpenSSL 3's reason table, not seen in the lab";
-        }
+        alert_message(v, t->alert_desc, "", 48);
         return true;
     }
     if (t->notify[RD_CONN_CLIENT]) {
