@@ -78,13 +78,15 @@ struct rd_errjoin {
     struct rd_errjoin_sink      sink;
     struct rd_errjoin_stats     st;
 
-    /* the window: seq head..tail-1 live in ring[seq % max_lines] */
+    /* the window: seq head..tail-1 live in ring[seq % nring]; the slot
+     * of seq tail is the peek slot, where the next line is read (it is
+     * taken into the window where it lies, without a copy) */
     struct pend                *ring;
     uint64_t                    head, tail;
     uint64_t                   *bucket;     /* newest seq + 1, 0 none */
     bool                        full_evict; /* the ring pushed one out */
 
-    struct pend                 peek;
+    uint32_t                    nring;      /* max_lines + 1 */
     bool                        have_peek, eof;
     bool                        again;      /* live: the source had no
                                              * more at this poll */
@@ -112,38 +114,37 @@ struct rd_errjoin {
 };
 
 
+/* A 32-bit key of 16 address bytes and a tag (what it is, its family,
+ * its port): two multiplies and a fold, low bits mixed (they pick the
+ * bucket).  Never 0. */
 static uint32_t
-hash_bytes(uint32_t h, const uint8_t *p, size_t n)
+key_of(const uint8_t addr[16], uint64_t tag)
 {
-    size_t  i;
+    uint64_t  a, b, h;
 
-    for (i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 16777619u;
-    }
-    return h;
+    memcpy(&a, addr, 8);
+    memcpy(&b, addr + 8, 8);
+    h = (a ^ tag) * 0x9e3779b97f4a7c15ull;
+    h ^= (b + (h >> 31)) * 0xc2b2ae3d27d4eb4full;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return (uint32_t) h | 1u;
 }
 
 
 static uint32_t
 key_upstream(uint8_t af, const uint8_t addr[16], uint16_t port)
 {
-    uint8_t   b[2] = { (uint8_t) (port >> 8), (uint8_t) port };
-    uint32_t  h;
-
-    h = hash_bytes(2166136261u ^ 'U', &af, 1);
-    h = hash_bytes(h, addr, 16);
-    h = hash_bytes(h, b, 2);
-    return h | 1u;                  /* never 0 */
+    return key_of(addr, (uint64_t) 'U' << 56 | (uint64_t) af << 48
+                        | (uint64_t) port << 32);
 }
 
 
 static uint32_t
 key_client(uint8_t af, const uint8_t addr[16])
 {
-    uint32_t  h;
-
-    h = hash_bytes(2166136261u ^ 'C', &af, 1);
-    return hash_bytes(h, addr, 16) | 1u;
+    return key_of(addr, (uint64_t) 'C' << 56 | (uint64_t) af << 48);
 }
 
 
@@ -267,7 +268,7 @@ drop_oldest(struct rd_errjoin *j, bool evicted)
     struct pend  *p;
     int           r;
 
-    p = &j->ring[j->head % j->cfg.max_lines];
+    p = &j->ring[j->head % j->nring];
     if (p->relevant && p->conn == 0) {
         r = reason_of(j, p, evicted);
         j->st.unmatched[r]++;
@@ -283,44 +284,17 @@ static void
 expire(struct rd_errjoin *j, int64_t before)
 {
     while (j->head < j->tail
-           && j->ring[j->head % j->cfg.max_lines].utc < before)
+           && j->ring[j->head % j->nring].utc < before)
     {
         drop_oldest(j, false);
     }
 }
 
 
-/* A terminated string into a field of the same size. */
+/* The line in the peek slot joins the window where it lies (the slot
+ * at tail is never in the window: the ring has one slot more). */
 static void
-copy_str(char *dst, const char *src, size_t size)
-{
-    size_t  n;
-
-    n = strnlen(src, size - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-
-/* *in into *p: the strings only up to their terminators (the rest of a
- * field is never read), a line costs what it holds. */
-static void
-copy_pend(struct pend *p, const struct pend *in)
-{
-    memcpy(&p->l, &in->l, offsetof(struct rd_errjoin_line, method));
-    copy_str(p->l.method, in->l.method, sizeof(p->l.method));
-    copy_str(p->l.target, in->l.target, sizeof(p->l.target));
-    copy_str(p->l.message, in->l.message, sizeof(p->l.message));
-    p->utc = in->utc;
-    p->key = in->key;
-    p->next = in->next;
-    p->conn = in->conn;
-    p->relevant = in->relevant;
-}
-
-
-static void
-insert(struct rd_errjoin *j, const struct pend *in)
+insert(struct rd_errjoin *j)
 {
     struct pend  *p;
     uint64_t     *b;
@@ -328,8 +302,7 @@ insert(struct rd_errjoin *j, const struct pend *in)
     if (j->tail - j->head == j->cfg.max_lines) {
         drop_oldest(j, true);
     }
-    p = &j->ring[j->tail % j->cfg.max_lines];
-    copy_pend(p, in);
+    p = &j->ring[j->tail % j->nring];
     p->conn = 0;
     b = &j->bucket[p->key & (BUCKETS - 1)];
     p->next = *b;
@@ -348,11 +321,20 @@ note_err(struct rd_errjoin *j, const char *err)
 }
 
 
+/* The peek slot: the ring's slot after the window's newest line. */
+static struct pend *
+peek_slot(struct rd_errjoin *j)
+{
+    return &j->ring[j->tail % j->nring];
+}
+
+
 /* Read one line into the peek slot; false at the end. */
 static bool
 peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
 {
-    int  rc;
+    struct pend  *pk;
+    int           rc;
 
     if (j->have_peek) {
         return true;
@@ -361,9 +343,10 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
         return false;
     }
     /* the source sets the whole line; the rest is set below */
-    j->peek.next = 0;
-    j->peek.conn = 0;
-    rc = j->src.next(j->src.arg, &j->peek.l, err);
+    pk = peek_slot(j);
+    pk->next = 0;
+    pk->conn = 0;
+    rc = j->src.next(j->src.arg, &pk->l, err);
     if (rc == RD_ERRJOIN_AGAIN) {
         j->again = true;            /* more later: at the next poll */
         return false;
@@ -375,11 +358,10 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
         j->eof = true;
         return false;
     }
-    j->peek.utc = j->peek.l.local - j->st.offset;
-    j->peek.key = line_key(&j->peek.l);
-    j->peek.relevant = j->peek.key != 0
-                       || (j->peek.l.has_upstream
-                           && j->peek.l.level >= RD_ERRJOIN_L_WARN);
+    pk->utc = pk->l.local - j->st.offset;
+    pk->key = line_key(&pk->l);
+    pk->relevant = pk->key != 0
+                   || (pk->l.has_upstream && pk->l.level >= RD_ERRJOIN_L_WARN);
     j->have_peek = true;
     return true;
 }
@@ -389,21 +371,23 @@ peek_line(struct rd_errjoin *j, char err[RD_ERRLEN])
 static void
 advance(struct rd_errjoin *j, int64_t utc, char err[RD_ERRLEN])
 {
-    while (peek_line(j, err) && j->peek.utc <= utc) {
+    struct pend  *pk;
+
+    while (peek_line(j, err) && (pk = peek_slot(j))->utc <= utc) {
         j->have_peek = false;
         j->st.lines++;
-        if (j->peek.l.level < RD_ERRJOIN_NLEVELS) {
-            j->st.by_level[j->peek.l.level]++;
+        if (pk->l.level < RD_ERRJOIN_NLEVELS) {
+            j->st.by_level[pk->l.level]++;
         }
         if (!j->have_first) {
-            j->log_first = j->peek.utc;
+            j->log_first = pk->utc;
             j->have_first = true;
         }
-        if (!j->peek.relevant) {
+        if (!pk->relevant) {
             continue;
         }
         j->st.relevant++;
-        insert(j, &j->peek);
+        insert(j);
     }
 }
 
@@ -508,6 +492,12 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     bool          said;
 
     memset(r, 0, sizeof(*r));
+    if (!c->abnormal && c->message[0] == '\0') {
+        /* a line would have to say its prediction (it has none) or be
+         * about an abnormal connection: none can be taken, and none is
+         * missing */
+        return;
+    }
     key = conn_key(c);
     at = sec_floor(c->close_ts != 0 ? c->close_ts : c->ts_end);
     best = NULL;
@@ -522,7 +512,7 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
     for (seq = j->bucket[key & (BUCKETS - 1)];
          seq != 0 && seq - 1 >= j->head && walked < WALK_MAX; walked++)
     {
-        p = &j->ring[(seq - 1) % j->cfg.max_lines];
+        p = &j->ring[(seq - 1) % j->nring];
         seq = p->next;
         if (p->utc < oldest) {
             break;
@@ -554,7 +544,7 @@ match(struct rd_errjoin *j, const struct rd_errjoin_conn *c,
              best->l.conn_no != 0 && seq != 0 && seq - 1 >= j->head
              && walked < WALK_MAX; walked++)
         {
-            p = &j->ring[(seq - 1) % j->cfg.max_lines];
+            p = &j->ring[(seq - 1) % j->nring];
             seq = p->next;
             if (p->utc < oldest) {
                 break;
@@ -966,7 +956,8 @@ rd_errjoin_create(const struct rd_errjoin_cfg *cfg,
     }
     j->src = *src;
     j->sink = *sink;
-    j->ring = calloc(j->cfg.max_lines, sizeof(*j->ring));
+    j->nring = j->cfg.max_lines + 1;
+    j->ring = calloc(j->nring, sizeof(*j->ring));
     j->bucket = calloc(BUCKETS, sizeof(*j->bucket));
     j->seen = calloc(SEEN_SLOTS, sizeof(*j->seen));
     j->held = calloc(j->cfg.hold_max, sizeof(*j->held));

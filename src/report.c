@@ -82,6 +82,8 @@ rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
                                           cfg->error_log, ej_only };
         struct rd_errjoin_sink    sink = { ej_conn, ej_line, r };
 
+        /* the join reads no message of a line without context */
+        rd_errlog_lean(cfg->error_log, true);
         r->ej = rd_errjoin_create(&cfg->errjoin, &src, &sink, err);
         if (r->ej == NULL) {
             rd_report_destroy(r);
@@ -1465,17 +1467,33 @@ buf_put(char *buf, size_t *n, const char *s, size_t len)
 }
 
 
+/* u in decimal, two digits per division */
 static void
 buf_u64(char *buf, size_t *n, uint64_t u)
 {
-    char    d[24];
-    size_t  i;
+    static const char  pairs[201] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "68697071727374757677787980818283848586878889909192939495969798"
+        "99";
+    char      d[24];
+    size_t    i;
+    unsigned  r;
 
     i = sizeof(d);
-    do {
-        d[--i] = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
+    while (u >= 100) {
+        r = (unsigned) (u % 100) * 2;
+        u /= 100;
+        d[--i] = pairs[r + 1];
+        d[--i] = pairs[r];
+    }
+    if (u >= 10) {
+        r = (unsigned) u * 2;
+        d[--i] = pairs[r + 1];
+        d[--i] = pairs[r];
+    } else {
+        d[--i] = (char) ('0' + u);
+    }
     buf_put(buf, n, d + i, sizeof(d) - i);
 }
 

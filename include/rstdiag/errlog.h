@@ -77,6 +77,15 @@ int rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN]);
 void rd_errlog_only(struct rd_errlog *lg, const char *const *msgs,
     size_t n);
 
+/*
+ * Lean (on): a record without nginx's context (no ", client: ") comes
+ * with an empty message; its other fields are set as always.  The join
+ * never reads such a record's message (it names no client and no
+ * upstream), and copying it is most of what a big log's quiet lines
+ * cost.  Kept across rewinds; off when opened.
+ */
+void rd_errlog_lean(struct rd_errlog *lg, bool on);
+
 const struct rd_errlog_stats *rd_errlog_stats(const struct rd_errlog *lg);
 
 void rd_errlog_close(struct rd_errlog *lg);
