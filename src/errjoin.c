@@ -67,6 +67,7 @@ struct held {
 struct vspan {
     uint32_t                key;
     const char             *msg;
+    size_t                  msg_len;    /* strlen(msg) */
     int64_t                 lo, hi;     /* UTC s a line may carry */
     bool                    lead;       /* the first of its key and
                                          * prediction */
@@ -432,20 +433,28 @@ fits(const struct pend *p, const struct rd_errjoin_conn *c, int64_t off)
 }
 
 
+/* message says msg (n = strlen(msg)): the same, or for a FastCGI
+ * stderr prediction (ending in '"') its start. */
 static bool
-says_msg(const char *message, const char *msg)
+says_msg_n(const char *message, const char *msg, size_t n)
 {
-    size_t  n;
-
-    if (msg == NULL || msg[0] == '\0') {
+    if (n == 0) {
         return false;
     }
-    n = strlen(msg);
-    /* FastCGI stderr: the prediction is the start of the line */
-    if (n > 0 && msg[n - 1] == '"') {
+    if (msg[n - 1] == '"') {
         return strncmp(message, msg, n) == 0;
     }
     return strcmp(message, msg) == 0;
+}
+
+
+static bool
+says_msg(const char *message, const char *msg)
+{
+    if (msg == NULL || msg[0] == '\0') {
+        return false;
+    }
+    return says_msg_n(message, msg, strlen(msg));
 }
 
 
@@ -649,6 +658,7 @@ vote_spans(struct rd_errjoin *j)
         }
         v[n].key = j->held[i].key;
         v[n].msg = j->held[i].c.message;
+        v[n].msg_len = strlen(v[n].msg);
         v[n].lo = sec_floor(j->held[i].c.ts_start) - 1;
         v[n].hi = last_s(&j->held[i].c) + 1;
         n++;
@@ -687,6 +697,24 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
 
     memset(votes, 0, sizeof(votes));
     n = vote_spans(j);
+    /* and only lines whose time puts them in a span under some offset:
+     * under offset k, the spans' hull shifted by it */
+    if (j->src.only_times != NULL) {
+        int64_t  smin, smax;
+
+        smin = INT64_MAX;
+        smax = INT64_MIN;
+        for (i = 0; i < n; i++) {
+            smin = j->spans[i].lo < smin ? j->spans[i].lo : smin;
+            smax = j->spans[i].hi > smax ? j->spans[i].hi : smax;
+        }
+        if (n > 0) {
+            j->src.only_times(j->src.arg, smin + OFF_MIN, smax - smin,
+                              OFF_STEP, OFF_N);
+        } else {
+            j->src.only_times(j->src.arg, 0, OFF_STEP, OFF_STEP, OFF_N);
+        }
+    }
     /* only lines saying a held connection's prediction can vote */
     if (j->src.only != NULL) {
         const char  *msgs[VOTE_MSGS];
@@ -708,7 +736,8 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
         b = j->spans[i].key & (HELD_BITS - 1);
         held_bits[b / 64] |= 1ull << (b % 64);
     }
-    while ((rc = j->src.next(j->src.arg, &l, err)) == 1) {
+    /* no held connection says anything: no line can vote */
+    while (n > 0 && (rc = j->src.next(j->src.arg, &l, err)) == 1) {
         key = line_key(&l);
         b = key & (HELD_BITS - 1);
         if (key == 0 || !((held_bits[b / 64] >> (b % 64)) & 1)) {
@@ -716,14 +745,22 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
         }
         fit = 0;
         said = false;
-        for (i = 0; i < n; i++) {
-            v = &j->spans[i];
-            if (v->key != key) {
-                continue;
+        /* the spans of this key: sorted by key, the first by halving */
+        lo = 0;
+        hi = n;
+        while (lo < hi) {
+            k = lo + (hi - lo) / 2;
+            if (j->spans[k].key < key) {
+                lo = k + 1;
+            } else {
+                hi = k;
             }
+        }
+        for (i = (uint32_t) lo; i < n && j->spans[i].key == key; i++) {
+            v = &j->spans[i];
             /* one comparison per prediction: its spans follow it */
             if (v->lead) {
-                said = says_msg(l.message, v->msg);
+                said = says_msg_n(l.message, v->msg, v->msg_len);
             }
             if (!said) {
                 continue;
@@ -736,13 +773,15 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
             if (k1 >= OFF_N) {
                 k1 = OFF_N - 1;
             }
-            for (k = k0; k <= k1; k++) {
-                fit |= 1ull << k;
+            if (k0 <= k1) {
+                /* bits k0..k1 (OFF_N < 64) */
+                fit |= ((2ull << k1) - 1) & ~((1ull << k0) - 1);
             }
         }
         /* one vote per line and offset, however many connections fit */
-        for (k = 0; fit != 0 && k < OFF_N; k++) {
-            votes[k] += (fit >> k) & 1;
+        while (fit != 0) {
+            votes[__builtin_ctzll(fit)]++;
+            fit &= fit - 1;
         }
     }
     if (rc < 0) {

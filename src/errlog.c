@@ -72,11 +72,15 @@ struct rd_errlog_amemo {
 };
 
 
-/* rd_errlog_only: the first bytes of each message asked for. */
+/* rd_errlog_only: the first bytes of each message asked for; and
+ * rd_errlog_only_times: the windows of local time. */
 struct rd_errlog_only {
     size_t          n;              /* 0: every record */
     char            pre[RD_ERRLOG_ONLY_MAX][16];
     size_t          len[RD_ERRLOG_ONLY_MAX];
+    bool            times;          /* the windows are set */
+    int64_t         base, width, step;
+    unsigned        nwin;
 };
 
 struct lfile {
@@ -441,97 +445,53 @@ static const struct {
 
 #define SPLIT_OCC   32              /* keys noted in one context */
 
-/* The context ctx[0..n) (it starts with ", client: ") cut into its
- * fields, in one pass: each key is looked for after the one before, as
- * nginx writes them; quotes stripped.  v[k] NULL: absent. */
-static void
-split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
+/* The key a comma at c starts (c[0..left) are there), or C_N: which one
+ * by its first letters, then the whole key, of a length the compiler
+ * knows. */
+static int
+ctx_key(const char *c, size_t left)
 {
-    const char  *at[C_N], *p, *e, *q, *end, *c;
-    const char  *occ[SPLIT_OCC];    /* every key's occurrences, in order */
-    int          key[SPLIT_OCC];
-    int          k, j, nocc, from;
-    size_t       left;
+    if (left < 8 || c[1] != ' ') {
+        return C_N;
+    }
+    switch (c[2]) {
+    case 'c':
+        return left >= 10 && memcmp(c, ", client: ", 10) == 0
+               ? C_CLIENT : C_N;
+    case 's':
+        if (c[3] == 'e') {
+            return left >= 10 && memcmp(c, ", server: ", 10) == 0
+                   ? C_SERVER : C_N;
+        }
+        return left >= 14 && memcmp(c, ", subrequest: ", 14) == 0
+               ? C_SUBREQUEST : C_N;
+    case 'r':
+        if (c[4] == 'q') {
+            return left >= 11 && memcmp(c, ", request: ", 11) == 0
+                   ? C_REQUEST : C_N;
+        }
+        return left >= 12 && memcmp(c, ", referrer: ", 12) == 0
+               ? C_REFERRER : C_N;
+    case 'u':
+        return left >= 12 && memcmp(c, ", upstream: ", 12) == 0
+               ? C_UPSTREAM : C_N;
+    case 'h':
+        return memcmp(c, ", host: ", 8) == 0 ? C_HOST : C_N;
+    default:
+        return C_N;
+    }
+}
 
-    e = ctx + n;
-    /* one scan over the commas (every key starts with one) notes where
-     * each key occurs; many commas: each key looked for on its own */
-    nocc = 0;
-    c = memchr(ctx, ',', n);
-    while (c != NULL) {
-        left = (size_t) (e - c);
-        if (left >= 8 && c[1] == ' ') {
-            /* which key by its first letters (c[0..8) are there), then
-             * the whole key, of a length the compiler knows */
-            switch (c[2]) {
-            case 'c':
-                k = left >= 10 && memcmp(c, ", client: ", 10) == 0
-                    ? C_CLIENT : C_N;
-                break;
-            case 's':
-                if (c[3] == 'e') {
-                    k = left >= 10 && memcmp(c, ", server: ", 10) == 0
-                        ? C_SERVER : C_N;
-                } else {
-                    k = left >= 14 && memcmp(c, ", subrequest: ", 14) == 0
-                        ? C_SUBREQUEST : C_N;
-                }
-                break;
-            case 'r':
-                if (c[4] == 'q') {
-                    k = left >= 11 && memcmp(c, ", request: ", 11) == 0
-                        ? C_REQUEST : C_N;
-                } else {
-                    k = left >= 12 && memcmp(c, ", referrer: ", 12) == 0
-                        ? C_REFERRER : C_N;
-                }
-                break;
-            case 'u':
-                k = left >= 12 && memcmp(c, ", upstream: ", 12) == 0
-                    ? C_UPSTREAM : C_N;
-                break;
-            case 'h':
-                k = memcmp(c, ", host: ", 8) == 0 ? C_HOST : C_N;
-                break;
-            default:
-                k = C_N;
-            }
-            if (k < C_N) {
-                if (nocc == SPLIT_OCC) {
-                    nocc = -1;
-                    break;
-                }
-                occ[nocc] = c;
-                key[nocc++] = k;
-            }
-        }
-        c = left > 1 ? memchr(c + 1, ',', left - 1) : NULL;
-    }
-    p = ctx;
-    from = 0;
-    for (k = 0; k < C_N; k++) {
-        at[k] = NULL;
-        if (nocc >= 0) {
-            /* the first of key k at or after p: find()'s answer.  The
-             * notes before from lie before p; no key starts inside
-             * another (a key's only comma is its first byte), so those
-             * after it lie at or after p */
-            q = NULL;
-            for (j = from; j < nocc; j++) {
-                if (key[j] == k) {
-                    q = occ[j];
-                    from = j + 1;
-                    break;
-                }
-            }
-        } else {
-            q = find(p, (size_t) (e - p), ctx_keys[k].key);
-        }
-        if (q != NULL) {
-            at[k] = q;
-            p = q + ctx_keys[k].len;
-        }
-    }
+
+/* The fields from where each key was found (at[k], NULL absent), up to
+ * e: a field ends where the next key found begins; quotes stripped. */
+static void
+split_at(const char *const at[C_N], const char *e, const char *v[C_N],
+    size_t len[C_N])
+{
+    const char  *q, *end;
+    int          k, j;
+
     for (k = 0; k < C_N; k++) {
         v[k] = NULL;
         len[k] = 0;
@@ -553,6 +513,122 @@ split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
         v[k] = q;
         len[k] = (size_t) (end - q);
     }
+}
+
+
+/* The keys noted in a context from its start (occ[0], ", client: ") to
+ * e, in order, cut into fields: each key is the first of its kind after
+ * the one before, as nginx writes them.  Keys noted in increasing order
+ * (as nginx writes them) are that already. */
+static void
+split_noted(const char *const occ[], const int key[], int nocc,
+    const char *e, const char *v[C_N], size_t len[C_N])
+{
+    const char  *at[C_N], *q;
+    int          k, j, from;
+
+    for (k = 0; k < C_N; k++) {
+        at[k] = NULL;
+    }
+    for (j = 1; j < nocc && key[j] > key[j - 1]; j++) {
+    }
+    if (j >= nocc) {
+        for (j = 0; j < nocc; j++) {
+            at[key[j]] = occ[j];
+        }
+        split_at(at, e, v, len);
+        return;
+    }
+    from = 0;
+    for (k = 0; k < C_N; k++) {
+        /* the first of key k after the key found before (find()'s
+         * answer): the notes before from lie before that one's end; no
+         * key starts inside another (a key's only comma is its first
+         * byte), so those after it lie after it */
+        q = NULL;
+        for (j = from; j < nocc; j++) {
+            if (key[j] == k) {
+                q = occ[j];
+                from = j + 1;
+                break;
+            }
+        }
+        if (q != NULL) {
+            at[k] = q;
+        }
+    }
+    split_at(at, e, v, len);
+}
+
+
+/* The context ctx[0..n) (it starts with ", client: ") cut into its
+ * fields, each key looked for on its own: a context with more than
+ * SPLIT_OCC keys in it. */
+static void
+split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
+{
+    const char  *at[C_N], *p, *e, *q;
+    int          k;
+
+    e = ctx + n;
+    p = ctx;
+    for (k = 0; k < C_N; k++) {
+        at[k] = NULL;
+        q = find(p, (size_t) (e - p), ctx_keys[k].key);
+        if (q != NULL) {
+            at[k] = q;
+            p = q + ctx_keys[k].len;
+        }
+    }
+    split_at(at, e, v, len);
+}
+
+
+/*
+ * nginx's context in the message q[0..e): the last ", client: " and the
+ * fields after it (v, len), found in one pass over the commas from the
+ * end (every key starts with one), or NULL (v untouched) when there is
+ * none.  The same fields as find_last() then split_context() give.
+ */
+static const char *
+find_context(const char *q, const char *e, const char *v[C_N],
+    size_t len[C_N])
+{
+    const char  *occ[SPLIT_OCC], *fwd[SPLIT_OCC], *c, *ctx;
+    int          key[SPLIT_OCC], fkey[SPLIT_OCC];
+    int          k, nocc, i;
+    size_t       m;
+
+    nocc = 0;
+    /* a key (", host: " the shortest) starts in q[0..m) */
+    m = e - q >= 8 ? (size_t) (e - q) - 7 : 0;
+    while (m > 0 && (c = memrchr(q, ',', m)) != NULL) {
+        m = (size_t) (c - q);
+        k = ctx_key(c, (size_t) (e - c));
+        if (k == C_N) {
+            continue;
+        }
+        if (nocc == SPLIT_OCC) {
+            /* more keys than noted: the last client the plain way */
+            ctx = find_last(q, (size_t) (c - q) + 10, ", client: ");
+            if (ctx == NULL) {
+                return NULL;
+            }
+            split_context(ctx, (size_t) (e - ctx), v, len);
+            return ctx;
+        }
+        occ[nocc] = c;
+        key[nocc++] = k;
+        if (k == C_CLIENT) {
+            for (i = 0; i < nocc; i++) {
+                fwd[i] = occ[nocc - 1 - i];
+                fkey[i] = key[nocc - 1 - i];
+            }
+            split_noted(fwd, fkey, nocc, e, v, len);
+            return c;
+        }
+    }
+    return NULL;
 }
 
 
@@ -681,7 +757,7 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
         }
     }
     /* the context nginx appends, last */
-    ctx = find_last(q, (size_t) (e - q), ", client: ");
+    ctx = find_context(q, e, cv, cl);
     if (ctx == NULL) {
         if (!lean) {
             copy(out->message, sizeof(out->message), q, (size_t) (e - q));
@@ -689,7 +765,6 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
         return 0;
     }
     copy(out->message, sizeof(out->message), q, (size_t) (ctx - q));
-    split_context(ctx, (size_t) (e - ctx), cv, cl);
     if (cv[C_CLIENT] != NULL) {
         out->has_client = parse_addr(cv[C_CLIENT], cl[C_CLIENT], &out->cl_af,
                                      out->cl_addr, m);
@@ -720,6 +795,22 @@ rd_errlog_parse(const char *p, size_t n, struct rd_errjoin_line *out)
         return -1;
     }
     return parse_rest(p, n, out, NULL, NULL, false);
+}
+
+
+/* t lies in one of rd_errlog_only_times' windows (width < step: they
+ * do not touch). */
+static bool
+in_windows(const struct rd_errlog_only *o, int64_t t)
+{
+    int64_t  d, k;
+
+    d = t - o->base;
+    if (d < 0) {
+        return false;
+    }
+    k = d / o->step;
+    return k < (int64_t) o->nwin && d - k * o->step <= o->width;
 }
 
 
@@ -1180,6 +1271,10 @@ rd_errlog_next(struct rd_errlog *lg, struct rd_errjoin_line *out,
             lg->have_line = false;
         }
         if (lg->rec_len != 0) {
+            if (lg->only.times && !in_windows(&lg->only, lg->rec_t)) {
+                lg->st.records++;   /* it cannot be one asked for */
+                continue;
+            }
             /* its time was read with its first line */
             clear_line(out);
             out->local = lg->rec_t;
@@ -1218,6 +1313,8 @@ rd_errlog_rewind(struct rd_errlog *lg, char err[RD_ERRLEN])
     lg->cur = 0;
     lg->have_line = false;
     lg->only.n = 0;
+    lg->only.times = false;
+    lg->quiet = false;
     memset(&lg->st, 0, sizeof(lg->st));
     return 0;
 }
@@ -1244,6 +1341,26 @@ rd_errlog_only(struct rd_errlog *lg, const char *const *msgs, size_t n)
         lg->only.len[i] = k;
     }
     lg->only.n = n;
+}
+
+
+void
+rd_errlog_only_times(struct rd_errlog *lg, int64_t base, int64_t width,
+    int64_t step, unsigned n)
+{
+    lg->only.times = false;
+    if (lg->follow) {
+        return;
+    }
+    lg->quiet = true;               /* the join's pass warns */
+    if (step <= 0 || width < 0 || width >= step || n == 0) {
+        return;                     /* every record */
+    }
+    lg->only.times = true;
+    lg->only.base = base;
+    lg->only.width = width;
+    lg->only.step = step;
+    lg->only.nwin = n;
 }
 
 

@@ -4,6 +4,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rstdiag/json.h"
 #include "rstdiag/fixedit.h"
@@ -56,6 +59,14 @@ ej_only(void *arg, const char *const *msgs, size_t n)
 }
 
 
+static void
+ej_only_times(void *arg, int64_t base, int64_t width, int64_t step,
+    unsigned n)
+{
+    rd_errlog_only_times(arg, base, width, step, n);
+}
+
+
 struct rd_report *
 rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     char err[RD_ERRLEN])
@@ -79,7 +90,8 @@ rd_report_create(FILE *out, const struct rd_report_cfg *cfg,
     }
     if (cfg->error_log != NULL) {
         struct rd_errjoin_source  src = { ej_next, ej_rewind,
-                                          cfg->error_log, ej_only };
+                                          cfg->error_log, ej_only,
+                                          ej_only_times };
         struct rd_errjoin_sink    sink = { ej_conn, ej_line, r };
 
         /* the join reads no message of a line without context */
@@ -1467,8 +1479,9 @@ buf_put(char *buf, size_t *n, const char *s, size_t len)
 }
 
 
-/* u in decimal, two digits per division */
-static void
+/* u in decimal into buf at *n, two digits per division, written in
+ * place from its last digit (no copy, no call). */
+static inline void
 buf_u64(char *buf, size_t *n, uint64_t u)
 {
     static const char  pairs[201] =
@@ -1476,25 +1489,28 @@ buf_u64(char *buf, size_t *n, uint64_t u)
         "34353637383940414243444546474849505152535455565758596061626364656667"
         "68697071727374757677787980818283848586878889909192939495969798"
         "99";
-    char      d[24];
-    size_t    i;
+    uint64_t  t;
+    size_t    len, i;
     unsigned  r;
 
-    i = sizeof(d);
+    for (len = 1, t = u; t >= 10; t /= 10) {
+        len++;
+    }
+    i = *n + len;
+    *n = i;
     while (u >= 100) {
         r = (unsigned) (u % 100) * 2;
         u /= 100;
-        d[--i] = pairs[r + 1];
-        d[--i] = pairs[r];
+        buf[--i] = pairs[r + 1];
+        buf[--i] = pairs[r];
     }
     if (u >= 10) {
         r = (unsigned) u * 2;
-        d[--i] = pairs[r + 1];
-        d[--i] = pairs[r];
+        buf[--i] = pairs[r + 1];
+        buf[--i] = pairs[r];
     } else {
-        d[--i] = (char) ('0' + u);
+        buf[--i] = (char) ('0' + u);
     }
-    buf_put(buf, n, d + i, sizeof(d) - i);
 }
 
 
@@ -1521,7 +1537,31 @@ plain_copy(char *dst, const char *s, size_t size)
     size_t         i;
     unsigned char  c;
 
-    for (i = 0; i + 8 <= size; i += 8) {
+    i = 0;
+#ifdef __SSE2__
+    /* sixteen at a time: a signed byte below 0x20 is a control byte, NUL
+     * or one of 0x80..0xff; then DEL, '"' and '\\' */
+    {
+        const __m128i  sp = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+        const __m128i  qu = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+        __m128i        x;
+        unsigned       m;
+
+        for (; i + 16 <= size; i += 16) {
+            x = _mm_loadu_si128((const __m128i *) (const void *) (s + i));
+            m = (unsigned) _mm_movemask_epi8(
+                    _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, sp),
+                                              _mm_cmpeq_epi8(x, del)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, qu),
+                                              _mm_cmpeq_epi8(x, bs))));
+            if (m != 0) {
+                break;              /* the byte loop tells which */
+            }
+            _mm_storeu_si128((__m128i *) (void *) (dst + i), x);
+        }
+    }
+#endif
+    for (; i + 8 <= size; i += 8) {
         memcpy(&w, s + i, 8);
         bad = ((w - 0x20 * SWAR_ONES) & ~w & SWAR_HIGH)    /* < 0x20, NUL */
               | ((w | (w + SWAR_ONES)) & SWAR_HIGH)         /* >= 0x7f */
@@ -1552,6 +1592,10 @@ static bool
 ej_line_plain(struct rd_report *r, FILE *f, const struct rd_errjoin_line *l,
     int64_t utc, int reason)
 {
+    /* strlen() of rd_errjoin_level_names[] */
+    static const size_t  level_len[RD_ERRJOIN_NLEVELS] = {
+        5, 4, 6, 4, 5, 4, 5, 5
+    };
     char        buf[1024];
     size_t      n, ml;
     const char *lv, *rs;
@@ -1578,7 +1622,7 @@ ej_line_plain(struct rd_report *r, FILE *f, const struct rd_errjoin_line *l,
     BUF_LIT(buf, &n, "\",\"line\":");
     buf_u64(buf, &n, l->lineno);
     BUF_LIT(buf, &n, ",\"level\":\"");
-    buf_put(buf, &n, lv, strlen(lv));
+    buf_put(buf, &n, lv, level_len[l->level]);
     BUF_LIT(buf, &n, "\",\"message\":\"");
     ml = plain_copy(buf + n, l->message, sizeof(l->message));
     if (ml == SIZE_MAX) {
@@ -1601,7 +1645,8 @@ ej_line_plain(struct rd_report *r, FILE *f, const struct rd_errjoin_line *l,
     BUF_LIT(buf, &n, ",\"reason\":\"");
     buf_put(buf, &n, rs, strlen(rs));
     BUF_LIT(buf, &n, "\"}\n");
-    fwrite(buf, 1, n, f);
+    /* the report writes from this thread only */
+    fwrite_unlocked(buf, 1, n, f);
     return true;
 }
 

@@ -69,6 +69,12 @@ struct rd_errjoin_source {
     int           (*rewind)(void *arg, char err[RD_ERRLEN]);
     void           *arg;
     void          (*only)(void *arg, const char *const *msgs, size_t n);
+    /* optional (NULL): until the next rewind the source may also leave
+     * out lines whose local time lies in none of the n windows
+     * [base + k * step, base + k * step + width], k = 0..n-1 (as
+     * rd_errlog_only_times does) */
+    void          (*only_times)(void *arg, int64_t base, int64_t width,
+                                int64_t step, unsigned n);
 };
 
 /* A finished connection as the join needs it. */

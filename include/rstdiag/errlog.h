@@ -78,6 +78,18 @@ void rd_errlog_only(struct rd_errlog *lg, const char *const *msgs,
     size_t n);
 
 /*
+ * Until the next rewind, rd_errlog_next may also leave out records
+ * whose local time lies in none of the n windows [base + k * step,
+ * base + k * step + width], k = 0..n-1 (the offset vote: a line can fit
+ * a held connection under some offset only there).  Records left out
+ * this way are counted but not parsed past their time, and, as in the
+ * rest of that pass, warnings are not printed (the join's pass prints
+ * them).  A width of step or more: every record.
+ */
+void rd_errlog_only_times(struct rd_errlog *lg, int64_t base, int64_t width,
+    int64_t step, unsigned n);
+
+/*
  * Lean (on): a record without nginx's context (no ", client: ") comes
  * with an empty message; its other fields are set as always.  The join
  * never reads such a record's message (it names no client and no
