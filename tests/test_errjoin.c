@@ -164,7 +164,7 @@ static struct rd_errjoin *
 make(struct src *s, struct sink *k, bool known, int64_t off)
 {
     struct rd_errjoin_cfg     cfg;
-    struct rd_errjoin_source  src = { src_next, src_rewind, s, NULL };
+    struct rd_errjoin_source  src = { src_next, src_rewind, s, NULL, NULL };
     struct rd_errjoin_sink    snk = { sink_conn, sink_line, k };
     struct rd_errjoin        *j;
     char                      err[RD_ERRLEN];
@@ -394,7 +394,7 @@ test_errjoin_live_waits_for_line(void **state)
     cfg.hold_max = 4;
     cfg.hold_bytes = 1 << 20;
     {
-        struct rd_errjoin_source  src = { src_next, src_rewind, &s, NULL };
+        struct rd_errjoin_source  src = { src_next, src_rewind, &s, NULL, NULL };
         struct rd_errjoin_sink    snk = { sink_conn, sink_line, &k };
 
         memset(&k, 0, sizeof(k));
