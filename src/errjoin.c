@@ -181,13 +181,19 @@ conn_key(const struct rd_errjoin_conn *c)
 static bool
 no_packets(const struct rd_errjoin_line *l)
 {
-    size_t  i;
+    static size_t  len[sizeof(no_packet_msgs) / sizeof(no_packet_msgs[0])];
+    size_t         i;
 
     for (i = 0; no_packet_msgs[i] != NULL; i++) {
-        if (l->message[0] == no_packet_msgs[i][0]
-            && strncmp(l->message, no_packet_msgs[i],
-                       strlen(no_packet_msgs[i])) == 0)
+        if (l->message[0] != no_packet_msgs[i][0]
+            || l->message[1] != no_packet_msgs[i][1])
         {
+            continue;
+        }
+        if (len[i] == 0) {
+            len[i] = strlen(no_packet_msgs[i]);
+        }
+        if (strncmp(l->message, no_packet_msgs[i], len[i]) == 0) {
             return true;
         }
     }

@@ -490,28 +490,23 @@ split_at(const char *const at[C_N], const char *e, const char *v[C_N],
     size_t len[C_N])
 {
     const char  *q, *end;
-    int          k, j;
+    int          k;
 
-    for (k = 0; k < C_N; k++) {
-        v[k] = NULL;
-        len[k] = 0;
+    end = e;                        /* where the field of key k ends */
+    for (k = C_N - 1; k >= 0; k--) {
         if (at[k] == NULL) {
+            v[k] = NULL;
+            len[k] = 0;
             continue;
         }
         q = at[k] + ctx_keys[k].len;
-        end = e;
-        for (j = k + 1; j < C_N; j++) {
-            if (at[j] != NULL) {
-                end = at[j];
-                break;
-            }
-        }
-        if (end - q >= 2 && *q == '"' && end[-1] == '"') {
-            q++;
-            end--;
-        }
         v[k] = q;
         len[k] = (size_t) (end - q);
+        if (end - q >= 2 && *q == '"' && end[-1] == '"') {
+            v[k] = q + 1;
+            len[k] -= 2;
+        }
+        end = at[k];
     }
 }
 
@@ -594,9 +589,9 @@ static const char *
 find_context(const char *q, const char *e, const char *v[C_N],
     size_t len[C_N])
 {
-    const char  *occ[SPLIT_OCC], *fwd[SPLIT_OCC], *c, *ctx;
-    int          key[SPLIT_OCC], fkey[SPLIT_OCC];
-    int          k, nocc, i;
+    const char  *occ[SPLIT_OCC], *c, *ctx;
+    int          key[SPLIT_OCC];
+    int          k, nocc;
     size_t       m;
 
     nocc = 0;
@@ -617,14 +612,13 @@ find_context(const char *q, const char *e, const char *v[C_N],
             split_context(ctx, (size_t) (e - ctx), v, len);
             return ctx;
         }
-        occ[nocc] = c;
-        key[nocc++] = k;
+        /* noted from the end of the arrays back: in order at the end */
+        nocc++;
+        occ[SPLIT_OCC - nocc] = c;
+        key[SPLIT_OCC - nocc] = k;
         if (k == C_CLIENT) {
-            for (i = 0; i < nocc; i++) {
-                fwd[i] = occ[nocc - 1 - i];
-                fkey[i] = key[nocc - 1 - i];
-            }
-            split_noted(fwd, fkey, nocc, e, v, len);
+            split_noted(occ + SPLIT_OCC - nocc, key + SPLIT_OCC - nocc, nocc,
+                        e, v, len);
             return c;
         }
     }
@@ -683,11 +677,13 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     static const size_t       level_len[RD_ERRJOIN_NLEVELS] = {
         5, 4, 6, 4, 5, 4, 5, 5
     };
-    const char  *q, *e, *ctx, *v, *sp, *t, *t2, *cv[C_N];
-    size_t       i, k, vlen, cl[C_N];
+    const char  *q, *e, *ctx, *v, *sp, *t, *t2, *cv[C_N], *cn;
+    size_t       i, k, vlen, cl[C_N], cnk;
 
     e = p + n;
     q = p + 21;
+    cn = NULL;
+    cnk = 0;
     /* the level by its first letters (only error and emerg share one) */
     if (e - q < 6) {
         return -1;
@@ -734,9 +730,8 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
         vlen = (size_t) (e - q) < 20 ? (size_t) (e - q) : 20;
         k = 1 + lead_digits(q + 1, vlen - 1);
         if (k > 1 && q + k < e && q[k] == ' ') {
-            for (i = 1; i < k; i++) {
-                out->conn_no = out->conn_no * 10 + (uint64_t) (q[i] - '0');
-            }
+            cn = q + 1;             /* its value: below, when wanted */
+            cnk = k - 1;
             q += k + 1;
         }
     }
@@ -758,10 +753,14 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     }
     /* the context nginx appends, last */
     ctx = find_context(q, e, cv, cl);
+    if (ctx == NULL && lean) {
+        return 0;
+    }
+    for (i = 0; i < cnk; i++) {
+        out->conn_no = out->conn_no * 10 + (uint64_t) (cn[i] - '0');
+    }
     if (ctx == NULL) {
-        if (!lean) {
-            copy(out->message, sizeof(out->message), q, (size_t) (e - q));
-        }
+        copy(out->message, sizeof(out->message), q, (size_t) (e - q));
         return 0;
     }
     copy(out->message, sizeof(out->message), q, (size_t) (ctx - q));

@@ -1493,7 +1493,9 @@ buf_u64(char *buf, size_t *n, uint64_t u)
     size_t    len, i;
     unsigned  r;
 
-    for (len = 1, t = u; t >= 10; t /= 10) {
+    /* its digits: by comparisons, 10^(len) > u >= 10^(len - 1) */
+    len = 1;
+    for (t = 10; len < 20 && u >= t; t *= 10) {
         len++;
     }
     i = *n + len;

@@ -91,7 +91,8 @@ void rd_errlog_only_times(struct rd_errlog *lg, int64_t base, int64_t width,
 
 /*
  * Lean (on): a record without nginx's context (no ", client: ") comes
- * with an empty message; its other fields are set as always.  The join
+ * with an empty message and connection number 0; its other fields are
+ * set as always.  The join
  * never reads such a record's message (it names no client and no
  * upstream), and copying it is most of what a big log's quiet lines
  * cost.  Kept across rewinds; off when opened.
