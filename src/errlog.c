@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #include <zlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "rstdiag/errlog.h"
 
@@ -579,6 +582,35 @@ split_context(const char *ctx, size_t n, const char *v[C_N], size_t len[C_N])
 }
 
 
+/* The last ',' in q[0..m), or NULL: sixteen bytes at a time from the
+ * end, in line (a context's commas are a few bytes apart, and a call
+ * to memrchr each costs more than the search). */
+static inline const char *
+last_comma(const char *q, size_t m)
+{
+#ifdef __SSE2__
+    const __m128i  cm = _mm_set1_epi8(',');
+    __m128i        x;
+    unsigned       b;
+
+    while (m >= 16) {
+        x = _mm_loadu_si128((const __m128i *) (const void *) (q + m - 16));
+        b = (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(x, cm));
+        if (b != 0) {
+            return q + m - 16 + (31 - __builtin_clz(b));
+        }
+        m -= 16;
+    }
+#endif
+    while (m > 0) {
+        if (q[--m] == ',') {
+            return q + m;
+        }
+    }
+    return NULL;
+}
+
+
 /*
  * nginx's context in the message q[0..e): the last ", client: " and the
  * fields after it (v, len), found in one pass over the commas from the
@@ -597,7 +629,7 @@ find_context(const char *q, const char *e, const char *v[C_N],
     nocc = 0;
     /* a key (", host: " the shortest) starts in q[0..m) */
     m = e - q >= 8 ? (size_t) (e - q) - 7 : 0;
-    while (m > 0 && (c = memrchr(q, ',', m)) != NULL) {
+    while (m > 0 && (c = last_comma(q, m)) != NULL) {
         m = (size_t) (c - q);
         k = ctx_key(c, (size_t) (e - c));
         if (k == C_N) {
