@@ -27,6 +27,11 @@ struct src {
     bool                           live;    /* lines from avail on are
                                              * not written yet */
     size_t                         avail;
+    /* only_times, as the source was told it (and then keeps to it) */
+    bool                           tw;
+    int64_t                        base, width, step;
+    unsigned                       nwin, tw_calls;
+    size_t                         handed;  /* lines handed out */
 };
 
 struct got_conn {
@@ -53,11 +58,40 @@ src_next(void *arg, struct rd_errjoin_line *out, char err[RD_ERRLEN])
     if (s->live && s->i == s->avail) {
         return RD_ERRJOIN_AGAIN;
     }
-    if (s->i == s->n) {
-        return 0;
+    for (;;) {
+        if (s->i == s->n) {
+            return 0;
+        }
+        if (s->tw) {
+            int64_t  d = s->l[s->i].local - s->base;
+
+            if (d < 0 || d / s->step >= (int64_t) s->nwin
+                || d % s->step > s->width)
+            {
+                s->i++;
+                continue;
+            }
+        }
+        break;
     }
+    s->handed++;
     *out = s->l[s->i++];
     return 1;
+}
+
+
+static void
+src_only_times(void *arg, int64_t base, int64_t width, int64_t step,
+    unsigned n)
+{
+    struct src  *s = arg;
+
+    s->tw = width < step;
+    s->base = base;
+    s->width = width;
+    s->step = step;
+    s->nwin = n;
+    s->tw_calls++;
 }
 
 
@@ -69,6 +103,7 @@ src_rewind(void *arg, char err[RD_ERRLEN])
     (void) err;
     s->i = 0;
     s->rewinds++;
+    s->tw = false;
     return 0;
 }
 
@@ -232,6 +267,65 @@ test_errjoin_offset_and_match(void **state)
     assert_int_equal(k.line_no[0], 1);
     assert_int_equal(k.reason[0], RD_ERRJOIN_R_BEFORE);
     assert_int_equal(k.line_no[1], 4);
+    assert_int_equal(k.reason[1], RD_ERRJOIN_R_NOT_CAPTURED);
+    rd_errjoin_destroy(j);
+}
+
+
+/* The vote tells the source the windows of local time a line can vote
+ * in (the held spans' hull, [T0, T0 + 6], under each half hour from
+ * -12:00): a source that keeps to them hands out fewer lines and the
+ * vote and the join come out the same. */
+static void
+test_errjoin_vote_windows(void **state)
+{
+    struct rd_errjoin_line    l[4];
+    struct src                s;
+    struct sink               k;
+    struct rd_errjoin        *j;
+    struct rd_errjoin_cfg     cfg;
+    struct rd_errjoin_source  src = { src_next, src_rewind, &s, NULL,
+                                      src_only_times };
+    struct rd_errjoin_sink    snk = { sink_conn, sink_line, &k };
+    char                      err[RD_ERRLEN];
+    int64_t                   tz = 8 * 3600;
+
+    (void) state;
+    l[0] = line(1, T0 - 100 + tz, RD_ERRJOIN_L_ERROR, 21, 21001, MSG_RESET);
+    l[1] = line(2, T0 + 1 + tz, RD_ERRJOIN_L_ERROR, 21, 21001, MSG_RESET);
+    l[2] = line(3, T0 + 5 + tz, RD_ERRJOIN_L_ERROR, 21, 21001, MSG_RESET);
+    l[3] = line(4, T0 + 6 + tz, RD_ERRJOIN_L_ERROR, 99, 21001, MSG_RESET);
+    memset(&s, 0, sizeof(s));
+    s.l = l;
+    s.n = 4;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.window_s = 30;
+    cfg.max_lines = 8;
+    cfg.hold_max = 4;
+    cfg.hold_bytes = 1 << 20;
+    memset(&k, 0, sizeof(k));
+    j = rd_errjoin_create(&cfg, &src, &snk, err);
+    assert_non_null(j);
+    struct rd_errjoin_conn  a = upconn(7, 21, 21001, T0 + 1, MSG_RESET);
+    struct rd_errjoin_conn  b = upconn(8, 21, 21001, T0 + 5, MSG_RESET);
+    assert_int_equal(rd_errjoin_conn(j, &a, strdup("a"), 1, err), 0);
+    assert_int_equal(rd_errjoin_conn(j, &b, strdup("b"), 1, err), 0);
+    assert_int_equal(rd_errjoin_finish(j, (rd_usec_t) T0 * S,
+                                       (rd_usec_t) (T0 + 10) * S, err), 0);
+    assert_int_equal(s.tw_calls, 1);
+    assert_int_equal(s.base, T0 - 12 * 3600);
+    assert_int_equal(s.width, 6);
+    assert_int_equal(s.step, 1800);
+    assert_int_equal(s.nwin, 53);
+    /* the vote saw lines 2 to 4 (line 1 is in no window), the join all */
+    assert_int_equal(s.handed, 3 + 4);
+    assert_int_equal(rd_errjoin_stats(j)->offset, tz);
+    assert_int_equal(rd_errjoin_stats(j)->offset_fits, 2);
+    assert_int_equal(k.nc, 2);
+    assert_int_equal(k.c[0].r.m[0].lineno, 2);
+    assert_int_equal(k.c[1].r.m[0].lineno, 3);
+    assert_int_equal(k.nl, 2);
+    assert_int_equal(k.reason[0], RD_ERRJOIN_R_BEFORE);
     assert_int_equal(k.reason[1], RD_ERRJOIN_R_NOT_CAPTURED);
     rd_errjoin_destroy(j);
 }
@@ -436,6 +530,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_errjoin_live_waits_for_line),
         cmocka_unit_test(test_errjoin_offset_and_match),
+        cmocka_unit_test(test_errjoin_vote_windows),
         cmocka_unit_test(test_errjoin_disagree_and_unlogged),
         cmocka_unit_test(test_errjoin_window_bounded),
         cmocka_unit_test(test_errjoin_late_line),

@@ -440,6 +440,114 @@ test_errlog_only_prefixes(void **state)
 }
 
 
+/* rd_errlog_lean: a record without context comes without its message
+ * and *N, one with context whole; kept across a rewind; off again. */
+static void
+test_errlog_lean(void **state)
+{
+    static const char  keepalive[] =
+        "2026/12/07 09:58:35 [info] 16767#16767: *7 client 127.0.0.10 "
+        "closed keepalive connection";
+    char                     text[4096], path[128], err[RD_ERRLEN];
+    const char              *paths[1];
+    struct rd_errlog        *lg;
+    struct rd_errjoin_line   l;
+    int                      pass;
+
+    (void) state;
+    snprintf(text, sizeof(text), "%s\n%s\n%s\n", L_RESET, L_NOTICE,
+             keepalive);
+    write_file("lean.log", text, false, 0);
+    snprintf(path, sizeof(path), "%s/lean.log", dir);
+    paths[0] = path;
+    lg = rd_errlog_open(paths, 1, err);
+    assert_non_null(lg);
+    rd_errlog_lean(lg, true);
+    for (pass = 0; pass < 2; pass++) {
+        assert_int_equal(next_line(lg, &l), 1);
+        assert_int_equal(l.conn_no, 1);
+        assert_true(l.has_client);
+        assert_string_equal(l.message, "recv() failed (104: Connection reset "
+                            "by peer) while reading response header from "
+                            "upstream");
+        assert_int_equal(next_line(lg, &l), 2);
+        assert_int_equal(l.level, RD_ERRJOIN_L_NOTICE);
+        assert_string_equal(l.message, "");
+        assert_int_equal(next_line(lg, &l), 3);
+        assert_int_equal(l.level, RD_ERRJOIN_L_INFO);
+        assert_int_equal(l.conn_no, 0);
+        assert_false(l.has_client);
+        assert_string_equal(l.message, "");
+        assert_int_equal(next_line(lg, &l), 0);
+        assert_int_equal(rd_errlog_rewind(lg, err), 0);
+    }
+    rd_errlog_lean(lg, false);
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_int_equal(next_line(lg, &l), 2);
+    assert_string_equal(l.message, "signal process started");
+    assert_int_equal(next_line(lg, &l), 3);
+    assert_int_equal(l.conn_no, 7);
+    assert_string_equal(l.message, "client 127.0.0.10 closed keepalive "
+                        "connection");
+    rd_errlog_close(lg);
+}
+
+
+/* rd_errlog_only_times: records whose time lies in none of the windows
+ * are left out (but counted), those in one are whole; a width of the
+ * step or more leaves none out; rewind ends it. */
+static void
+test_errlog_only_times(void **state)
+{
+    char                     text[4096], path[128], err[RD_ERRLEN];
+    const char              *paths[1];
+    struct rd_errlog        *lg;
+    struct rd_errjoin_line   l;
+    int64_t                  t0;
+
+    (void) state;
+    /* 09:57:43, 09:58:06 and 09:58:34 (with a continuation line) */
+    snprintf(text, sizeof(text), "%s\n%s\n%s\nmore of it\n%s\n", L_RESET,
+             L_V6, L_NOTICE, L_RESET);
+    write_file("times.log", text, false, 0);
+    snprintf(path, sizeof(path), "%s/times.log", dir);
+    paths[0] = path;
+    lg = rd_errlog_open(paths, 1, err);
+    assert_non_null(lg);
+    t0 = 1796637463 - 1;            /* 09:57:42 */
+    /* [09:57:42, 09:57:44] and [09:58:05, 09:58:07] */
+    rd_errlog_only_times(lg, t0, 2, 23, 2);
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_int_equal(l.up_port, 21001);
+    assert_int_equal(next_line(lg, &l), 2);
+    assert_int_equal(l.up_port, 23111);
+    assert_int_equal(next_line(lg, &l), 5);
+    assert_int_equal(next_line(lg, &l), 0);
+    assert_int_equal(rd_errlog_stats(lg)->records, 4);
+    assert_int_equal(rd_errlog_stats(lg)->unparsed, 0);
+    /* the first window only */
+    assert_int_equal(rd_errlog_rewind(lg, err), 0);
+    rd_errlog_only_times(lg, t0, 2, 23, 1);
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_int_equal(next_line(lg, &l), 5);
+    assert_int_equal(next_line(lg, &l), 0);
+    /* windows that touch: every record */
+    assert_int_equal(rd_errlog_rewind(lg, err), 0);
+    rd_errlog_only_times(lg, t0, 23, 23, 1);
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_int_equal(next_line(lg, &l), 2);
+    assert_int_equal(next_line(lg, &l), 3);
+    assert_int_equal(next_line(lg, &l), 5);
+    /* rewind: every record again */
+    assert_int_equal(rd_errlog_rewind(lg, err), 0);
+    assert_int_equal(next_line(lg, &l), 1);
+    assert_int_equal(next_line(lg, &l), 2);
+    assert_int_equal(next_line(lg, &l), 3);
+    assert_string_equal(l.message, "signal process started\nmore of it");
+    rd_errlog_close(lg);
+}
+
+
 int
 main(void)
 {
@@ -452,6 +560,8 @@ main(void)
         cmocka_unit_test(test_errlog_tz),
         cmocka_unit_test(test_errlog_follow_rotate_truncate),
         cmocka_unit_test(test_errlog_only_prefixes),
+        cmocka_unit_test(test_errlog_lean),
+        cmocka_unit_test(test_errlog_only_times),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
