@@ -57,12 +57,14 @@ extern const char *const rd_errjoin_level_names[RD_ERRJOIN_NLEVELS];
 #define RD_ERRJOIN_AGAIN        2   /* a followed log has no more now */
 
 /* Where lines come from: next() 1 a line (every field of *out set; its
- * strings terminated within their fields), 0 the end, RD_ERRJOIN_AGAIN
- * none now (a log being followed: ask again later), -1 an error (err
- * set); rewind() starts again from the first line (0, or -1).  only()
- * (optional, NULL) tells the source that until the next rewind it may
- * leave out lines whose message starts with none of the n strings msgs
- * (valid during the call only), as rd_errlog_only does. */
+ * strings terminated within their fields; a line that names neither a
+ * client nor an upstream may come with an empty message and conn_no 0,
+ * as rd_errlog_lean gives it: the join reads neither), 0 the end,
+ * RD_ERRJOIN_AGAIN none now (a log being followed: ask again later), -1
+ * an error (err set); rewind() starts again from the first line (0, or
+ * -1).  only() (optional, NULL) tells the source that until the next
+ * rewind it may leave out lines whose message starts with none of the n
+ * strings msgs (valid during the call only), as rd_errlog_only does. */
 struct rd_errjoin_source {
     int           (*next)(void *arg, struct rd_errjoin_line *out,
                           char err[RD_ERRLEN]);
