@@ -705,7 +705,7 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
     n = vote_spans(j);
     /* and only lines whose time puts them in a span under some offset:
      * under offset k, the spans' hull shifted by it */
-    if (j->src.only_times != NULL) {
+    if (j->src.only_times != NULL && n > 0) {
         int64_t  smin, smax;
 
         smin = INT64_MAX;
@@ -714,12 +714,8 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
             smin = j->spans[i].lo < smin ? j->spans[i].lo : smin;
             smax = j->spans[i].hi > smax ? j->spans[i].hi : smax;
         }
-        if (n > 0) {
-            j->src.only_times(j->src.arg, smin + OFF_MIN, smax - smin,
-                              OFF_STEP, OFF_N);
-        } else {
-            j->src.only_times(j->src.arg, 0, OFF_STEP, OFF_STEP, OFF_N);
-        }
+        j->src.only_times(j->src.arg, smin + OFF_MIN, smax - smin,
+                          OFF_STEP, OFF_N);
     }
     /* only lines saying a held connection's prediction can vote */
     if (j->src.only != NULL) {
@@ -742,7 +738,8 @@ vote(struct rd_errjoin *j, char err[RD_ERRLEN])
         b = j->spans[i].key & (HELD_BITS - 1);
         held_bits[b / 64] |= 1ull << (b % 64);
     }
-    /* no held connection says anything: no line can vote */
+    /* no held connection says anything: no line can vote, none is read */
+    rc = 0;
     while (n > 0 && (rc = j->src.next(j->src.arg, &l, err)) == 1) {
         key = line_key(&l);
         b = key & (HELD_BITS - 1);
