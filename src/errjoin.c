@@ -16,6 +16,10 @@ const char *const rd_errjoin_level_names[RD_ERRJOIN_NLEVELS] = {
     "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"
 };
 
+const size_t rd_errjoin_level_len[RD_ERRJOIN_NLEVELS] = {
+    5, 4, 6, 4, 5, 4, 5, 5
+};
+
 const char *const rd_errjoin_reason_names[RD_ERRJOIN_NREASONS] = {
     "before_capture", "after_capture", "no_packets", "upstream_not_captured",
     "no_connection", "window_full"
@@ -36,13 +40,16 @@ const char *const rd_errjoin_reason_names[RD_ERRJOIN_NREASONS] = {
 
 /* Messages that no packet shows: nginx decided without a connection, or
  * wrote about a file. */
-static const char *const no_packet_msgs[] = {
-    "no live upstreams",
-    "upstream server temporarily disabled",
-    "a client request body is buffered to a temporary file",
-    "an upstream response is buffered to a temporary file",
-    "upstream sent duplicate header line",
-    NULL
+#define NO_PACKETS(s)   { s, sizeof(s) - 1 }
+static const struct {
+    const char     *s;
+    size_t          n;
+} no_packet_msgs[] = {
+    NO_PACKETS("no live upstreams"),
+    NO_PACKETS("upstream server temporarily disabled"),
+    NO_PACKETS("a client request body is buffered to a temporary file"),
+    NO_PACKETS("an upstream response is buffered to a temporary file"),
+    NO_PACKETS("upstream sent duplicate header line"),
 };
 
 struct pend {
@@ -181,19 +188,15 @@ conn_key(const struct rd_errjoin_conn *c)
 static bool
 no_packets(const struct rd_errjoin_line *l)
 {
-    static size_t  len[sizeof(no_packet_msgs) / sizeof(no_packet_msgs[0])];
-    size_t         i;
+    size_t  i;
 
-    for (i = 0; no_packet_msgs[i] != NULL; i++) {
-        if (l->message[0] != no_packet_msgs[i][0]
-            || l->message[1] != no_packet_msgs[i][1])
+    for (i = 0; i < sizeof(no_packet_msgs) / sizeof(no_packet_msgs[0]); i++) {
+        /* message[1] is read only after a first byte that is no NUL */
+        if (l->message[0] == no_packet_msgs[i].s[0]
+            && l->message[1] == no_packet_msgs[i].s[1]
+            && strncmp(l->message, no_packet_msgs[i].s,
+                       no_packet_msgs[i].n) == 0)
         {
-            continue;
-        }
-        if (len[i] == 0) {
-            len[i] = strlen(no_packet_msgs[i]);
-        }
-        if (strncmp(l->message, no_packet_msgs[i], len[i]) == 0) {
             return true;
         }
     }

@@ -705,10 +705,6 @@ static int
 parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     struct rd_errlog_amemo *m, const struct rd_errlog_only *o, bool lean)
 {
-    /* strlen() of rd_errjoin_level_names[] */
-    static const size_t       level_len[RD_ERRJOIN_NLEVELS] = {
-        5, 4, 6, 4, 5, 4, 5, 5
-    };
     const char  *q, *e, *ctx, *v, *sp, *t, *t2, *cv[C_N], *cn;
     size_t       i, k, vlen, cl[C_N], cnk;
 
@@ -731,14 +727,14 @@ parse_rest(const char *p, size_t n, struct rd_errjoin_line *out,
     case 'a': i = RD_ERRJOIN_L_ALERT; break;
     default: return -1;
     }
-    k = level_len[i];
+    k = rd_errjoin_level_len[i];
     if ((size_t) (e - q) <= k || q[k] != ']'
         || memcmp(q + 1, rd_errjoin_level_names[i] + 1, k - 1) != 0)
     {
         return -1;
     }
     out->level = (uint8_t) i;
-    q += level_len[i] + 1;
+    q += rd_errjoin_level_len[i] + 1;
     /* " PID#TID: " */
     if (e - q < 2 || *q != ' ') {
         return -1;

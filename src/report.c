@@ -1594,10 +1594,6 @@ static bool
 ej_line_plain(struct rd_report *r, FILE *f, const struct rd_errjoin_line *l,
     int64_t utc, int reason)
 {
-    /* strlen() of rd_errjoin_level_names[] */
-    static const size_t  level_len[RD_ERRJOIN_NLEVELS] = {
-        5, 4, 6, 4, 5, 4, 5, 5
-    };
     char        buf[1024];
     size_t      n, ml;
     const char *lv, *rs;
@@ -1624,7 +1620,7 @@ ej_line_plain(struct rd_report *r, FILE *f, const struct rd_errjoin_line *l,
     BUF_LIT(buf, &n, "\",\"line\":");
     buf_u64(buf, &n, l->lineno);
     BUF_LIT(buf, &n, ",\"level\":\"");
-    buf_put(buf, &n, lv, level_len[l->level]);
+    buf_put(buf, &n, lv, rd_errjoin_level_len[l->level]);
     BUF_LIT(buf, &n, "\",\"message\":\"");
     ml = plain_copy(buf + n, l->message, sizeof(l->message));
     if (ml == SIZE_MAX) {

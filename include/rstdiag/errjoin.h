@@ -53,6 +53,7 @@ enum {
 };
 
 extern const char *const rd_errjoin_level_names[RD_ERRJOIN_NLEVELS];
+extern const size_t rd_errjoin_level_len[RD_ERRJOIN_NLEVELS];  /* strlen() */
 
 #define RD_ERRJOIN_AGAIN        2   /* a followed log has no more now */
 
