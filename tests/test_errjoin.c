@@ -195,11 +195,14 @@ upconn(uint64_t id, uint8_t up_last, uint16_t port, int64_t at,
 }
 
 
+/* A join on s and k; only_times (or NULL) offered by the source. */
 static struct rd_errjoin *
-make(struct src *s, struct sink *k, bool known, int64_t off)
+make_src(struct src *s, struct sink *k, bool known, int64_t off,
+    void (*only_times)(void *, int64_t, int64_t, int64_t, unsigned))
 {
     struct rd_errjoin_cfg     cfg;
-    struct rd_errjoin_source  src = { src_next, src_rewind, s, NULL, NULL };
+    struct rd_errjoin_source  src = { src_next, src_rewind, s, NULL,
+                                      only_times };
     struct rd_errjoin_sink    snk = { sink_conn, sink_line, k };
     struct rd_errjoin        *j;
     char                      err[RD_ERRLEN];
@@ -216,6 +219,13 @@ make(struct src *s, struct sink *k, bool known, int64_t off)
     j = rd_errjoin_create(&cfg, &src, &snk, err);
     assert_non_null(j);
     return j;
+}
+
+
+static struct rd_errjoin *
+make(struct src *s, struct sink *k, bool known, int64_t off)
+{
+    return make_src(s, k, known, off, NULL);
 }
 
 
@@ -279,16 +289,12 @@ test_errjoin_offset_and_match(void **state)
 static void
 test_errjoin_vote_windows(void **state)
 {
-    struct rd_errjoin_line    l[4];
-    struct src                s;
-    struct sink               k;
-    struct rd_errjoin        *j;
-    struct rd_errjoin_cfg     cfg;
-    struct rd_errjoin_source  src = { src_next, src_rewind, &s, NULL,
-                                      src_only_times };
-    struct rd_errjoin_sink    snk = { sink_conn, sink_line, &k };
-    char                      err[RD_ERRLEN];
-    int64_t                   tz = 8 * 3600;
+    struct rd_errjoin_line  l[4];
+    struct src              s;
+    struct sink             k;
+    struct rd_errjoin      *j;
+    char                    err[RD_ERRLEN];
+    int64_t                 tz = 8 * 3600;
 
     (void) state;
     l[0] = line(1, T0 - 100 + tz, RD_ERRJOIN_L_ERROR, 21, 21001, MSG_RESET);
@@ -298,14 +304,7 @@ test_errjoin_vote_windows(void **state)
     memset(&s, 0, sizeof(s));
     s.l = l;
     s.n = 4;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.window_s = 30;
-    cfg.max_lines = 8;
-    cfg.hold_max = 4;
-    cfg.hold_bytes = 1 << 20;
-    memset(&k, 0, sizeof(k));
-    j = rd_errjoin_create(&cfg, &src, &snk, err);
-    assert_non_null(j);
+    j = make_src(&s, &k, false, 0, src_only_times);
     struct rd_errjoin_conn  a = upconn(7, 21, 21001, T0 + 1, MSG_RESET);
     struct rd_errjoin_conn  b = upconn(8, 21, 21001, T0 + 5, MSG_RESET);
     assert_int_equal(rd_errjoin_conn(j, &a, strdup("a"), 1, err), 0);
