@@ -378,18 +378,12 @@ parse_upstream(const char *p, size_t n, struct rd_errjoin_line *l,
 
     l->has_upstream = true;
     l->up_af = 0;
-    /* the first "://" (the scheme's end) */
-    e = p + n;
-    h = p;
-    while (e - h >= 3 && (h = memchr(h, ':', (size_t) (e - h - 2))) != NULL
-           && (h[1] != '/' || h[2] != '/'))
-    {
-        h++;
-    }
-    if (h == NULL || e - h < 3) {
+    h = find(p, n, "://");
+    if (h == NULL) {
         return;
     }
     h += 3;
+    e = p + n;
     slash = memchr(h, '/', (size_t) (e - h));
     if (slash != NULL) {
         e = slash;
